@@ -1,0 +1,211 @@
+//! `#[derive(ToArrow)]`: `ToArrow` for `NameSoA`, or `UnitEnum` + `ArrowField` for a unit enum.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, GenericParam, WhereClause};
+
+use super::with_errors;
+use crate::internals::ast::{Body, Container, Derive, Field, Variant};
+use crate::internals::ctxt::Ctxt;
+use crate::names;
+
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let tokens = match Container::from_ast(&cx, input, Derive::ToArrow) {
+        Some(Container {
+            body: Body::Struct(ref fields),
+            ..
+        }) if fields.is_empty() => TokenStream::new(),
+        Some(ref container @ Container {
+            body: Body::Struct(ref fields),
+            ..
+        }) => expand_struct(container, fields),
+        Some(ref container @ Container {
+            body: Body::UnitEnum(ref variants),
+            ..
+        }) => expand_enum(container, variants),
+        None => TokenStream::new(),
+    };
+    with_errors(cx, tokens)
+}
+
+/// The struct's where clause plus `T: ArrowField` for every type parameter.
+fn where_with_bounds(container: &Container<'_>, krate: &syn::Path) -> WhereClause {
+    let mut clause = container
+        .generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(where));
+    for param in &container.generics.params {
+        if let GenericParam::Type(t) = param {
+            let ident = &t.ident;
+            clause
+                .predicates
+                .push(syn::parse_quote!(#ident: #krate::ArrowField));
+        }
+    }
+    clause
+}
+
+fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
+    let krate = container.krate();
+    let row = container.ident;
+    let soa = names::soa_ident(row);
+    let (impl_generics, ty_generics, _) = container.generics.split_for_impl();
+    let where_clause = where_with_bounds(container, &krate);
+    let row_name = row.to_string();
+
+    let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
+    let names: Vec<String> = fields.iter().map(Field::rust_name).collect();
+    let columns: Vec<String> = fields.iter().map(Field::column_name).collect();
+    let first = idents[0];
+    let first_name = &names[0];
+
+    // Every use of a field type is spanned on that type: a type without an `ArrowField` impl is
+    // reported at the field, not at the derive.
+    let schema_fields = fields.iter().zip(&columns).map(|(f, column)| {
+        let ty = f.ty;
+        quote_spanned! {ty.span()=>
+            #krate::__private::Field::new(
+                #column,
+                <#ty as #krate::ArrowField>::data_type(),
+                <#ty as #krate::ArrowField>::NULLABLE,
+            )
+        }
+    });
+    let to_arrays = fields.iter().zip(&names).map(|(f, name)| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote_spanned! {ty.span()=>
+            #krate::__private::column_to_array::<#ty>(&self.#ident, #row_name, #name)?
+        }
+    });
+    let into_arrays = fields.iter().zip(&names).map(|(f, name)| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote_spanned! {ty.span()=>
+            #krate::__private::column_into_array::<#ty>(self.#ident, #row_name, #name)?
+        }
+    });
+    let reads = fields.iter().zip(&names).zip(&columns).map(|((f, name), column)| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote_spanned! {ty.span()=>
+            #ident: #krate::__private::read_column::<#ty>(batch, #row_name, #name, #column)?
+        }
+    });
+    let takes = fields.iter().zip(&names).zip(&columns).map(|((f, name), column)| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote_spanned! {ty.span()=>
+            #ident: #krate::__private::take_column::<#ty>(&mut columns, #row_name, #name, #column)?
+        }
+    });
+    let check_lens = quote! {
+        let len = self.#first.len();
+        #( #krate::__private::check_len(#row_name, #names, len, self.#idents.len())?; )*
+        let _ = #first_name;
+    };
+
+    let build_schema = quote! {
+        #krate::__private::Arc::new(#krate::__private::Schema::new(
+            ::std::vec![ #( #schema_fields, )* ]
+        ))
+    };
+    // A generic struct has one schema per instantiation; a `static` inside a generic fn would be
+    // shared by all of them, so only non-generic structs cache.
+    let schema_body = if container.generics.params.is_empty() {
+        quote! {
+            static SCHEMA: #krate::__private::OnceLock<#krate::__private::SchemaRef> =
+                #krate::__private::OnceLock::new();
+            #krate::__private::Clone::clone(SCHEMA.get_or_init(|| #build_schema))
+        }
+    } else {
+        build_schema
+    };
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #krate::ToArrow for #soa #ty_generics #where_clause {
+                const TYPE_NAME: &'static str = #row_name;
+
+                fn schema() -> #krate::__private::SchemaRef {
+                    #schema_body
+                }
+
+                fn to_record_batch(&self) -> #krate::Result<#krate::__private::RecordBatch> {
+                    #check_lens
+                    let columns = ::std::vec![ #( #to_arrays, )* ];
+                    #krate::__private::make_batch(<Self as #krate::ToArrow>::schema(), columns, len)
+                }
+
+                fn into_record_batch(self) -> #krate::Result<#krate::__private::RecordBatch> {
+                    #check_lens
+                    let columns = ::std::vec![ #( #into_arrays, )* ];
+                    #krate::__private::make_batch(<Self as #krate::ToArrow>::schema(), columns, len)
+                }
+
+                fn from_record_batch(batch: &#krate::__private::RecordBatch) -> #krate::Result<Self> {
+                    #krate::__private::Ok(Self { #( #reads, )* })
+                }
+
+                fn try_from_record_batch(batch: #krate::__private::RecordBatch) -> #krate::Result<Self> {
+                    let mut columns = #krate::__private::owned_columns(batch);
+                    #krate::__private::Ok(Self { #( #takes, )* })
+                }
+            }
+        };
+    }
+}
+
+fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStream {
+    let krate = container.krate();
+    let ident = container.ident;
+    let (impl_generics, ty_generics, where_clause) = container.generics.split_for_impl();
+    let name = ident.to_string();
+    let stored: Vec<String> = variants.iter().map(Variant::stored_name).collect();
+    let variant_idents: Vec<_> = variants.iter().map(|v| v.ident).collect();
+    let indexes: Vec<usize> = (0..variants.len()).collect();
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #krate::UnitEnum for #ident #ty_generics #where_clause {
+                const NAME: &'static str = #name;
+                const VARIANTS: &'static [&'static str] = &[ #( #stored, )* ];
+
+                fn variant_index(&self) -> usize {
+                    match self { #( Self::#variant_idents => #indexes, )* }
+                }
+
+                fn from_variant_index(index: usize) -> #krate::__private::Option<Self> {
+                    match index {
+                        #( #indexes => #krate::__private::Some(Self::#variant_idents), )*
+                        _ => #krate::__private::None,
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #krate::ArrowField for #ident #ty_generics #where_clause {
+                fn data_type() -> #krate::__private::DataType {
+                    #krate::__private::enum_data_type(<Self as #krate::UnitEnum>::VARIANTS.len())
+                }
+
+                fn to_array(values: &[Self]) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
+                    #krate::__private::enum_to_array(values)
+                }
+
+                fn from_array(array: &dyn #krate::__private::Array) -> #krate::__private::Result<#krate::__private::Vec<Self>, #krate::FieldError> {
+                    #krate::__private::enum_from_array(array)
+                }
+
+                fn to_array_opt(values: &[#krate::__private::Option<Self>]) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
+                    #krate::__private::enum_to_array_opt(values)
+                }
+
+                fn from_array_opt(array: &dyn #krate::__private::Array) -> #krate::__private::Result<#krate::__private::Vec<#krate::__private::Option<Self>>, #krate::FieldError> {
+                    #krate::__private::enum_from_array_opt(array)
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,179 @@
+//! The input as a `Container` of `Field`s or `Variant`s, keeping the syn nodes for spans.
+
+use syn::{Data, DeriveInput, Fields, Generics, Ident, Type, Visibility};
+
+use super::attr;
+use super::check;
+use super::ctxt::Ctxt;
+
+/// Which macro is expanding (words the error messages).
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub enum Derive {
+    Soa,
+    ToArrow,
+}
+
+impl Derive {
+    pub fn name(self) -> &'static str {
+        match self {
+            Derive::Soa => "Soa",
+            Derive::ToArrow => "ToArrow",
+        }
+    }
+}
+
+pub struct Container<'a> {
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub generics: &'a Generics,
+    pub attrs: attr::Container,
+    pub body: Body<'a>,
+}
+
+pub enum Body<'a> {
+    Struct(Vec<Field<'a>>),
+    UnitEnum(Vec<Variant<'a>>),
+}
+
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub vis: &'a Visibility,
+    pub ty: &'a Type,
+    pub attrs: attr::Field,
+}
+
+impl Field<'_> {
+    /// The Arrow column name.
+    pub fn column_name(&self) -> String {
+        self.attrs
+            .rename
+            .clone()
+            .unwrap_or_else(|| self.ident.to_string().trim_start_matches("r#").to_owned())
+    }
+
+    /// The Rust field name as written (without `r#`).
+    pub fn rust_name(&self) -> String {
+        self.ident.to_string().trim_start_matches("r#").to_owned()
+    }
+}
+
+pub struct Variant<'a> {
+    pub ident: &'a Ident,
+    pub attrs: attr::Variant,
+}
+
+impl Variant<'_> {
+    pub fn stored_name(&self) -> String {
+        self.attrs
+            .rename
+            .clone()
+            .unwrap_or_else(|| self.ident.to_string().trim_start_matches("r#").to_owned())
+    }
+}
+
+impl<'a> Container<'a> {
+    /// Parses and validates. Returns `None` only when the input's shape is unusable (tuple struct,
+    /// union, data-carrying enum); attribute errors are recorded in `cx` and parsing continues so
+    /// the expansion can still emit fallback items.
+    pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Container<'a>> {
+        let attrs = attr::Container::from_ast(cx, &input.attrs);
+        let body = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Body::Struct(
+                    named
+                        .named
+                        .iter()
+                        .filter_map(|f| {
+                            Some(Field {
+                                ident: f.ident.as_ref()?,
+                                vis: &f.vis,
+                                ty: &f.ty,
+                                attrs: attr::Field::from_ast(cx, &f.attrs),
+                            })
+                        })
+                        .collect(),
+                ),
+                Fields::Unnamed(fields) => {
+                    cx.error_spanned_by(
+                        fields,
+                        format!(
+                            "#[derive({})] needs named fields, one per column; tuple structs are not supported: write `struct {} {{ name: Type, .. }}`",
+                            derive.name(),
+                            input.ident
+                        ),
+                    );
+                    return None;
+                }
+                Fields::Unit => {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        format!(
+                            "#[derive({})] needs at least one named field; a unit struct has no columns",
+                            derive.name()
+                        ),
+                    );
+                    return None;
+                }
+            },
+            Data::Enum(data) => {
+                let mut variants = Vec::new();
+                let mut ok = true;
+                for v in &data.variants {
+                    if !matches!(v.fields, Fields::Unit) {
+                        cx.error_spanned_by(
+                            &v.fields,
+                            format!(
+                                "#[derive({})] supports only unit enums (variants without data), stored as a dictionary of variant names; variant `{}` carries data",
+                                derive.name(),
+                                v.ident
+                            ),
+                        );
+                        ok = false;
+                    }
+                    variants.push(Variant {
+                        ident: &v.ident,
+                        attrs: attr::Variant::from_ast(cx, &v.attrs),
+                    });
+                }
+                if data.variants.is_empty() {
+                    cx.error_spanned_by(
+                        &input.ident,
+                        format!("#[derive({})] needs an enum with at least one variant", derive.name()),
+                    );
+                    ok = false;
+                }
+                if !ok {
+                    return None;
+                }
+                Body::UnitEnum(variants)
+            }
+            Data::Union(data) => {
+                cx.error_spanned_by(
+                    data.union_token,
+                    format!(
+                        "#[derive({})] does not support unions: a union has no column layout; use a struct or an enum",
+                        derive.name()
+                    ),
+                );
+                return None;
+            }
+        };
+        let container = Container {
+            ident: &input.ident,
+            vis: &input.vis,
+            generics: &input.generics,
+            attrs,
+            body,
+        };
+        check::check(cx, &container);
+        Some(container)
+    }
+
+    /// The path of the runtime crate in generated code.
+    pub fn krate(&self) -> syn::Path {
+        self.attrs
+            .krate
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(::soa_runtime))
+    }
+}

@@ -1,0 +1,64 @@
+//! Cross-field rules, one function per rule.
+
+use std::collections::HashMap;
+
+use super::ast::{Body, Container};
+use super::ctxt::Ctxt;
+
+pub fn check(cx: &Ctxt, container: &Container<'_>) {
+    check_has_fields(cx, container);
+    check_unique_columns(cx, container);
+    check_unique_variants(cx, container);
+}
+
+/// A struct needs at least one field: the container's length is the length of its columns.
+fn check_has_fields(cx: &Ctxt, container: &Container<'_>) {
+    if let Body::Struct(fields) = &container.body
+        && fields.is_empty()
+    {
+        cx.error_spanned_by(
+            container.ident,
+            "a struct with no fields has no columns; add at least one named field",
+        );
+    }
+}
+
+/// Two fields must not map to the same Arrow column name (a rename may collide with a field).
+fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for field in fields {
+        let column = field.column_name();
+        if let Some(first) = seen.insert(column.clone(), field.rust_name()) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "column name {column:?} is used twice (by fields `{first}` and `{}`); rename one with #[soa(rename = \"...\")]",
+                    field.rust_name()
+                ),
+            );
+        }
+    }
+}
+
+/// Two variants must not store the same name: the dictionary could not tell them apart.
+fn check_unique_variants(cx: &Ctxt, container: &Container<'_>) {
+    let Body::UnitEnum(variants) = &container.body else {
+        return;
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for variant in variants {
+        let name = variant.stored_name();
+        if let Some(first) = seen.insert(name.clone(), variant.ident.to_string()) {
+            cx.error_spanned_by(
+                variant.ident,
+                format!(
+                    "variant name {name:?} is used twice (by `{first}` and `{}`); rename one with #[soa(rename = \"...\")]",
+                    variant.ident
+                ),
+            );
+        }
+    }
+}

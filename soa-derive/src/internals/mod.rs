@@ -1,0 +1,7 @@
+//! Parsing and validation: input -> validated `ast::Container`.
+
+pub mod ast;
+pub mod attr;
+pub mod check;
+pub mod ctxt;
+pub mod symbol;

@@ -1,0 +1,537 @@
+//! Type mapping: how one Rust field type becomes one Arrow column and back.
+//!
+//! The derive macros never look at type names. For a field `price: f64` they emit calls to
+//! `<f64 as ArrowField>::...`, so any type that implements [`ArrowField`] can be a field, and a type
+//! that does not is a compile error pointing at the field's type.
+//!
+//! # Which conversions copy
+//!
+//! | column (`Vec<T>` in the SoA)            | `into_array` (by move)          | `to_array` (borrowed) |
+//! |------------------------------------------|----------------------------------|-----------------------|
+//! | integers, floats                         | **no copy**: the `Vec` becomes the Arrow buffer | one `memcpy` |
+//! | `bool`                                   | one pass (Arrow packs bools into bits)           | one pass |
+//! | `String`                                 | one pass (Arrow wants one byte buffer + offsets) | one pass |
+//! | `Option<T>`                              | one pass (values + validity bitmap)              | one pass |
+//! | unit enums                               | one pass (variant index -> dictionary key)       | one pass |
+//!
+//! Back from Arrow, `from_array_owned` (used by `try_from_record_batch`) reclaims a uniquely owned,
+//! unsliced buffer that was allocated as a `Vec` (for example one made by `into_array`) without
+//! copying; every other case copies once.
+//!
+//! # Implementing `ArrowField` for your own type
+//!
+//! A newtype usually delegates to its inner type:
+//!
+//! ```
+//! use soa_runtime::{ArrowField, FieldError};
+//! use soa_runtime::arrow::{array::{Array, ArrayRef}, datatypes::DataType};
+//!
+//! #[derive(Debug, Clone, Copy, PartialEq)]
+//! pub struct Cents(pub i64);
+//!
+//! impl ArrowField for Cents {
+//!     fn data_type() -> DataType { i64::data_type() }
+//!     fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
+//!         i64::into_array(values.iter().map(|c| c.0).collect())
+//!     }
+//!     fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
+//!         Ok(i64::from_array(array)?.into_iter().map(Cents).collect())
+//!     }
+//!     fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
+//!         i64::to_array_opt(&values.iter().map(|c| c.map(|c| c.0)).collect::<Vec<_>>())
+//!     }
+//!     fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+//!         Ok(i64::from_array_opt(array)?.into_iter().map(|c| c.map(Cents)).collect())
+//!     }
+//! }
+//! let array = Cents::to_array(&[Cents(5), Cents(-7)]).unwrap();
+//! assert_eq!(Cents::from_array(&array).unwrap(), vec![Cents(5), Cents(-7)]);
+//! ```
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    ArrowPrimitiveType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, BooleanArray, PrimitiveArray, StringArray};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::DataType;
+
+use crate::error::FieldError;
+
+/// Maps a Rust type to an Arrow column.
+///
+/// A column of a Structure-of-Arrays container is a `Vec<Self>`; this trait turns such a slice into
+/// an Arrow array and back. It is implemented for integers, floats, `bool`, `String`, `Option<T>`,
+/// and, by `#[derive(ToArrow)]`, for unit enums. See the [module docs](self) for an example.
+pub trait ArrowField: Sized {
+    /// The Arrow type of a column of this type.
+    fn data_type() -> DataType;
+
+    /// Whether the column may hold nulls (`true` only for `Option<T>`).
+    const NULLABLE: bool = false;
+
+    /// Builds an Arrow array from a borrowed column.
+    ///
+    /// # Errors
+    /// When the values do not fit the Arrow layout (for example more than 2 GiB of string bytes).
+    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError>;
+
+    /// Builds an Arrow array from an owned column, reusing its allocation where the layouts agree.
+    ///
+    /// # Errors
+    /// As [`ArrowField::to_array`].
+    fn into_array(values: Vec<Self>) -> Result<ArrayRef, FieldError> {
+        Self::to_array(&values)
+    }
+
+    /// Reads a column back. Fails on a type this field cannot be read from and on nulls.
+    ///
+    /// # Errors
+    /// [`FieldError::TypeMismatch`], [`FieldError::UnexpectedNull`] and, for enums,
+    /// [`FieldError::UnknownVariant`].
+    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError>;
+
+    /// Reads an owned column back, reclaiming its buffer without a copy where possible.
+    ///
+    /// # Errors
+    /// As [`ArrowField::from_array`].
+    fn from_array_owned(array: ArrayRef) -> Result<Vec<Self>, FieldError> {
+        Self::from_array(array.as_ref())
+    }
+
+    /// Builds a nullable Arrow array (used by `Option<Self>`).
+    ///
+    /// # Errors
+    /// As [`ArrowField::to_array`].
+    fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError>;
+
+    /// Reads a nullable column (used by `Option<Self>`).
+    ///
+    /// # Errors
+    /// [`FieldError::TypeMismatch`] and, for enums, [`FieldError::UnknownVariant`].
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError>;
+}
+
+/// Checks an array's type, returning [`FieldError::TypeMismatch`] on a difference.
+pub(crate) fn expect_type(array: &dyn Array, expected: DataType) -> Result<(), FieldError> {
+    if array.data_type() == &expected {
+        Ok(())
+    } else {
+        Err(FieldError::TypeMismatch {
+            expected,
+            found: array.data_type().clone(),
+        })
+    }
+}
+
+/// Fails with [`FieldError::UnexpectedNull`] naming the first null row, if any.
+pub(crate) fn reject_nulls(array: &dyn Array, expected: DataType) -> Result<(), FieldError> {
+    match array.logical_nulls() {
+        Some(nulls) if nulls.null_count() > 0 => {
+            let row = nulls.iter().position(|valid| !valid).unwrap_or(0);
+            Err(FieldError::UnexpectedNull { row, expected })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validity<T>(values: &[Option<T>]) -> Option<NullBuffer> {
+    let bits: BooleanBuffer = values.iter().map(Option::is_some).collect();
+    let nulls = NullBuffer::new(bits);
+    (nulls.null_count() > 0).then_some(nulls)
+}
+
+fn primitive_to_vec<P: ArrowPrimitiveType>(array: PrimitiveArray<P>) -> Vec<P::Native> {
+    let (_, values, _) = array.into_parts();
+    let len = values.len();
+    match values.into_inner().into_vec::<P::Native>() {
+        Ok(vec) if vec.len() == len => vec,
+        Ok(vec) => vec[..len.min(vec.len())].to_vec(),
+        Err(buffer) => ScalarBuffer::<P::Native>::new(buffer, 0, len).to_vec(),
+    }
+}
+
+macro_rules! primitive_field {
+    ($($rust:ty => $arrow:ty, $dt:expr;)*) => {$(
+        impl ArrowField for $rust {
+            fn data_type() -> DataType {
+                $dt
+            }
+
+            fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
+                Self::into_array(values.to_vec())
+            }
+
+            fn into_array(values: Vec<Self>) -> Result<ArrayRef, FieldError> {
+                // `ScalarBuffer::from(Vec)` takes the allocation over: no copy.
+                Ok(Arc::new(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values), None)))
+            }
+
+            fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
+                expect_type(array, $dt)?;
+                reject_nulls(array, $dt)?;
+                Ok(array.as_primitive::<$arrow>().values().to_vec())
+            }
+
+            fn from_array_owned(array: ArrayRef) -> Result<Vec<Self>, FieldError> {
+                expect_type(array.as_ref(), $dt)?;
+                reject_nulls(array.as_ref(), $dt)?;
+                let typed = array.as_primitive::<$arrow>().clone();
+                // Drop our handle first so the buffer can be uniquely owned by `typed`.
+                drop(array);
+                Ok(primitive_to_vec(typed))
+            }
+
+            fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
+                let nulls = validity(values);
+                let data: Vec<Self> = values.iter().map(|v| v.unwrap_or_default()).collect();
+                Ok(Arc::new(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(data), nulls)))
+            }
+
+            fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+                expect_type(array, $dt)?;
+                Ok(array.as_primitive::<$arrow>().iter().collect())
+            }
+        }
+    )*};
+}
+
+primitive_field! {
+    i8 => Int8Type, DataType::Int8;
+    i16 => Int16Type, DataType::Int16;
+    i32 => Int32Type, DataType::Int32;
+    i64 => Int64Type, DataType::Int64;
+    u8 => UInt8Type, DataType::UInt8;
+    u16 => UInt16Type, DataType::UInt16;
+    u32 => UInt32Type, DataType::UInt32;
+    u64 => UInt64Type, DataType::UInt64;
+    f32 => Float32Type, DataType::Float32;
+    f64 => Float64Type, DataType::Float64;
+}
+
+impl ArrowField for bool {
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+
+    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
+        let bits: BooleanBuffer = values.iter().copied().collect();
+        Ok(Arc::new(BooleanArray::new(bits, None)))
+    }
+
+    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
+        expect_type(array, DataType::Boolean)?;
+        reject_nulls(array, DataType::Boolean)?;
+        Ok(array.as_boolean().values().iter().collect())
+    }
+
+    fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
+        let bits: BooleanBuffer = values.iter().map(|v| v.unwrap_or(false)).collect();
+        Ok(Arc::new(BooleanArray::new(bits, validity(values))))
+    }
+
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+        expect_type(array, DataType::Boolean)?;
+        Ok(array.as_boolean().iter().collect())
+    }
+}
+
+/// Builds a Utf8 array from string slices in one pass (offsets and bytes sized up front).
+pub(crate) fn utf8_array<'a, I>(
+    strings: I,
+    total_bytes: usize,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef, FieldError>
+where
+    I: ExactSizeIterator<Item = &'a str>,
+{
+    if i32::try_from(total_bytes).is_err() {
+        return Err(FieldError::OutOfRange(format!(
+            "{total_bytes} bytes of strings exceed the 2 GiB limit of Arrow Utf8 offsets"
+        )));
+    }
+    let mut offsets: Vec<i32> = Vec::with_capacity(strings.len() + 1);
+    let mut bytes: Vec<u8> = Vec::with_capacity(total_bytes);
+    offsets.push(0);
+    for s in strings {
+        bytes.extend_from_slice(s.as_bytes());
+        // Cannot overflow: the total was checked against i32::MAX above.
+        offsets.push(bytes.len() as i32);
+    }
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    let array = StringArray::try_new(offsets, Buffer::from_vec(bytes), nulls)?;
+    Ok(Arc::new(array))
+}
+
+/// Reads any Arrow string column (Utf8, LargeUtf8, Utf8View) as optional `&str`s.
+pub(crate) fn for_each_str<'a>(
+    array: &'a dyn Array,
+    expected: DataType,
+    mut f: impl FnMut(usize, Option<&'a str>) -> Result<(), FieldError>,
+) -> Result<(), FieldError> {
+    match array.data_type() {
+        DataType::Utf8 => {
+            for (i, s) in array.as_string::<i32>().iter().enumerate() {
+                f(i, s)?;
+            }
+        }
+        DataType::LargeUtf8 => {
+            for (i, s) in array.as_string::<i64>().iter().enumerate() {
+                f(i, s)?;
+            }
+        }
+        DataType::Utf8View => {
+            for (i, s) in array.as_string_view().iter().enumerate() {
+                f(i, s)?;
+            }
+        }
+        found => {
+            return Err(FieldError::TypeMismatch {
+                expected,
+                found: found.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl ArrowField for String {
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+
+    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
+        let total = values.iter().map(String::len).sum();
+        utf8_array(values.iter().map(String::as_str), total, None)
+    }
+
+    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
+        let mut out = Vec::with_capacity(array.len());
+        for_each_str(array, DataType::Utf8, |row, s| match s {
+            Some(s) => {
+                out.push(s.to_owned());
+                Ok(())
+            }
+            None => Err(FieldError::UnexpectedNull {
+                row,
+                expected: DataType::Utf8,
+            }),
+        })?;
+        Ok(out)
+    }
+
+    fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
+        let total = values.iter().flatten().map(String::len).sum();
+        let strs = values.iter().map(|v| v.as_deref().unwrap_or(""));
+        utf8_array(strs, total, validity(values))
+    }
+
+    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+        let mut out = Vec::with_capacity(array.len());
+        for_each_str(array, DataType::Utf8, |_, s| {
+            out.push(s.map(str::to_owned));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: ArrowField> ArrowField for Option<T> {
+    fn data_type() -> DataType {
+        T::data_type()
+    }
+
+    const NULLABLE: bool = true;
+
+    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
+        T::to_array_opt(values)
+    }
+
+    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
+        T::from_array_opt(array)
+    }
+
+    fn to_array_opt(_: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
+        Err(FieldError::Unsupported(
+            "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"
+                .into(),
+        ))
+    }
+
+    fn from_array_opt(_: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+        Err(FieldError::Unsupported(
+            "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"
+                .into(),
+        ))
+    }
+}
+
+/// A fieldless enum stored as an Arrow dictionary of its variant names.
+///
+/// `#[derive(ToArrow)]` on a unit-only enum implements this trait and [`ArrowField`] (through the
+/// `enum_*` helpers below). The column is `Dictionary(Int8, Utf8)` (`Int16` past 128 variants) whose
+/// dictionary lists every variant name in declaration order, so DuckDB reads it as an `ENUM`, pyarrow
+/// and polars as a categorical, and Parquet stores it as dictionary-encoded strings.
+pub trait UnitEnum: Sized + 'static {
+    /// The Rust name of the enum (for error messages).
+    const NAME: &'static str;
+    /// Variant names in declaration order (after any rename).
+    const VARIANTS: &'static [&'static str];
+    /// The position of this variant in [`UnitEnum::VARIANTS`].
+    fn variant_index(&self) -> usize;
+    /// The variant at a position in [`UnitEnum::VARIANTS`], if in range.
+    fn from_variant_index(index: usize) -> Option<Self>;
+}
+
+/// The Arrow type of a unit enum column with `variants` variants.
+pub fn enum_data_type(variants: usize) -> DataType {
+    let key = if variants <= i8::MAX as usize + 1 {
+        DataType::Int8
+    } else if variants <= i16::MAX as usize + 1 {
+        DataType::Int16
+    } else {
+        DataType::Int32
+    };
+    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
+}
+
+fn enum_dictionary<E: UnitEnum>(
+    keys: impl Iterator<Item = usize>,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef, FieldError> {
+    use arrow_array::DictionaryArray;
+    let total = E::VARIANTS.iter().map(|v| v.len()).sum();
+    let names = utf8_array(E::VARIANTS.iter().copied(), total, None)?;
+    // Keys are variant indexes, always below VARIANTS.len(), so the narrowing casts are exact.
+    let array: ArrayRef = match enum_data_type(E::VARIANTS.len()) {
+        DataType::Dictionary(k, _) if *k == DataType::Int8 => {
+            let keys: Vec<i8> = keys.map(|k| k as i8).collect();
+            let keys = PrimitiveArray::<Int8Type>::new(ScalarBuffer::from(keys), nulls);
+            Arc::new(DictionaryArray::try_new(keys, names)?)
+        }
+        DataType::Dictionary(k, _) if *k == DataType::Int16 => {
+            let keys: Vec<i16> = keys.map(|k| k as i16).collect();
+            let keys = PrimitiveArray::<Int16Type>::new(ScalarBuffer::from(keys), nulls);
+            Arc::new(DictionaryArray::try_new(keys, names)?)
+        }
+        _ => {
+            let keys: Vec<i32> = keys.map(|k| k as i32).collect();
+            let keys = PrimitiveArray::<Int32Type>::new(ScalarBuffer::from(keys), nulls);
+            Arc::new(DictionaryArray::try_new(keys, names)?)
+        }
+    };
+    Ok(array)
+}
+
+/// `ArrowField::to_array` for a unit enum.
+///
+/// # Errors
+/// Only if Arrow rejects the dictionary (it cannot for valid variant indexes).
+pub fn enum_to_array<E: UnitEnum>(values: &[E]) -> Result<ArrayRef, FieldError> {
+    enum_dictionary::<E>(values.iter().map(UnitEnum::variant_index), None)
+}
+
+/// `ArrowField::to_array_opt` for a unit enum.
+///
+/// # Errors
+/// As [`enum_to_array`].
+pub fn enum_to_array_opt<E: UnitEnum>(values: &[Option<E>]) -> Result<ArrayRef, FieldError> {
+    let keys = values
+        .iter()
+        .map(|v| v.as_ref().map_or(0, UnitEnum::variant_index));
+    enum_dictionary::<E>(keys, validity(values))
+}
+
+/// Reads an enum column: a dictionary of strings (any key width, any dictionary order) or a plain
+/// string column. Values are matched to variants by name.
+///
+/// # Errors
+/// [`FieldError::TypeMismatch`] for other types, [`FieldError::UnknownVariant`] for a name that is
+/// not a variant.
+pub fn enum_from_array_opt<E: UnitEnum>(array: &dyn Array) -> Result<Vec<Option<E>>, FieldError> {
+    let expected = enum_data_type(E::VARIANTS.len());
+    let lookup = |name: &str| E::VARIANTS.iter().position(|v| *v == name);
+    if let Some(dict) = array.as_any_dictionary_opt() {
+        // Map each dictionary entry to a variant once, then map keys.
+        let mut mapping: Vec<Option<usize>> = Vec::with_capacity(dict.values().len());
+        let mut names: Vec<Option<String>> = Vec::with_capacity(dict.values().len());
+        for_each_str(dict.values().as_ref(), expected.clone(), |_, s| {
+            mapping.push(s.and_then(lookup));
+            names.push(s.map(str::to_owned));
+            Ok(())
+        })
+        .map_err(|_| FieldError::TypeMismatch {
+            expected: expected.clone(),
+            found: array.data_type().clone(),
+        })?;
+        let nulls = array.logical_nulls();
+        let keys = if mapping.is_empty() {
+            vec![0; array.len()]
+        } else {
+            dict.normalized_keys()
+        };
+        let mut out = Vec::with_capacity(array.len());
+        for (row, key) in keys.into_iter().enumerate() {
+            if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                out.push(None);
+                continue;
+            }
+            match mapping.get(key).copied().flatten() {
+                Some(index) => out.push(E::from_variant_index(index)),
+                None => {
+                    return Err(FieldError::UnknownVariant {
+                        enum_name: E::NAME,
+                        expected: E::VARIANTS,
+                        found: names.get(key).cloned().flatten().unwrap_or_default(),
+                        row,
+                    });
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::with_capacity(array.len());
+    for_each_str(array, expected, |row, s| {
+        match s {
+            None => out.push(None),
+            Some(name) => match lookup(name) {
+                Some(index) => out.push(E::from_variant_index(index)),
+                None => {
+                    return Err(FieldError::UnknownVariant {
+                        enum_name: E::NAME,
+                        expected: E::VARIANTS,
+                        found: name.to_owned(),
+                        row,
+                    });
+                }
+            },
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads a non-null enum column (see [`enum_from_array_opt`]).
+///
+/// # Errors
+/// As [`enum_from_array_opt`], plus [`FieldError::UnexpectedNull`].
+pub fn enum_from_array<E: UnitEnum>(array: &dyn Array) -> Result<Vec<E>, FieldError> {
+    let expected = enum_data_type(E::VARIANTS.len());
+    let values = enum_from_array_opt::<E>(array)?;
+    let mut out = Vec::with_capacity(values.len());
+    for (row, v) in values.into_iter().enumerate() {
+        match v {
+            Some(v) => out.push(v),
+            None => {
+                return Err(FieldError::UnexpectedNull {
+                    row,
+                    expected: expected.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

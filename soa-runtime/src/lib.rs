@@ -1,0 +1,88 @@
+//! # soa: data-oriented domain models on Arrow and Parquet
+//!
+//! Annotate a plain struct with `#[derive(Soa, ToArrow)]` and get
+//!
+//! * a Structure-of-Arrays container (`OrderSoA`, one `Vec` per field) with `push`, `extend`,
+//!   `sort_by`, `retain`, `iter` and friends ([`Soa`], [`SoaColumns`]);
+//! * an Arrow schema and [`RecordBatch`](arrow::record_batch::RecordBatch) conversion in both
+//!   directions, by column name, type-checked, zero-copy for fixed-width columns ([`ToArrow`]);
+//! * the field type mapping as a trait you can implement for your own types ([`ArrowField`]).
+//!
+//! ## Quick start
+//!
+//! ```
+//! use soa_runtime::{Soa, ToArrow};
+//!
+//! #[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
+//! pub enum Side { Buy, Sell }
+//!
+//! #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+//! pub struct Order {
+//!     pub order_id: u64,
+//!     pub symbol: String,
+//!     pub side: Side,
+//!     pub quantity: u32,
+//!     pub unit_price: f64,
+//!     pub note: Option<String>,
+//! }
+//!
+//! let rows = vec![
+//!     Order { order_id: 1, symbol: "AAPL".into(), side: Side::Buy, quantity: 10, unit_price: 189.5, note: None },
+//!     Order { order_id: 2, symbol: "MSFT".into(), side: Side::Sell, quantity: 5, unit_price: 410.0, note: Some("ü".into()) },
+//! ];
+//! let soa: OrderSoA = rows.clone().into_iter().collect();
+//! let notional: f64 = soa.quantity.iter().zip(&soa.unit_price).map(|(q, p)| *q as f64 * p).sum();
+//! assert_eq!(notional, 3945.0);
+//!
+//! let batch = soa.into_record_batch()?;              // moves the columns into Arrow
+//! let back = OrderSoA::from_record_batch(&batch)?;   // by column name, type-checked
+//! assert_eq!(back.into_rows(), rows);
+//! # Ok::<(), soa_runtime::Error>(())
+//! ```
+//!
+//! ## Errors
+//!
+//! Every fallible call returns [`Result`] with the one [`Error`] type. Conversion errors name the
+//! struct and field (`Order.quantity: expected Arrow type UInt32, found Utf8`).
+
+pub mod convert;
+pub mod error;
+pub mod field;
+pub mod soa;
+
+pub use convert::ToArrow;
+pub use error::{Error, FieldError, Result};
+pub use field::{ArrowField, UnitEnum};
+pub use soa::{Soa, SoaColumns};
+pub use soa_derive::{Soa, ToArrow};
+
+/// The Arrow crates this crate is built on, re-exported so users need no version match.
+pub mod arrow {
+    pub use arrow_array as array;
+    pub use arrow_buffer as buffer;
+    pub use arrow_schema as datatypes;
+    pub use arrow_array::record_batch;
+    pub use arrow_ipc as ipc;
+}
+
+/// The `parquet` crate this crate is built on.
+pub use parquet;
+
+/// Paths used by the generated code. Not public API; may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::convert::helpers::*;
+    pub use crate::field::{
+        enum_data_type, enum_from_array, enum_from_array_opt, enum_to_array, enum_to_array_opt,
+    };
+    pub use crate::soa::{apply_permutation, resolve_range, retain_by_mask};
+    pub use arrow_array::{Array, ArrayRef, RecordBatch};
+    pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    pub use core::clone::Clone;
+    pub use core::option::Option::{self, None, Some};
+    pub use core::result::Result::{self, Err, Ok};
+    pub use std::collections::HashMap;
+    pub use std::string::String;
+    pub use std::sync::{Arc, OnceLock};
+    pub use std::vec::Vec;
+}
