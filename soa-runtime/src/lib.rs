@@ -49,11 +49,13 @@ pub mod convert;
 pub mod error;
 pub mod field;
 pub mod soa;
+pub mod store;
 
 pub use convert::ToArrow;
 pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};
 pub use soa::{Soa, SoaColumns};
+pub use store::{ArrowStore, ParquetStore, Record, Store, StoreStats};
 pub use soa_derive::{Soa, ToArrow};
 
 /// The Arrow crates this crate is built on, re-exported so users need no version match.
