@@ -6,6 +6,8 @@
 //! cannot fail. The type mapping itself lives in the runtime crate: the generated code only calls
 //! `<FieldType as ::soa_runtime::ArrowField>::...`.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod expand;
 mod internals;
 mod names;

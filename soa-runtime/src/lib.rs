@@ -45,6 +45,8 @@
 //! Every fallible call returns [`Result`] with the one [`Error`] type. Conversion errors name the
 //! struct and field (`Order.quantity: expected Arrow type UInt32, found Utf8`).
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod convert;
 pub mod error;
 pub mod field;

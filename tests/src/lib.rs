@@ -69,3 +69,31 @@ pub fn orders(n: usize) -> Vec<Order> {
         })
         .collect()
 }
+
+/// Renders a schema as stable text for snapshots (arrow's `Debug` output changes between
+/// versions; this format is ours): one line per field, `name: Type [nullable] {metadata}`.
+#[must_use]
+pub fn render_schema(schema: &soa_runtime::arrow::datatypes::Schema) -> String {
+    fn meta<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+        let mut pairs: Vec<_> = m.into_iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        if pairs.is_empty() {
+            return String::new();
+        }
+        pairs.sort();
+        format!(" {{{}}}", pairs.join(", "))
+    }
+    let mut out = String::new();
+    for field in schema.fields() {
+        out.push_str(&format!(
+            "{}: {}{}{}\n",
+            field.name(),
+            field.data_type(),
+            if field.is_nullable() { " nullable" } else { "" },
+            meta(field.metadata()),
+        ));
+    }
+    if !schema.metadata().is_empty() {
+        out.push_str(&format!("schema metadata:{}\n", meta(schema.metadata())));
+    }
+    out
+}
