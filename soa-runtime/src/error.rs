@@ -147,6 +147,34 @@ pub enum Error {
     /// A background task failed (panicked or was cancelled).
     #[error("background task failed: {0}")]
     Task(String),
+    /// An error that happened while reading one file (for example a column-level
+    /// [`Error::MissingColumn`] or [`Error::Column`] from converting a file's batches).
+    #[error("in {path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A column name that the row type does not have (projection, per-column options).
+    #[error("{type_name} has no column {column:?} (columns: {available:?})")]
+    UnknownColumn {
+        /// Rust name of the row type.
+        type_name: &'static str,
+        /// The name asked for.
+        column: String,
+        /// The columns the type has.
+        available: Vec<String>,
+    },
+    /// A store option with an invalid value (for example a compression level out of range).
+    #[error("invalid option {option}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
 }
 
 impl Error {
