@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one test command (README): prepares the Python interop environment, then runs every test.
+#   scripts/test.sh            # from the repository root, on a fresh clone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soa-target}"
+
+# Real Python readers (pyarrow, polars, pandas, duckdb) for the interop checks, pinned.
+venv="${SOA_VENV:-$PWD/.venv}"
+req=tests/interop/requirements.txt
+if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements.txt"; then
+    echo "==> setting up $venv from $req"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.requirements.txt"
+fi
+export SOA_PYTHON="$venv/bin/python"
+# Interop tests fail (instead of skipping) when a Python reader is missing.
+export SOA_INTEROP=1
+
+echo "==> cargo test"
+cargo test --workspace

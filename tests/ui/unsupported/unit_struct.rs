@@ -1,0 +1,6 @@
+use soa_runtime::Soa;
+
+#[derive(Soa)]
+struct Nothing;
+
+fn main() {}
