@@ -68,7 +68,11 @@ pub mod helpers {
     use super::*;
 
     /// Assembles a batch, allowing zero columns (row count given explicitly).
-    pub fn make_batch(schema: SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    pub fn make_batch(
+        schema: SchemaRef,
+        columns: Vec<ArrayRef>,
+        rows: usize,
+    ) -> Result<RecordBatch> {
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         RecordBatch::try_new_with_options(schema, columns, &options)
             .map_err(|e| Error::arrow("assembling a record batch", e))

@@ -57,16 +57,16 @@ pub use convert::ToArrow;
 pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};
 pub use soa::{Soa, SoaColumns};
-pub use store::{ArrowStore, ParquetStore, Record, Store, StoreStats};
 pub use soa_derive::{Soa, ToArrow};
+pub use store::{ArrowStore, ParquetStore, Record, Store, StoreStats};
 
 /// The Arrow crates this crate is built on, re-exported so users need no version match.
 pub mod arrow {
     pub use arrow_array as array;
-    pub use arrow_buffer as buffer;
-    pub use arrow_schema as datatypes;
     pub use arrow_array::record_batch;
+    pub use arrow_buffer as buffer;
     pub use arrow_ipc as ipc;
+    pub use arrow_schema as datatypes;
 }
 
 /// The `parquet` crate this crate is built on.

@@ -84,7 +84,10 @@ pub fn retain_by_mask<T>(column: &mut Vec<T>, keep: &[bool]) {
 /// # Panics
 /// Like `&v[range]`, when the range is out of bounds or decreasing.
 #[doc(hidden)]
-pub fn resolve_range(range: impl std::ops::RangeBounds<usize>, len: usize) -> std::ops::Range<usize> {
+pub fn resolve_range(
+    range: impl std::ops::RangeBounds<usize>,
+    len: usize,
+) -> std::ops::Range<usize> {
     use std::ops::Bound;
     let start = match range.start_bound() {
         Bound::Included(&s) => s,
@@ -109,7 +112,14 @@ mod tests {
 
     #[test]
     fn permutation_matches_gather() {
-        let perms: &[&[usize]] = &[&[], &[0], &[1, 0], &[2, 0, 1], &[1, 2, 0], &[3, 1, 0, 2, 5, 4]];
+        let perms: &[&[usize]] = &[
+            &[],
+            &[0],
+            &[1, 0],
+            &[2, 0, 1],
+            &[1, 2, 0],
+            &[3, 1, 0, 2, 5, 4],
+        ];
         for perm in perms {
             let original: Vec<usize> = (0..perm.len()).map(|i| i * 10).collect();
             let expected: Vec<usize> = perm.iter().map(|&p| original[p]).collect();

@@ -26,7 +26,10 @@ fn push_get_row_iter() {
     assert_eq!(from_iter, rows);
     // Columns are plain Vecs.
     let total: u64 = soa.quantity.iter().map(|&q| u64::from(q)).sum();
-    assert_eq!(total, rows.iter().map(|r| u64::from(r.quantity)).sum::<u64>());
+    assert_eq!(
+        total,
+        rows.iter().map(|r| u64::from(r.quantity)).sum::<u64>()
+    );
 }
 
 #[test]
@@ -86,7 +89,10 @@ fn take_and_slice() {
     let rows = orders(10);
     let soa: OrderSoA = rows.clone().into_iter().collect();
     let taken = soa.take(&[9, 0, 9]);
-    assert_eq!(taken.into_rows(), vec![rows[9].clone(), rows[0].clone(), rows[9].clone()]);
+    assert_eq!(
+        taken.into_rows(),
+        vec![rows[9].clone(), rows[0].clone(), rows[9].clone()]
+    );
     assert_eq!(soa.slice(2..5).into_rows(), rows[2..5].to_vec());
     assert_eq!(soa.slice(..).into_rows(), rows);
     assert_eq!(soa.slice(10..).len(), 0);
@@ -129,8 +135,16 @@ where
 #[test]
 fn generic_struct() {
     let rows = vec![
-        Point { x: 1.5f64, y: -2.0, label: None },
-        Point { x: 0.0, y: 9.25, label: Some("p".into()) },
+        Point {
+            x: 1.5f64,
+            y: -2.0,
+            label: None,
+        },
+        Point {
+            x: 0.0,
+            y: 9.25,
+            label: Some("p".into()),
+        },
     ];
     let soa: PointSoA<f64> = rows.clone().into();
     assert_eq!(soa.x, [1.5, 0.0]);
@@ -139,9 +153,19 @@ fn generic_struct() {
         batch.schema().field(0).data_type(),
         &soa_runtime::arrow::datatypes::DataType::Float64
     );
-    assert_eq!(PointSoA::<f64>::from_record_batch(&batch).unwrap().into_rows(), rows);
+    assert_eq!(
+        PointSoA::<f64>::from_record_batch(&batch)
+            .unwrap()
+            .into_rows(),
+        rows
+    );
 
-    let ints: PointSoA<i16> = vec![Point { x: 1i16, y: 2, label: None }].into();
+    let ints: PointSoA<i16> = vec![Point {
+        x: 1i16,
+        y: 2,
+        label: None,
+    }]
+    .into();
     let batch = ints.to_record_batch().unwrap();
     assert_eq!(
         batch.schema().field(1).data_type(),

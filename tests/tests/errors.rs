@@ -39,7 +39,14 @@ fn both_ways(batch: RecordBatch) -> (Error, String) {
 #[test]
 fn missing_column() {
     let (err, msg) = both_ways(batch_with("quantity", None));
-    assert!(matches!(err, Error::MissingColumn { struct_name: "Order", field: "quantity", .. }));
+    assert!(matches!(
+        err,
+        Error::MissingColumn {
+            struct_name: "Order",
+            field: "quantity",
+            ..
+        }
+    ));
     assert!(msg.contains("Order.quantity"), "{msg}");
     assert!(msg.contains("UInt32"), "{msg}");
     assert!(msg.contains("missing"), "{msg}");
@@ -60,7 +67,10 @@ fn wrong_type() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(msg, "Order.quantity: expected Arrow type UInt32, found Utf8");
+    assert_eq!(
+        msg,
+        "Order.quantity: expected Arrow type UInt32, found Utf8"
+    );
 }
 
 #[test]
@@ -69,14 +79,24 @@ fn null_in_non_option_field() {
     let (err, msg) = both_ways(batch_with("quantity", Some((with_null, true))));
     assert!(matches!(
         err,
-        Error::Column { field: "quantity", source: FieldError::UnexpectedNull { row: 1, .. }, .. }
+        Error::Column {
+            field: "quantity",
+            source: FieldError::UnexpectedNull { row: 1, .. },
+            ..
+        }
     ));
-    assert!(msg.starts_with("Order.quantity: found a null at row 1"), "{msg}");
+    assert!(
+        msg.starts_with("Order.quantity: found a null at row 1"),
+        "{msg}"
+    );
     assert!(msg.contains("UInt32"), "{msg}");
 
     let with_null: ArrayRef = Arc::new(StringArray::from(vec![Some("A"), Some("B"), None]));
     let (_, msg) = both_ways(batch_with("symbol", Some((with_null, true))));
-    assert!(msg.starts_with("Order.symbol: found a null at row 2"), "{msg}");
+    assert!(
+        msg.starts_with("Order.symbol: found a null at row 2"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -89,7 +109,11 @@ fn unknown_enum_variant() {
         err,
         Error::Column {
             field: "side",
-            source: FieldError::UnknownVariant { row: 1, enum_name: "Side", .. },
+            source: FieldError::UnknownVariant {
+                row: 1,
+                enum_name: "Side",
+                ..
+            },
             ..
         }
     ));
@@ -99,11 +123,17 @@ fn unknown_enum_variant() {
 
     let plain: ArrayRef = Arc::new(StringArray::from(vec!["Sell", "Buy", "Short"]));
     let (_, msg) = both_ways(batch_with("side", Some((plain, false))));
-    assert!(msg.contains("unknown variant \"Short\" of enum Side at row 2"), "{msg}");
+    assert!(
+        msg.contains("unknown variant \"Short\" of enum Side at row 2"),
+        "{msg}"
+    );
 
     let wrong: ArrayRef = Arc::new(Int32Array::from(vec![0, 1, 0]));
     let (_, msg) = both_ways(batch_with("side", Some((wrong, false))));
-    assert_eq!(msg, "Order.side: expected Arrow type Dictionary(Int8, Utf8), found Int32");
+    assert_eq!(
+        msg,
+        "Order.side: expected Arrow type Dictionary(Int8, Utf8), found Int32"
+    );
 }
 
 #[test]
@@ -128,8 +158,16 @@ fn extra_columns_are_ignored_and_order_does_not_matter() {
     fields.insert(3, Field::new("extra", DataType::Int32, true));
     columns.insert(3, Arc::new(Int32Array::from(vec![None; 50])));
     let shuffled = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-    assert_eq!(OrderSoA::from_record_batch(&shuffled).unwrap().into_rows(), orders(50));
-    assert_eq!(OrderSoA::try_from_record_batch(shuffled).unwrap().into_rows(), orders(50));
+    assert_eq!(
+        OrderSoA::from_record_batch(&shuffled).unwrap().into_rows(),
+        orders(50)
+    );
+    assert_eq!(
+        OrderSoA::try_from_record_batch(shuffled)
+            .unwrap()
+            .into_rows(),
+        orders(50)
+    );
 }
 
 #[test]
@@ -137,6 +175,9 @@ fn inconsistent_column_lengths_are_an_error_not_a_panic() {
     let mut soa = OrderSoA::from(orders(3));
     soa.quantity.push(9); // a hand-made mistake through the public columns
     let err = soa.to_record_batch().unwrap_err();
-    assert_eq!(err.to_string(), "Order: column quantity has 4 rows, expected 3");
+    assert_eq!(
+        err.to_string(),
+        "Order: column quantity has 4 rows, expected 3"
+    );
     assert!(soa.into_record_batch().is_err());
 }

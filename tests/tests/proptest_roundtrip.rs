@@ -16,17 +16,19 @@ fn order() -> impl Strategy<Value = Order> {
         proptest::option::of(".{0,8}"),
         any::<i64>(),
     )
-        .prop_map(|(order_id, customer_id, symbol, buy, quantity, unit_price, filled, note, ts)| Order {
-            order_id,
-            customer_id,
-            symbol,
-            side: if buy { Side::Buy } else { Side::Sell },
-            quantity,
-            unit_price,
-            filled,
-            note,
-            ts_micros: ts,
-        })
+        .prop_map(
+            |(order_id, customer_id, symbol, buy, quantity, unit_price, filled, note, ts)| Order {
+                order_id,
+                customer_id,
+                symbol,
+                side: if buy { Side::Buy } else { Side::Sell },
+                quantity,
+                unit_price,
+                filled,
+                note,
+                ts_micros: ts,
+            },
+        )
 }
 
 proptest! {

@@ -9,8 +9,14 @@ fn round_trip(rows: Vec<Order>) {
 
     let batch = soa.to_record_batch().unwrap();
     assert_eq!(batch.num_rows(), rows.len());
-    assert_eq!(OrderSoA::from_record_batch(&batch).unwrap().into_rows(), rows);
-    assert_eq!(OrderSoA::try_from_record_batch(batch).unwrap().into_rows(), rows);
+    assert_eq!(
+        OrderSoA::from_record_batch(&batch).unwrap().into_rows(),
+        rows
+    );
+    assert_eq!(
+        OrderSoA::try_from_record_batch(batch).unwrap().into_rows(),
+        rows
+    );
 
     let moved = soa.into_record_batch().unwrap();
     let back = OrderSoA::try_from_record_batch(moved).unwrap();

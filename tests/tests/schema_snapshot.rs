@@ -10,5 +10,8 @@ fn order_schema() {
 
 #[test]
 fn schema_is_cached() {
-    assert!(std::sync::Arc::ptr_eq(&OrderSoA::schema(), &OrderSoA::schema()));
+    assert!(std::sync::Arc::ptr_eq(
+        &OrderSoA::schema(),
+        &OrderSoA::schema()
+    ));
 }

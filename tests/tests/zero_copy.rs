@@ -1,9 +1,9 @@
 //! Proves the zero-copy claims: fixed-width non-null columns move into Arrow without a copy, and
 //! `try_from_record_batch` reclaims uniquely owned buffers without a copy.
 
+use soa_runtime::ToArrow;
 use soa_runtime::arrow::array::cast::AsArray;
 use soa_runtime::arrow::array::types::{Float64Type, Int64Type, UInt64Type};
-use soa_runtime::ToArrow;
 use soa_tests::{OrderSoA, orders};
 
 #[test]
@@ -14,9 +14,18 @@ fn fixed_width_columns_move_into_arrow_without_copy() {
     let ts_ptr = soa.ts_micros.as_ptr() as usize;
 
     let batch = soa.into_record_batch().unwrap();
-    let ids = batch.column_by_name("order_id").unwrap().as_primitive::<UInt64Type>();
-    let prices = batch.column_by_name("unit_price").unwrap().as_primitive::<Float64Type>();
-    let ts = batch.column_by_name("ts_micros").unwrap().as_primitive::<Int64Type>();
+    let ids = batch
+        .column_by_name("order_id")
+        .unwrap()
+        .as_primitive::<UInt64Type>();
+    let prices = batch
+        .column_by_name("unit_price")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    let ts = batch
+        .column_by_name("ts_micros")
+        .unwrap()
+        .as_primitive::<Int64Type>();
     assert_eq!(ids.values().as_ptr() as usize, id_ptr);
     assert_eq!(prices.values().as_ptr() as usize, price_ptr);
     assert_eq!(ts.values().as_ptr() as usize, ts_ptr);

@@ -17,10 +17,12 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
             body: Body::Struct(ref fields),
             ..
         }) if fields.is_empty() => TokenStream::new(),
-        Some(ref container @ Container {
-            body: Body::Struct(ref fields),
-            ..
-        }) => expand_struct(container, fields),
+        Some(
+            ref container @ Container {
+                body: Body::Struct(ref fields),
+                ..
+            },
+        ) => expand_struct(container, fields),
         // A unit enum is a column type: `#[derive(ToArrow)]` makes it one; `Soa` has nothing to add.
         Some(Container {
             body: Body::UnitEnum(_),
@@ -56,16 +58,24 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
 
     let mut ref_generics = generics.clone();
-    ref_generics
-        .params
-        .insert(0, GenericParam::Lifetime(syn::LifetimeParam::new(lt.clone())));
+    ref_generics.params.insert(
+        0,
+        GenericParam::Lifetime(syn::LifetimeParam::new(lt.clone())),
+    );
     let (ref_impl_generics, ref_ty_generics, ref_where_clause) = ref_generics.split_for_impl();
 
-    let derives = container.attrs.derives.clone().unwrap_or_else(default_derives);
+    let derives = container
+        .attrs
+        .derives
+        .clone()
+        .unwrap_or_else(default_derives);
     let cloneable = has_derive(&derives, "Clone");
     let view_derives: Vec<&Path> = derives
         .iter()
-        .filter(|p| !has_derive(std::slice::from_ref(p), "Clone") && !has_derive(std::slice::from_ref(p), "Default"))
+        .filter(|p| {
+            !has_derive(std::slice::from_ref(p), "Clone")
+                && !has_derive(std::slice::from_ref(p), "Default")
+        })
         .collect();
 
     // `OrderRef<'_, T, ..>` for method signatures.

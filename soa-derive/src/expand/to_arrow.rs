@@ -1,9 +1,9 @@
 //! `#[derive(ToArrow)]`: `ToArrow` for `NameSoA`, or `UnitEnum` + `ArrowField` for a unit enum.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, GenericParam, WhereClause};
+use syn::{DeriveInput, WhereClause};
 
 use super::with_errors;
 use crate::internals::ast::{Body, Container, Derive, Field, Variant};
@@ -17,35 +17,59 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
             body: Body::Struct(ref fields),
             ..
         }) if fields.is_empty() => TokenStream::new(),
-        Some(ref container @ Container {
-            body: Body::Struct(ref fields),
-            ..
-        }) => expand_struct(container, fields),
-        Some(ref container @ Container {
-            body: Body::UnitEnum(ref variants),
-            ..
-        }) => expand_enum(container, variants),
+        Some(
+            ref container @ Container {
+                body: Body::Struct(ref fields),
+                ..
+            },
+        ) => expand_struct(container, fields),
+        Some(
+            ref container @ Container {
+                body: Body::UnitEnum(ref variants),
+                ..
+            },
+        ) => expand_enum(container, variants),
         None => TokenStream::new(),
     };
     with_errors(cx, tokens)
 }
 
-/// The struct's where clause plus `T: ArrowField` for every type parameter.
-fn where_with_bounds(container: &Container<'_>, krate: &syn::Path) -> WhereClause {
+/// The struct's where clause plus `FieldType: ArrowField` for every field type that mentions a type
+/// parameter (`T`, `Vec<T>`), so generic structs work. Concrete field types get no bound: a type
+/// without a mapping is then reported at the field's type by the spanned uses in the body (a
+/// trivially false bound would be reported at the derive instead).
+fn where_with_bounds(
+    container: &Container<'_>,
+    fields: &[Field<'_>],
+    krate: &syn::Path,
+) -> WhereClause {
     let mut clause = container
         .generics
         .where_clause
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(where));
-    for param in &container.generics.params {
-        if let GenericParam::Type(t) = param {
-            let ident = &t.ident;
+    let params: Vec<String> = container
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    for field in fields {
+        let ty = field.ty;
+        if mentions_any(ty.to_token_stream(), &params) {
             clause
                 .predicates
-                .push(syn::parse_quote!(#ident: #krate::ArrowField));
+                .push(syn::parse_quote_spanned!(ty.span()=> #ty: #krate::ArrowField));
         }
     }
     clause
+}
+
+fn mentions_any(tokens: TokenStream, names: &[String]) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(ident) => names.iter().any(|n| ident == n),
+        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), names),
+        _ => false,
+    })
 }
 
 fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
@@ -53,7 +77,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     let row = container.ident;
     let soa = names::soa_ident(row);
     let (impl_generics, ty_generics, _) = container.generics.split_for_impl();
-    let where_clause = where_with_bounds(container, &krate);
+    let where_clause = where_with_bounds(container, fields, &krate);
     let row_name = row.to_string();
 
     let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
@@ -86,12 +110,16 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             #krate::__private::column_into_array::<#ty>(self.#ident, #row_name, #name)?
         }
     });
-    let reads = fields.iter().zip(&names).zip(&columns).map(|((f, name), column)| {
-        let (ty, ident) = (f.ty, f.ident);
-        quote_spanned! {ty.span()=>
-            #ident: #krate::__private::read_column::<#ty>(batch, #row_name, #name, #column)?
-        }
-    });
+    let reads = fields
+        .iter()
+        .zip(&names)
+        .zip(&columns)
+        .map(|((f, name), column)| {
+            let (ty, ident) = (f.ty, f.ident);
+            quote_spanned! {ty.span()=>
+                #ident: #krate::__private::read_column::<#ty>(batch, #row_name, #name, #column)?
+            }
+        });
     let takes = fields.iter().zip(&names).zip(&columns).map(|((f, name), column)| {
         let (ty, ident) = (f.ty, f.ident);
         quote_spanned! {ty.span()=>

@@ -138,7 +138,10 @@ impl<'a> Container<'a> {
                 if data.variants.is_empty() {
                     cx.error_spanned_by(
                         &input.ident,
-                        format!("#[derive({})] needs an enum with at least one variant", derive.name()),
+                        format!(
+                            "#[derive({})] needs an enum with at least one variant",
+                            derive.name()
+                        ),
                     );
                     ok = false;
                 }

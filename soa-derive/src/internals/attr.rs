@@ -86,14 +86,23 @@ impl Container {
                     Ok(path) => set_once(cx, meta, &mut out.krate, path, CRATE),
                     Err(_) => cx.error_spanned_by(
                         &lit,
-                        format!("`crate` expects a path such as \"::soa_runtime\", found {:?}", lit.value()),
+                        format!(
+                            "`crate` expects a path such as \"::soa_runtime\", found {:?}",
+                            lit.value()
+                        ),
                     ),
                 }
             } else if meta.path == DERIVE {
                 let content;
                 syn::parenthesized!(content in meta.input);
                 let paths = Punctuated::<Path, Token![,]>::parse_terminated(&content)?;
-                set_once(cx, meta, &mut out.derives, paths.into_iter().collect(), DERIVE);
+                set_once(
+                    cx,
+                    meta,
+                    &mut out.derives,
+                    paths.into_iter().collect(),
+                    DERIVE,
+                );
             } else {
                 return Err(unknown(meta, "container", &[CRATE, DERIVE]));
             }
@@ -103,7 +112,11 @@ impl Container {
     }
 }
 
-fn parse_rename(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<String>) -> syn::Result<()> {
+fn parse_rename(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<String>,
+) -> syn::Result<()> {
     let lit = parse_lit_str(meta)?;
     if lit.value().is_empty() {
         cx.error_spanned_by(&lit, "`rename` needs a non-empty name");
