@@ -66,6 +66,87 @@ pub trait ToArrow: SoaColumns {
 #[doc(hidden)]
 pub mod helpers {
     use super::*;
+    use crate::error::FieldError;
+    use arrow_array::cast::AsArray;
+    use arrow_array::{Array, BooleanArray, StructArray, UInt32Array};
+    use arrow_schema::{DataType, Schema};
+    use std::sync::Arc;
+
+    fn nested(error: Error) -> FieldError {
+        FieldError::Nested(Box::new(error))
+    }
+
+    /// `Struct` type of a nested derived struct: its schema's fields.
+    pub fn struct_data_type<C: ToArrow>() -> DataType {
+        DataType::Struct(C::schema().fields().clone())
+    }
+
+    /// A nested struct column from its (moved) container.
+    pub fn struct_into_array<C: ToArrow>(columns: C) -> Result<ArrayRef, FieldError> {
+        let batch = columns.into_record_batch().map_err(nested)?;
+        Ok(Arc::new(StructArray::from(batch)))
+    }
+
+    /// A nullable nested struct column: `compact` holds the non-null rows in order; `valid` tells
+    /// which rows are present.
+    pub fn struct_into_array_opt<C: ToArrow>(
+        valid: &[bool],
+        compact: C,
+    ) -> Result<ArrayRef, FieldError> {
+        let dense = struct_into_array(compact)?;
+        let mut next = 0u32;
+        let indices: UInt32Array = valid
+            .iter()
+            .map(|&v| {
+                v.then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        Ok(arrow_select::take::take(dense.as_ref(), &indices, None)?)
+    }
+
+    fn read_struct<C: ToArrow>(array: &StructArray) -> Result<Vec<C::Row>, FieldError> {
+        let (fields, columns, _) = array.clone().into_parts();
+        let options = RecordBatchOptions::new().with_row_count(Some(array.len()));
+        let batch =
+            RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)?;
+        Ok(C::from_record_batch(&batch).map_err(nested)?.into_rows())
+    }
+
+    fn expect_struct<C: ToArrow>(array: &dyn Array) -> Result<&StructArray, FieldError> {
+        array
+            .as_struct_opt()
+            .ok_or_else(|| FieldError::TypeMismatch {
+                expected: struct_data_type::<C>(),
+                found: array.data_type().clone(),
+            })
+    }
+
+    /// Reads a non-null nested struct column.
+    pub fn struct_from_array<C: ToArrow>(array: &dyn Array) -> Result<Vec<C::Row>, FieldError> {
+        let structs = expect_struct::<C>(array)?;
+        crate::field::reject_nulls(array, struct_data_type::<C>())?;
+        read_struct::<C>(structs)
+    }
+
+    /// Reads a nullable nested struct column (children under null rows are ignored).
+    pub fn struct_from_array_opt<C: ToArrow>(
+        array: &dyn Array,
+    ) -> Result<Vec<Option<C::Row>>, FieldError> {
+        let structs = expect_struct::<C>(array)?;
+        let Some(nulls) = structs.nulls().filter(|n| n.null_count() > 0) else {
+            return Ok(read_struct::<C>(structs)?.into_iter().map(Some).collect());
+        };
+        let mask = BooleanArray::new(nulls.inner().clone(), None);
+        let valid = arrow_select::filter::filter(array, &mask)?;
+        let mut rows = read_struct::<C>(valid.as_struct())?.into_iter();
+        Ok(nulls
+            .iter()
+            .map(|v| if v { rows.next() } else { None })
+            .collect())
+    }
 
     /// Assembles a batch, allowing zero columns (row count given explicitly).
     pub fn make_batch(

@@ -54,6 +54,9 @@ pub enum FieldError {
     /// Arrow refused to build or read an array.
     #[error("arrow error")]
     Arrow(#[from] ArrowError),
+    /// An error inside a nested struct (names the inner `Struct.field`).
+    #[error("{0}")]
+    Nested(Box<Error>),
 }
 
 /// The error type of every fallible operation in `soa_runtime`.

@@ -33,14 +33,6 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     with_errors(cx, tokens)
 }
 
-fn default_derives() -> Vec<Path> {
-    vec![
-        syn::parse_quote!(Debug),
-        syn::parse_quote!(Clone),
-        syn::parse_quote!(PartialEq),
-    ]
-}
-
 fn has_derive(derives: &[Path], name: &str) -> bool {
     derives
         .iter()
@@ -64,12 +56,8 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     );
     let (ref_impl_generics, ref_ty_generics, ref_where_clause) = ref_generics.split_for_impl();
 
-    let derives = container
-        .attrs
-        .derives
-        .clone()
-        .unwrap_or_else(default_derives);
-    let cloneable = has_derive(&derives, "Clone");
+    let derives = container.container_derives();
+    let cloneable = container.is_cloneable();
     let view_derives: Vec<&Path> = derives
         .iter()
         .filter(|p| {

@@ -149,8 +149,52 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         build_schema
     };
 
+    // A derived struct is also a column type (Arrow Struct) so it can nest in another struct, in
+    // an Option or a Vec. Building the column clones the fields, so this needs `Clone`.
+    let as_field = if container.is_cloneable() {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #krate::ArrowField for #row #ty_generics #where_clause {
+                fn data_type() -> #krate::__private::DataType {
+                    #krate::__private::struct_data_type::<#soa #ty_generics>()
+                }
+
+                fn to_array(values: &[Self]) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
+                    let columns = #soa {
+                        #( #idents: values.iter().map(|row| #krate::__private::Clone::clone(&row.#idents)).collect(), )*
+                    };
+                    #krate::__private::struct_into_array(columns)
+                }
+
+                fn into_array(values: #krate::__private::Vec<Self>) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
+                    #krate::__private::struct_into_array(values.into_iter().collect::<#soa #ty_generics>())
+                }
+
+                fn from_array(array: &dyn #krate::__private::Array) -> #krate::__private::Result<#krate::__private::Vec<Self>, #krate::FieldError> {
+                    #krate::__private::struct_from_array::<#soa #ty_generics>(array)
+                }
+
+                fn to_array_opt(values: &[#krate::__private::Option<Self>]) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
+                    let valid: #krate::__private::Vec<bool> = values.iter().map(|v| v.is_some()).collect();
+                    let columns = #soa {
+                        #( #idents: values.iter().flatten().map(|row| #krate::__private::Clone::clone(&row.#idents)).collect(), )*
+                    };
+                    #krate::__private::struct_into_array_opt(&valid, columns)
+                }
+
+                fn from_array_opt(array: &dyn #krate::__private::Array) -> #krate::__private::Result<#krate::__private::Vec<#krate::__private::Option<Self>>, #krate::FieldError> {
+                    #krate::__private::struct_from_array_opt::<#soa #ty_generics>(array)
+                }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+
     quote! {
         const _: () = {
+            #as_field
+
             #[automatically_derived]
             impl #impl_generics #krate::ToArrow for #soa #ty_generics #where_clause {
                 const TYPE_NAME: &'static str = #row_name;

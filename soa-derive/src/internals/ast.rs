@@ -172,6 +172,25 @@ impl<'a> Container<'a> {
         Some(container)
     }
 
+    /// Traits derived on the generated container (`#[soa(derive(..))]`, default Debug, Clone,
+    /// PartialEq).
+    pub fn container_derives(&self) -> Vec<syn::Path> {
+        self.attrs.derives.clone().unwrap_or_else(|| {
+            vec![
+                syn::parse_quote!(Debug),
+                syn::parse_quote!(Clone),
+                syn::parse_quote!(PartialEq),
+            ]
+        })
+    }
+
+    /// Whether the container derives `Clone` (then every field type is `Clone`).
+    pub fn is_cloneable(&self) -> bool {
+        self.container_derives()
+            .iter()
+            .any(|p| p.segments.last().is_some_and(|s| s.ident == "Clone"))
+    }
+
     /// The path of the runtime crate in generated code.
     pub fn krate(&self) -> syn::Path {
         self.attrs

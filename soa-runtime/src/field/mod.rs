@@ -48,7 +48,10 @@
 //! assert_eq!(Cents::from_array(&array).unwrap(), vec![Cents(5), Cents(-7)]);
 //! ```
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+mod list;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -66,6 +69,11 @@ use crate::error::FieldError;
 /// A column of a Structure-of-Arrays container is a `Vec<Self>`; this trait turns such a slice into
 /// an Arrow array and back. It is implemented for integers, floats, `bool`, `String`, `Option<T>`,
 /// and, by `#[derive(ToArrow)]`, for unit enums. See the [module docs](self) for an example.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a soa column: it does not implement `ArrowField`",
+    label = "this field's type has no Arrow mapping",
+    note = "derive `ToArrow` on it (structs and unit enums), use a supported type, or implement `soa_runtime::ArrowField` for it (see the `soa_runtime::field` docs)"
+)]
 pub trait ArrowField: Sized {
     /// The Arrow type of a column of this type.
     fn data_type() -> DataType;
@@ -113,6 +121,72 @@ pub trait ArrowField: Sized {
     /// # Errors
     /// [`FieldError::TypeMismatch`] and, for enums, [`FieldError::UnknownVariant`].
     fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError>;
+
+    /// Metadata of the Arrow field (for example an extension type name). Default: none.
+    fn field_metadata() -> HashMap<String, String> {
+        HashMap::new()
+    }
+
+    /// The column to use when a batch has no column for this field (schema evolution): `Some`
+    /// only for types with a natural "absent" value, `Option<T>` (all `None`).
+    fn absent(len: usize) -> Option<Vec<Self>> {
+        let _ = len;
+        None
+    }
+
+    /// Arrow type of a `Vec<Self>` column: `List<Self>` by default, `Binary` for `u8`.
+    fn vec_data_type() -> DataType {
+        list::list_type(item_field::<Self>())
+    }
+
+    /// Builds a `Vec<Self>` column (`rows[i] = None` is a null list).
+    ///
+    /// # Errors
+    /// When offsets overflow or a child does not fit.
+    fn vec_to_array(rows: &[Option<&[Self]>]) -> Result<ArrayRef, FieldError>
+    where
+        Self: Clone,
+    {
+        list::to_list::<Self>(rows)
+    }
+
+    /// Reads a `Vec<Self>` column (`None` for null lists).
+    ///
+    /// # Errors
+    /// [`FieldError::TypeMismatch`] and the child's errors.
+    fn vec_from_array(array: &dyn Array) -> Result<Vec<Option<Vec<Self>>>, FieldError> {
+        list::from_list::<Self>(array)
+    }
+
+    /// Arrow type of a `[Self; n]` column: `FixedSizeList<Self, n>`, `FixedSizeBinary(n)` for `u8`.
+    fn fixed_data_type(n: usize) -> DataType {
+        list::fixed_type(item_field::<Self>(), n)
+    }
+
+    /// Builds a `[Self; n]` column (`rows[i] = None` is null).
+    ///
+    /// # Errors
+    /// When the child does not fit.
+    fn fixed_to_array(rows: &[Option<&[Self]>], n: usize) -> Result<ArrayRef, FieldError>
+    where
+        Self: Clone,
+    {
+        list::to_fixed::<Self>(rows, n)
+    }
+
+    /// Reads a `[Self; n]` column as rows of exactly `n` values (`None` for nulls).
+    ///
+    /// # Errors
+    /// [`FieldError::TypeMismatch`] (including a different `n`) and the child's errors.
+    fn fixed_from_array(array: &dyn Array, n: usize) -> Result<Vec<Option<Vec<Self>>>, FieldError> {
+        list::from_fixed::<Self>(array, n)
+    }
+}
+
+/// The Arrow field of a list item (`"item"`, nullable when `T` is an `Option`).
+pub fn item_field<T: ArrowField>() -> arrow_schema::Field {
+    arrow_schema::Field::new_list_field(T::data_type(), T::NULLABLE)
+        .with_metadata(T::field_metadata())
 }
 
 /// Checks an array's type, returning [`FieldError::TypeMismatch`] on a difference.
@@ -128,7 +202,8 @@ pub(crate) fn expect_type(array: &dyn Array, expected: DataType) -> Result<(), F
 }
 
 /// Fails with [`FieldError::UnexpectedNull`] naming the first null row, if any.
-pub(crate) fn reject_nulls(array: &dyn Array, expected: DataType) -> Result<(), FieldError> {
+#[doc(hidden)]
+pub fn reject_nulls(array: &dyn Array, expected: DataType) -> Result<(), FieldError> {
     match array.logical_nulls() {
         Some(nulls) if nulls.null_count() > 0 => {
             let row = nulls.iter().position(|valid| !valid).unwrap_or(0);
@@ -155,7 +230,7 @@ fn primitive_to_vec<P: ArrowPrimitiveType>(array: PrimitiveArray<P>) -> Vec<P::N
 }
 
 macro_rules! primitive_field {
-    ($($rust:ty => $arrow:ty, $dt:expr;)*) => {$(
+    ($($rust:ty => $arrow:ty, $dt:expr $(, { $($extra:tt)* })?;)*) => {$(
         impl ArrowField for $rust {
             fn data_type() -> DataType {
                 $dt
@@ -195,6 +270,8 @@ macro_rules! primitive_field {
                 expect_type(array, $dt)?;
                 Ok(array.as_primitive::<$arrow>().iter().collect())
             }
+
+            $($($extra)*)?
         }
     )*};
 }
@@ -204,7 +281,27 @@ primitive_field! {
     i16 => Int16Type, DataType::Int16;
     i32 => Int32Type, DataType::Int32;
     i64 => Int64Type, DataType::Int64;
-    u8 => UInt8Type, DataType::UInt8;
+    u8 => UInt8Type, DataType::UInt8, {
+        // Bytes are Binary / FixedSizeBinary, not lists of UInt8.
+        fn vec_data_type() -> DataType {
+            DataType::Binary
+        }
+        fn vec_to_array(rows: &[Option<&[u8]>]) -> Result<ArrayRef, FieldError> {
+            list::binary_to_array(rows)
+        }
+        fn vec_from_array(array: &dyn Array) -> Result<Vec<Option<Vec<u8>>>, FieldError> {
+            list::binary_from_array(array)
+        }
+        fn fixed_data_type(n: usize) -> DataType {
+            DataType::FixedSizeBinary(i32::try_from(n).unwrap_or(i32::MAX))
+        }
+        fn fixed_to_array(rows: &[Option<&[u8]>], n: usize) -> Result<ArrayRef, FieldError> {
+            list::fixed_binary_to_array(rows, n)
+        }
+        fn fixed_from_array(array: &dyn Array, n: usize) -> Result<Vec<Option<Vec<u8>>>, FieldError> {
+            list::fixed_binary_from_array(array, n)
+        }
+    };
     u16 => UInt16Type, DataType::UInt16;
     u32 => UInt32Type, DataType::UInt32;
     u64 => UInt64Type, DataType::UInt64;
@@ -359,6 +456,14 @@ impl<T: ArrowField> ArrowField for Option<T> {
             "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"
                 .into(),
         ))
+    }
+
+    fn field_metadata() -> HashMap<String, String> {
+        T::field_metadata()
+    }
+
+    fn absent(len: usize) -> Option<Vec<Self>> {
+        Some((0..len).map(|_| None).collect())
     }
 
     fn from_array_opt(_: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
