@@ -1,0 +1,237 @@
+//! Reading committed files: size and checksum checks, the `PAR1` guard, the type check and
+//! panic-guarded decoding.
+
+use std::fs::File;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::reader::ChunkReader;
+
+use crate::error::{Error, Result};
+
+use super::fsio::{CountingFile, check_magic};
+use super::manifest::StoredFile;
+use super::options::RUST_TYPE_KEY;
+
+/// A committed file opened for reading. The open handle pins the file's content: a later commit
+/// that replaces or removes the name does not affect a reader holding it.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenFile {
+    pub path: PathBuf,
+    pub entry: StoredFile,
+    pub file: CountingFile,
+}
+
+/// Opens a file listed in the manifest and checks its size (cheap: one `fstat`). `staged` is the
+/// file's staging name while a committed rename is still pending (it is read from there).
+pub(crate) fn open_listed(
+    dir: &Path,
+    entry: &StoredFile,
+    staged: Option<&str>,
+    counter: &Arc<AtomicU64>,
+) -> Result<OpenFile> {
+    let mut path = dir.join(&entry.name);
+    if let Some(staged) = staged {
+        let staged = dir.join(staged);
+        if staged.exists() {
+            path = staged;
+        }
+    }
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Corrupt {
+                path,
+                reason: "the file is listed in the manifest but missing".into(),
+            });
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    if len != entry.size {
+        return Err(Error::Corrupt {
+            path,
+            reason: format!(
+                "the file has {len} bytes, the manifest recorded {} (truncated or overwritten)",
+                entry.size
+            ),
+        });
+    }
+    Ok(OpenFile {
+        path,
+        entry: entry.clone(),
+        file: CountingFile::new(Arc::new(file), len, Arc::clone(counter)),
+    })
+}
+
+fn checksum_error(path: &Path, actual: u32, expected: u32) -> Error {
+    Error::Corrupt {
+        path: path.to_owned(),
+        reason: format!(
+            "CRC32 is {actual:08x}, the manifest recorded {expected:08x} (the bytes changed after the commit)"
+        ),
+    }
+}
+
+/// Reads the whole file into memory, verifying its CRC32 against the manifest if `verify`.
+pub(crate) fn read_verified(file: &OpenFile, verify: bool) -> Result<Bytes> {
+    let bytes = file.file.read_all(&file.path)?;
+    if verify {
+        let actual = crc32fast::hash(&bytes);
+        if actual != file.entry.crc32 {
+            return Err(checksum_error(&file.path, actual, file.entry.crc32));
+        }
+    }
+    Ok(bytes)
+}
+
+/// Streams the file once to verify its CRC32 (used before reading it in place).
+pub(crate) fn verify_in_place(file: &OpenFile) -> Result<()> {
+    let actual = file.file.crc32(&file.path)?;
+    if actual != file.entry.crc32 {
+        return Err(checksum_error(&file.path, actual, file.entry.crc32));
+    }
+    Ok(())
+}
+
+/// Runs a decoding step, turning a panic inside the parquet/arrow decoders into
+/// [`Error::Corrupt`] naming the file. (With `panic = "abort"` the process aborts instead.)
+pub(crate) fn guarded<R>(path: &Path, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(Error::Corrupt {
+                path: path.to_owned(),
+                reason: format!("the Parquet decoder panicked: {message}"),
+            })
+        }
+    }
+}
+
+fn parquet_error(path: &Path) -> impl Fn(ParquetError) -> Error + '_ {
+    move |source| Error::Parquet {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Checks the `soa.rust_type` key of a file's metadata.
+pub(crate) fn check_type(metadata: &ParquetMetaData, path: &Path, expected: &str) -> Result<()> {
+    let found = metadata
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == RUST_TYPE_KEY))
+        .and_then(|kv| kv.value.as_deref());
+    match found {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => Err(Error::SchemaMismatch {
+            path: path.to_owned(),
+            reason: format!("the file was written for type `{found}`, expected `{expected}`"),
+        }),
+        None => Err(Error::SchemaMismatch {
+            path: path.to_owned(),
+            reason: format!(
+                "the file has no `{RUST_TYPE_KEY}` metadata (not written by soa), expected `{expected}`"
+            ),
+        }),
+    }
+}
+
+/// Parses the footer of a file after the cheap guard, and checks the row type.
+pub(crate) fn read_metadata<R: ChunkReader + 'static>(
+    reader: &R,
+    path: &Path,
+    type_name: &str,
+) -> Result<ArrowReaderMetadata> {
+    check_magic(reader, path)?;
+    guarded(path, || {
+        let metadata = ArrowReaderMetadata::load(reader, ArrowReaderOptions::new())
+            .map_err(parquet_error(path))?;
+        check_type(metadata.metadata(), path, type_name)?;
+        let rows = metadata.metadata().file_metadata().num_rows();
+        if rows < 0 {
+            return Err(Error::Corrupt {
+                path: path.to_owned(),
+                reason: format!("negative row count {rows} in the footer"),
+            });
+        }
+        Ok(metadata)
+    })
+}
+
+/// Which columns to decode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Columns<'a> {
+    All,
+    /// Top-level columns by name (already checked against the row type).
+    Named(&'a [String]),
+}
+
+/// Builds a batch reader over `reader` with already parsed metadata.
+pub(crate) fn batch_reader<R: ChunkReader + 'static>(
+    reader: R,
+    metadata: ArrowReaderMetadata,
+    path: &Path,
+    batch_size: usize,
+    columns: Columns<'_>,
+) -> Result<ParquetRecordBatchReader> {
+    guarded(path, || {
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata)
+            .with_batch_size(batch_size.max(1));
+        if let Columns::Named(names) = columns {
+            let schema = builder.schema().clone();
+            let mut roots = Vec::with_capacity(names.len());
+            for name in names {
+                let index = schema.index_of(name).map_err(|_| Error::SchemaMismatch {
+                    path: path.to_owned(),
+                    reason: format!("the file has no column {name:?}"),
+                })?;
+                roots.push(index);
+            }
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
+        builder.build().map_err(parquet_error(path))
+    })
+}
+
+/// The next batch of a reader, panic-guarded.
+pub(crate) fn next_batch(
+    reader: &mut ParquetRecordBatchReader,
+    path: &Path,
+) -> Result<Option<RecordBatch>> {
+    guarded(path, || {
+        reader
+            .next()
+            .transpose()
+            .map_err(|e| Error::arrow(format!("decoding {}", path.display()), e))
+    })
+}
+
+/// Decodes every batch of a reader.
+pub(crate) fn all_batches(
+    mut reader: ParquetRecordBatchReader,
+    path: &Path,
+) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    while let Some(batch) = next_batch(&mut reader, path)? {
+        out.push(batch);
+    }
+    Ok(out)
+}

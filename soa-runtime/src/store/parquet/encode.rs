@@ -1,0 +1,274 @@
+//! Writing one Parquet file, encoding the columns of each row group on several threads.
+//!
+//! `ArrowWriter` encodes column after column on one thread. Here the file is set up by
+//! `ArrowWriter` (so the `ARROW:schema` and our key-value metadata are written exactly as it
+//! does), then [`ArrowWriter::into_serialized_writer`] hands over the row-group plumbing: for each
+//! row group we create one [`ArrowColumnWriter`] per leaf column, split the top-level columns into
+//! `threads` groups of similar size (largest first onto the least loaded thread), compute leaves,
+//! encode and compress each group on its own thread, close the chunks (also in parallel) and append
+//! them to the row group in schema order. The bytes on disk are the same as `ArrowWriter` would
+//! write with the same properties.
+
+use std::cmp::Reverse;
+use std::io::Write;
+use std::path::Path;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowWriterOptions, compute_leaves};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+
+use crate::error::{Error, Result};
+
+use super::fsio::CrcWriter;
+
+/// What [`write_file`] wrote.
+#[derive(Debug)]
+pub(crate) struct Written {
+    pub size: u64,
+    pub crc32: u32,
+    pub rows: u64,
+    pub column_bytes: Vec<u64>,
+}
+
+/// Settings of one file write.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteSettings<'a> {
+    pub schema: &'a SchemaRef,
+    pub props: &'a WriterProperties,
+    pub row_group_size: usize,
+    pub threads: usize,
+}
+
+/// Creates `path` (it must not exist), writes `batches` into it as Parquet, fsyncs it and
+/// returns its size, CRC32, row count and per-column compressed sizes.
+pub(crate) fn write_file<I>(path: &Path, settings: WriteSettings<'_>, batches: I) -> Result<Written>
+where
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
+    let mut sink = CrcWriter::create_new(path)?;
+    let metadata = encode(&mut sink, path, settings, batches)?;
+    let (size, crc32) = sink.finish(path)?;
+    let schema = settings.schema;
+    let mut column_bytes = vec![0u64; schema.fields().len()];
+    let mut rows = 0u64;
+    for row_group in metadata.row_groups() {
+        rows += u64::try_from(row_group.num_rows()).unwrap_or(0);
+        for column in row_group.columns() {
+            let root = column.column_path().parts().first();
+            if let Some(index) = root.and_then(|r| schema.index_of(r).ok())
+                && let Some(slot) = column_bytes.get_mut(index)
+            {
+                *slot += u64::try_from(column.compressed_size()).unwrap_or(0);
+            }
+        }
+    }
+    Ok(Written {
+        size,
+        crc32,
+        rows,
+        column_bytes,
+    })
+}
+
+fn encode<W, I>(
+    sink: W,
+    path: &Path,
+    settings: WriteSettings<'_>,
+    batches: I,
+) -> Result<ParquetMetaData>
+where
+    W: Write + Send,
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
+    let pq = |source: ParquetError| Error::Parquet {
+        path: path.to_owned(),
+        source,
+    };
+    let WriteSettings {
+        schema,
+        props,
+        row_group_size,
+        threads,
+    } = settings;
+    let options = ArrowWriterOptions::new().with_properties(props.clone());
+    let writer = ArrowWriter::try_new_with_options(sink, schema.clone(), options).map_err(pq)?;
+    let (mut file_writer, factory) = writer.into_serialized_writer().map_err(pq)?;
+
+    // Number of leaf columns under each top-level column (more than one for nested types).
+    let mut leaves_per_root = vec![0usize; schema.fields().len()];
+    let descr = file_writer.schema_descr();
+    for leaf in 0..descr.num_columns() {
+        if let Some(n) = leaves_per_root.get_mut(descr.get_column_root_idx(leaf)) {
+            *n += 1;
+        }
+    }
+
+    let mut group: Option<Vec<ArrowColumnWriter>> = None;
+    let mut group_rows = 0usize;
+    let mut row_group_index = 0usize;
+    for batch in batches {
+        let batch = batch?;
+        if batch.num_columns() != schema.fields().len() {
+            return Err(Error::SchemaMismatch {
+                path: path.to_owned(),
+                reason: format!(
+                    "a batch has {} columns, the schema {}",
+                    batch.num_columns(),
+                    schema.fields().len()
+                ),
+            });
+        }
+        let mut offset = 0usize;
+        while offset < batch.num_rows() {
+            let writers = match &mut group {
+                Some(writers) => writers,
+                None => group.insert(factory.create_column_writers(row_group_index).map_err(pq)?),
+            };
+            let take = (row_group_size - group_rows).min(batch.num_rows() - offset);
+            let slice = batch.slice(offset, take);
+            encode_columns(writers, &leaves_per_root, schema, &slice, threads, path)?;
+            group_rows += take;
+            offset += take;
+            if group_rows >= row_group_size
+                && let Some(writers) = group.take()
+            {
+                flush_row_group(&mut file_writer, writers, threads, path)?;
+                row_group_index += 1;
+                group_rows = 0;
+            }
+        }
+    }
+    if let Some(writers) = group.take()
+        && group_rows > 0
+    {
+        flush_row_group(&mut file_writer, writers, threads, path)?;
+    }
+    file_writer.finish().map_err(pq)
+}
+
+/// Encodes the columns of `batch` into the row group's column writers, one group of top-level
+/// columns per thread.
+fn encode_columns(
+    writers: &mut [ArrowColumnWriter],
+    leaves_per_root: &[usize],
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+    threads: usize,
+    path: &Path,
+) -> Result<()> {
+    let mut jobs = Vec::with_capacity(batch.num_columns());
+    let mut rest = writers;
+    for ((field, column), &n) in schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .zip(leaves_per_root)
+    {
+        let Some((mine, tail)) = rest.split_at_mut_checked(n) else {
+            return Err(Error::Task("column writers do not match the schema".into()));
+        };
+        rest = tail;
+        jobs.push(((mine, field, column), column.get_array_memory_size()));
+    }
+    parallel(jobs, threads, |(writers, field, column)| {
+        let pq = |source: ParquetError| Error::Parquet {
+            path: path.to_owned(),
+            source,
+        };
+        let leaves = compute_leaves(field, column).map_err(pq)?;
+        for (writer, leaf) in writers.iter_mut().zip(&leaves) {
+            writer.write(leaf).map_err(pq)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Closes the column writers (in parallel: closing compresses the last pages and the
+/// dictionary) and appends the chunks to a new row group in schema order.
+fn flush_row_group<W: Write + Send>(
+    file_writer: &mut SerializedFileWriter<W>,
+    writers: Vec<ArrowColumnWriter>,
+    threads: usize,
+    path: &Path,
+) -> Result<()> {
+    let pq = |source: ParquetError| Error::Parquet {
+        path: path.to_owned(),
+        source,
+    };
+    let jobs = writers
+        .into_iter()
+        .map(|w| {
+            let cost = w.memory_size();
+            (w, cost)
+        })
+        .collect();
+    let chunks = parallel(jobs, threads, |w| w.close().map_err(pq))?;
+    let mut row_group = file_writer.next_row_group().map_err(pq)?;
+    for chunk in chunks {
+        chunk.append_to_row_group(&mut row_group).map_err(pq)?;
+    }
+    row_group.close().map_err(pq)?;
+    Ok(())
+}
+
+/// Runs `f` on every job using up to `threads` threads (the caller's thread is one of them) and
+/// returns the results in job order. Jobs are assigned largest `cost` first to the least loaded
+/// thread.
+pub(crate) fn parallel<J, R, F>(jobs: Vec<(J, usize)>, threads: usize, f: F) -> Result<Vec<R>>
+where
+    J: Send,
+    R: Send,
+    F: Fn(J) -> Result<R> + Sync,
+{
+    let n = jobs.len();
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return jobs.into_iter().map(|(job, _)| f(job)).collect();
+    }
+    let mut order: Vec<(usize, J, usize)> = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (job, cost))| (i, job, cost))
+        .collect();
+    order.sort_by_key(|&(_, _, cost)| Reverse(cost));
+    let mut bins: Vec<(usize, Vec<(usize, J)>)> = (0..threads).map(|_| (0, Vec::new())).collect();
+    for (i, job, cost) in order {
+        if let Some(bin) = bins.iter_mut().min_by_key(|(load, _)| *load) {
+            bin.0 += cost.max(1);
+            bin.1.push((i, job));
+        }
+    }
+    let f = &f;
+    let run = move |bin: Vec<(usize, J)>| -> Vec<(usize, Result<R>)> {
+        bin.into_iter().map(|(i, job)| (i, f(job))).collect()
+    };
+    let results = std::thread::scope(|scope| {
+        let mut bins = bins.into_iter().map(|(_, bin)| bin);
+        let first = bins.next().unwrap_or_default();
+        let handles: Vec<_> = bins.map(|bin| scope.spawn(move || run(bin))).collect();
+        let mut all = run(first);
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => all.extend(part),
+                Err(_) => return Err(Error::Task("a column encoding thread panicked".into())),
+            }
+        }
+        Ok(all)
+    })?;
+    let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    for (i, result) in results {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(result?);
+        }
+    }
+    slots
+        .into_iter()
+        .map(|r| r.ok_or_else(|| Error::Task("a parallel job produced no result".into())))
+        .collect()
+}

@@ -1,0 +1,330 @@
+//! File-system helpers of the Parquet store: durable writes, positional reads with byte
+//! accounting, the cheap `PAR1` guard, file naming and the sweep of leftovers.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parquet::file::reader::{ChunkReader, Length};
+
+use crate::error::{Error, Result};
+
+use super::manifest::{DATA_FILE, MANIFEST};
+
+const MAGIC: &[u8; 4] = b"PAR1";
+const STAGED_PREFIX: &str = ".soa-";
+const STAGED_SUFFIX: &str = ".tmp";
+
+/// `true` for the names of our staging files (see [`staged_name`]).
+pub(crate) fn is_staged_name(name: &str) -> bool {
+    name.starts_with(STAGED_PREFIX) && name.ends_with(STAGED_SUFFIX)
+}
+
+/// `true` for the names this store gives data files (`data.parquet`, `part-NNNNNN.parquet`).
+pub(crate) fn is_data_name(name: &str) -> bool {
+    name == DATA_FILE
+        || name
+            .strip_prefix("part-")
+            .and_then(|n| n.strip_suffix(".parquet"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The name of an appended file.
+pub(crate) fn part_name(n: u64) -> String {
+    format!("part-{n:06}.parquet")
+}
+
+/// A staging name for `target` in the commit with sequence number `seq`:
+/// `.soa-<seq>-<pid>-<n>-<target>.tmp`. The sequence number keeps a crashed writer's leftovers
+/// from ever matching a name that a committed manifest lists as pending; process id and a
+/// process-wide counter keep concurrent store instances apart.
+pub(crate) fn staged_name(seq: u64, target: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!("{STAGED_PREFIX}{seq}-{pid}-{n}-{target}{STAGED_SUFFIX}")
+}
+
+/// Makes the directory entries of `dir` (creations, renames, unlinks) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Creates `path` (which must not exist), writes `bytes`, and fsyncs the file.
+pub(crate) fn write_new_durable(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(path, e))
+}
+
+/// A file sink that computes the CRC32 and size of everything written through it.
+#[derive(Debug)]
+pub(crate) struct CrcWriter {
+    file: File,
+    hasher: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl CrcWriter {
+    /// Creates `path`, failing if it exists.
+    pub(crate) fn create_new(path: &Path) -> Result<Self> {
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(CrcWriter {
+            file,
+            hasher: crc32fast::Hasher::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Flushes and fsyncs the file, returning `(size, crc32)`.
+    pub(crate) fn finish(mut self, path: &Path) -> Result<(u64, u32)> {
+        self.file
+            .flush()
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| Error::io(path, e))?;
+        Ok((self.bytes, self.hasher.finalize()))
+    }
+}
+
+impl Write for CrcWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let written = buf.get(..n).unwrap_or(buf);
+        self.hasher.update(written);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+}
+
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = buf.get_mut(n..).unwrap_or_default();
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// An open, immutable data file read with positional reads, counting every byte read.
+///
+/// Clones share the file handle and the counter. Positional reads keep concurrent readers of
+/// one handle independent (no shared cursor).
+#[derive(Debug, Clone)]
+pub(crate) struct CountingFile {
+    file: Arc<File>,
+    len: u64,
+    read: Arc<AtomicU64>,
+}
+
+impl CountingFile {
+    pub(crate) fn new(file: Arc<File>, len: u64, read: Arc<AtomicU64>) -> Self {
+        CountingFile { file, len, read }
+    }
+
+    /// The same file with another byte counter.
+    pub(crate) fn with_counter(&self, read: Arc<AtomicU64>) -> Self {
+        CountingFile {
+            file: Arc::clone(&self.file),
+            len: self.len,
+            read,
+        }
+    }
+
+    /// Reads the whole file into memory.
+    pub(crate) fn read_all(&self, path: &Path) -> Result<Bytes> {
+        let len = usize::try_from(self.len).map_err(|_| Error::Corrupt {
+            path: path.to_owned(),
+            reason: format!("file of {} bytes does not fit in memory", self.len),
+        })?;
+        let mut buf = vec![0u8; len];
+        read_exact_at(&self.file, &mut buf, 0).map_err(|e| Error::io(path, e))?;
+        self.read.fetch_add(self.len, Ordering::Relaxed);
+        Ok(Bytes::from(buf))
+    }
+
+    /// CRC32 of the whole file, streamed in 1 MiB blocks.
+    pub(crate) fn crc32(&self, path: &Path) -> Result<u32> {
+        let mut hasher = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut offset = 0u64;
+        while offset < self.len {
+            let n = usize::try_from(self.len - offset).map_or(buf.len(), |r| r.min(buf.len()));
+            let chunk = buf.get_mut(..n).unwrap_or_default();
+            read_exact_at(&self.file, chunk, offset).map_err(|e| Error::io(path, e))?;
+            hasher.update(chunk);
+            offset += n as u64;
+        }
+        self.read.fetch_add(self.len, Ordering::Relaxed);
+        Ok(hasher.finalize())
+    }
+}
+
+impl Length for CountingFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for CountingFile {
+    type T = BufReader<PositionedReader>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(BufReader::new(PositionedReader {
+            file: self.clone(),
+            pos: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        if start
+            .checked_add(length as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "range {start}+{length} is past the end of a {}-byte file",
+                self.len
+            )));
+        }
+        let mut buf = vec![0u8; length];
+        read_exact_at(&self.file, &mut buf, start)?;
+        self.read.fetch_add(length as u64, Ordering::Relaxed);
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// A `Read` at a position of a [`CountingFile`].
+#[derive(Debug)]
+pub(crate) struct PositionedReader {
+    file: CountingFile,
+    pos: u64,
+}
+
+impl Read for PositionedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let remaining = self.file.len.saturating_sub(self.pos);
+        let n = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        let Some(buf) = buf.get_mut(..n) else {
+            return Ok(0);
+        };
+        let n = read_at(&self.file.file, buf, self.pos)?;
+        self.pos += n as u64;
+        self.file.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The cheap guard run before handing bytes to the Parquet decoder: leading and trailing `PAR1`
+/// magic and a footer length that fits in the file.
+pub(crate) fn check_magic<R: ChunkReader>(reader: &R, path: &Path) -> Result<()> {
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let len = reader.len();
+    if len < 12 {
+        return Err(corrupt(format!(
+            "file is {len} bytes, shorter than an empty Parquet file (truncated?)"
+        )));
+    }
+    let head = reader
+        .get_bytes(0, 4)
+        .map_err(|e| corrupt(format!("cannot read the header: {e}")))?;
+    if head.as_ref() != MAGIC {
+        return Err(corrupt("missing leading PAR1 magic".into()));
+    }
+    let tail = reader
+        .get_bytes(len - 8, 8)
+        .map_err(|e| corrupt(format!("cannot read the footer: {e}")))?;
+    let (footer_len, magic) = tail.split_at(4);
+    if magic != MAGIC {
+        return Err(corrupt("missing trailing PAR1 magic (truncated?)".into()));
+    }
+    let mut le = [0u8; 4];
+    le.copy_from_slice(footer_len);
+    let footer_len = u64::from(u32::from_le_bytes(le));
+    if footer_len + 12 > len {
+        return Err(corrupt(format!(
+            "footer length {footer_len} does not fit in a {len}-byte file (truncated?)"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes staging leftovers and data files that the manifest does not list. Returns `true` if
+/// anything was removed. Other files (the user's) are left alone.
+pub(crate) fn sweep(dir: &Path, listed: &[&str]) -> Result<bool> {
+    let mut removed = false;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stale = is_staged_name(name) || (is_data_name(name) && !listed.contains(&name));
+        if stale {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Data files present in `dir` (used to refuse adopting a directory without a manifest).
+pub(crate) fn data_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name().to_str().is_some_and(is_data_name) {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
+}
+
+/// Path of the manifest in `dir`.
+pub(crate) fn manifest_path(dir: &Path) -> PathBuf {
+    dir.join(MANIFEST)
+}
