@@ -51,6 +51,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub mod adapt;
 mod list;
 
 use arrow_array::cast::AsArray;
