@@ -4,7 +4,6 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
 
 use crate::error::{Error, Result};
-use crate::field::ArrowField;
 use crate::soa::SoaColumns;
 
 /// Arrow conversion of a generated container, implemented by `#[derive(ToArrow)]` on `OrderSoA`.
@@ -159,22 +158,106 @@ pub mod helpers {
             .map_err(|e| Error::arrow("assembling a record batch", e))
     }
 
+    /// How one field converts: chosen by the macro (the type's `ArrowField` impl, or an adapter).
+    pub type ToArrayFn<T> = fn(&[T]) -> Result<ArrayRef, FieldError>;
+    /// Owned variant of [`ToArrayFn`].
+    pub type IntoArrayFn<T> = fn(Vec<T>) -> Result<ArrayRef, FieldError>;
+    /// Reads a borrowed column.
+    pub type FromArrayFn<T> = fn(&dyn Array) -> Result<Vec<T>, FieldError>;
+    /// Reads an owned column.
+    pub type FromArrayOwnedFn<T> = fn(ArrayRef) -> Result<Vec<T>, FieldError>;
+    /// The column used when the batch lacks it (`None`: the column is required).
+    pub type AbsentFn<T> = fn(usize) -> Option<Vec<T>>;
+
     /// Converts one borrowed column, adding the struct and field to any error.
-    pub fn column_to_array<T: ArrowField>(
+    pub fn column_to_array<T>(
         values: &[T],
+        to: ToArrayFn<T>,
         struct_name: &'static str,
         field: &'static str,
     ) -> Result<ArrayRef> {
-        T::to_array(values).map_err(|e| Error::column(struct_name, field, e))
+        to(values).map_err(|e| Error::column(struct_name, field, e))
     }
 
     /// Converts one owned column, adding the struct and field to any error.
-    pub fn column_into_array<T: ArrowField>(
+    pub fn column_into_array<T>(
         values: Vec<T>,
+        into: IntoArrayFn<T>,
         struct_name: &'static str,
         field: &'static str,
     ) -> Result<ArrayRef> {
-        T::into_array(values).map_err(|e| Error::column(struct_name, field, e))
+        into(values).map_err(|e| Error::column(struct_name, field, e))
+    }
+
+    /// `into_array` through a borrowed conversion (adapters have no owned variant).
+    pub fn via_ref<T>(values: Vec<T>, to: ToArrayFn<T>) -> Result<ArrayRef, FieldError> {
+        to(&values)
+    }
+
+    /// A required column: absent means error.
+    pub fn required_column<T>(_: usize) -> Option<Vec<T>> {
+        None
+    }
+
+    /// A column of `Default` values (for `#[soa(default)]` fields missing from a batch, and
+    /// `#[soa(skip)]` fields).
+    pub fn default_column<T: Default>(len: usize) -> Option<Vec<T>> {
+        Some((0..len).map(|_| T::default()).collect())
+    }
+
+    /// A column of `None` (an `Option` field missing from a batch).
+    pub fn none_column<T>(len: usize) -> Option<Vec<Option<T>>> {
+        Some((0..len).map(|_| None).collect())
+    }
+
+    /// `Default` values for a skipped field.
+    pub fn skipped_column<T: Default>(len: usize) -> Vec<T> {
+        (0..len).map(|_| T::default()).collect()
+    }
+
+    /// The fields of a nested container flattened into the parent with a name prefix.
+    pub fn flatten_fields<C: ToArrow>(prefix: &str) -> Vec<arrow_schema::FieldRef> {
+        C::schema()
+            .fields()
+            .iter()
+            .map(|f| Arc::new(f.as_ref().clone().with_name(format!("{prefix}{}", f.name()))))
+            .collect()
+    }
+
+    /// The columns of a flattened nested container.
+    pub fn flatten_arrays<C: ToArrow>(
+        columns: C,
+        struct_name: &'static str,
+        field: &'static str,
+    ) -> Result<Vec<ArrayRef>> {
+        let batch = columns
+            .into_record_batch()
+            .map_err(|e| Error::column(struct_name, field, nested(e)))?;
+        Ok(batch.columns().to_vec())
+    }
+
+    /// Reads a flattened nested container from the parent batch's prefixed columns.
+    pub fn flatten_read<C: ToArrow>(
+        batch: &RecordBatch,
+        prefix: &str,
+        struct_name: &'static str,
+        field: &'static str,
+    ) -> Result<Vec<C::Row>> {
+        let schema = batch.schema();
+        let mut fields = Vec::new();
+        let mut columns = Vec::new();
+        for (f, column) in schema.fields().iter().zip(batch.columns()) {
+            if let Some(inner) = f.name().strip_prefix(prefix) {
+                fields.push(f.as_ref().clone().with_name(inner));
+                columns.push(column.clone());
+            }
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let inner = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+            .map_err(|e| Error::column(struct_name, field, FieldError::Arrow(e)))?;
+        let rows = C::from_record_batch(&inner)
+            .map_err(|e| Error::column(struct_name, field, nested(e)))?;
+        Ok(rows.into_rows())
     }
 
     /// Checks that a column has the length of the first one.
@@ -197,21 +280,25 @@ pub mod helpers {
     }
 
     /// Reads the column named `column` of a borrowed batch into a `Vec<T>`.
-    pub fn read_column<T: ArrowField>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_column<T>(
         batch: &RecordBatch,
         struct_name: &'static str,
         field: &'static str,
         column: &'static str,
+        expected: fn() -> DataType,
+        from: FromArrayFn<T>,
+        absent: AbsentFn<T>,
     ) -> Result<Vec<T>> {
         let Some(array) = batch.column_by_name(column) else {
-            return Err(Error::MissingColumn {
+            return absent(batch.num_rows()).ok_or_else(|| Error::MissingColumn {
                 struct_name,
                 field,
                 column,
-                expected: T::data_type(),
+                expected: expected(),
             });
         };
-        T::from_array(array.as_ref()).map_err(|e| Error::column(struct_name, field, e))
+        from(array.as_ref()).map_err(|e| Error::column(struct_name, field, e))
     }
 
     /// The columns of an owned batch, each taken at most once by [`take_column`].
@@ -219,23 +306,49 @@ pub mod helpers {
     pub struct OwnedColumns {
         schema: SchemaRef,
         columns: Vec<Option<ArrayRef>>,
+        rows: usize,
     }
 
     /// Splits an owned batch into its columns (drops the batch's own references).
     pub fn owned_columns(batch: RecordBatch) -> OwnedColumns {
-        let (schema, columns, _) = batch.into_parts();
+        let (schema, columns, rows) = batch.into_parts();
         OwnedColumns {
             schema,
             columns: columns.into_iter().map(Some).collect(),
+            rows,
         }
     }
 
+    /// The number of rows of an owned batch.
+    pub fn owned_rows(columns: &OwnedColumns) -> usize {
+        columns.rows
+    }
+
+    /// A plain borrowed batch view of what is left, for flattened fields.
+    pub fn owned_batch(columns: &OwnedColumns) -> Result<RecordBatch> {
+        let mut fields = Vec::new();
+        let mut arrays = Vec::new();
+        for (f, c) in columns.schema.fields().iter().zip(&columns.columns) {
+            if let Some(c) = c {
+                fields.push(f.clone());
+                arrays.push(c.clone());
+            }
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(columns.rows));
+        RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)
+            .map_err(|e| Error::arrow("reading flattened columns", e))
+    }
+
     /// Moves the column named `column` out of an owned batch into a `Vec<T>`.
-    pub fn take_column<T: ArrowField>(
+    #[allow(clippy::too_many_arguments)]
+    pub fn take_column<T>(
         columns: &mut OwnedColumns,
         struct_name: &'static str,
         field: &'static str,
         column: &'static str,
+        expected: fn() -> DataType,
+        from: FromArrayOwnedFn<T>,
+        absent: AbsentFn<T>,
     ) -> Result<Vec<T>> {
         let array = columns
             .schema
@@ -244,13 +357,13 @@ pub mod helpers {
             .and_then(|i| columns.columns.get_mut(i))
             .and_then(Option::take);
         let Some(array) = array else {
-            return Err(Error::MissingColumn {
+            return absent(columns.rows).ok_or_else(|| Error::MissingColumn {
                 struct_name,
                 field,
                 column,
-                expected: T::data_type(),
+                expected: expected(),
             });
         };
-        T::from_array_owned(array).map_err(|e| Error::column(struct_name, field, e))
+        from(array).map_err(|e| Error::column(struct_name, field, e))
     }
 }

@@ -81,7 +81,7 @@ pub mod __private {
     };
     pub use crate::soa::{apply_permutation, resolve_range, retain_by_mask};
     pub use arrow_array::{Array, ArrayRef, RecordBatch};
-    pub use arrow_schema::{DataType, Field, Schema, SchemaRef};
+    pub use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
     pub use core::clone::Clone;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};

@@ -5,7 +5,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, WhereClause};
 
-use super::with_errors;
+use super::{mapping, with_errors};
 use crate::internals::ast::{Body, Container, Derive, Field, Variant};
 use crate::internals::ctxt::Ctxt;
 use crate::names;
@@ -82,68 +82,78 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
     let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
     let names: Vec<String> = fields.iter().map(Field::rust_name).collect();
-    let columns: Vec<String> = fields.iter().map(Field::column_name).collect();
     let first = idents[0];
     let first_name = &names[0];
+    let p = quote!(#krate::__private);
 
-    // Every use of a field type is spanned on that type: a type without an `ArrowField` impl is
-    // reported at the field, not at the derive.
-    let schema_fields = fields.iter().zip(&columns).map(|(f, column)| {
-        let ty = f.ty;
-        quote_spanned! {ty.span()=>
-            #krate::__private::Field::new(
-                #column,
-                <#ty as #krate::ArrowField>::data_type(),
-                <#ty as #krate::ArrowField>::NULLABLE,
-            )
+    let mut schema_fields = Vec::new();
+    let mut to_arrays = Vec::new();
+    let mut into_arrays = Vec::new();
+    let mut reads = Vec::new();
+    let mut takes = Vec::new();
+    for (f, name) in fields.iter().zip(&names) {
+        let (ty, ident, span) = (f.ty, f.ident, f.ty.span());
+        let column = f.column_name();
+        if f.attrs.skip.is_some() {
+            // No column; loads as `Default`.
+            reads.push(quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(batch.num_rows())));
+            takes.push(quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(#p::owned_rows(&columns))));
+            continue;
         }
-    });
-    let to_arrays = fields.iter().zip(&names).map(|(f, name)| {
-        let (ty, ident) = (f.ty, f.ident);
-        quote_spanned! {ty.span()=>
-            #krate::__private::column_to_array::<#ty>(&self.#ident, #row_name, #name)?
+        if f.attrs.flatten.is_some() {
+            // The nested struct's columns, named `field_inner`.
+            let prefix = format!("{column}_");
+            let inner = quote_spanned!(span=> <#ty as #krate::Soa>::Columns);
+            schema_fields.push(quote_spanned!(span=> fields.extend(#p::flatten_fields::<#inner>(#prefix));));
+            to_arrays.push(quote_spanned!(span=>
+                columns.extend(#p::flatten_arrays::<#inner>(self.#ident.iter().map(#p::Clone::clone).collect(), #row_name, #name)?);
+            ));
+            into_arrays.push(quote_spanned!(span=>
+                columns.extend(#p::flatten_arrays::<#inner>(self.#ident.into_iter().collect(), #row_name, #name)?);
+            ));
+            reads.push(quote_spanned!(span=> #ident: #p::flatten_read::<#inner>(batch, #prefix, #row_name, #name)?));
+            takes.push(quote_spanned!(span=>
+                #ident: #p::flatten_read::<#inner>(&#p::owned_batch(&columns)?, #prefix, #row_name, #name)?
+            ));
+            continue;
         }
-    });
-    let into_arrays = fields.iter().zip(&names).map(|(f, name)| {
-        let (ty, ident) = (f.ty, f.ident);
-        quote_spanned! {ty.span()=>
-            #krate::__private::column_into_array::<#ty>(self.#ident, #row_name, #name)?
-        }
-    });
-    let reads = fields
-        .iter()
-        .zip(&names)
-        .zip(&columns)
-        .map(|((f, name), column)| {
-            let (ty, ident) = (f.ty, f.ident);
-            quote_spanned! {ty.span()=>
-                #ident: #krate::__private::read_column::<#ty>(batch, #row_name, #name, #column)?
-            }
+        let c = mapping::codec(&krate, f);
+        let (data_type, nullable, metadata) = (&c.data_type, &c.nullable, &c.metadata);
+        let (to, into, from, owned, absent, expected) =
+            (&c.to_array, &c.into_array, &c.from_array, &c.from_array_owned, &c.absent, &c.expected);
+        schema_fields.push(quote_spanned! {span=>
+            fields.push(#p::Arc::new(
+                #p::Field::new(#column, #data_type, #nullable).with_metadata(#metadata),
+            ));
         });
-    let takes = fields.iter().zip(&names).zip(&columns).map(|((f, name), column)| {
-        let (ty, ident) = (f.ty, f.ident);
-        quote_spanned! {ty.span()=>
-            #ident: #krate::__private::take_column::<#ty>(&mut columns, #row_name, #name, #column)?
-        }
-    });
+        to_arrays.push(quote_spanned!(span=> columns.push(#p::column_to_array::<#ty>(&self.#ident, #to, #row_name, #name)?);));
+        into_arrays.push(quote_spanned!(span=> columns.push(#p::column_into_array::<#ty>(self.#ident, #into, #row_name, #name)?);));
+        reads.push(quote_spanned!(span=>
+            #ident: #p::read_column::<#ty>(batch, #row_name, #name, #column, #expected, #from, #absent)?
+        ));
+        takes.push(quote_spanned!(span=>
+            #ident: #p::take_column::<#ty>(&mut columns, #row_name, #name, #column, #expected, #owned, #absent)?
+        ));
+    }
     let check_lens = quote! {
         let len = self.#first.len();
-        #( #krate::__private::check_len(#row_name, #names, len, self.#idents.len())?; )*
+        #( #p::check_len(#row_name, #names, len, self.#idents.len())?; )*
         let _ = #first_name;
     };
+    let schema_meta = container.attrs.metadata.iter().map(|(k, v)| quote!((#k.into(), #v.into())));
 
-    let build_schema = quote! {
-        #krate::__private::Arc::new(#krate::__private::Schema::new(
-            ::std::vec![ #( #schema_fields, )* ]
-        ))
-    };
+    let build_schema = quote! {{
+        let mut fields: #p::Vec<#p::FieldRef> = #p::Vec::new();
+        #( #schema_fields )*
+        let metadata: #p::HashMap<#p::String, #p::String> = [ #( #schema_meta, )* ].into_iter().collect();
+        #p::Arc::new(#p::Schema::new_with_metadata(fields, metadata))
+    }};
     // A generic struct has one schema per instantiation; a `static` inside a generic fn would be
     // shared by all of them, so only non-generic structs cache.
     let schema_body = if container.generics.params.is_empty() {
         quote! {
-            static SCHEMA: #krate::__private::OnceLock<#krate::__private::SchemaRef> =
-                #krate::__private::OnceLock::new();
-            #krate::__private::Clone::clone(SCHEMA.get_or_init(|| #build_schema))
+            static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
+            #p::Clone::clone(SCHEMA.get_or_init(|| #build_schema))
         }
     } else {
         build_schema
@@ -205,13 +215,15 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
                 fn to_record_batch(&self) -> #krate::Result<#krate::__private::RecordBatch> {
                     #check_lens
-                    let columns = ::std::vec![ #( #to_arrays, )* ];
+                    let mut columns: #p::Vec<#p::ArrayRef> = #p::Vec::new();
+                    #( #to_arrays )*
                     #krate::__private::make_batch(<Self as #krate::ToArrow>::schema(), columns, len)
                 }
 
                 fn into_record_batch(self) -> #krate::Result<#krate::__private::RecordBatch> {
                     #check_lens
-                    let columns = ::std::vec![ #( #into_arrays, )* ];
+                    let mut columns: #p::Vec<#p::ArrayRef> = #p::Vec::new();
+                    #( #into_arrays )*
                     #krate::__private::make_batch(<Self as #krate::ToArrow>::schema(), columns, len)
                 }
 

@@ -40,15 +40,15 @@ pub struct Field<'a> {
     pub vis: &'a Visibility,
     pub ty: &'a Type,
     pub attrs: attr::Field,
+    /// The Arrow column name (after `rename` / `rename_all`); for a flattened field, the prefix
+    /// without its `_`.
+    pub column: String,
 }
 
 impl Field<'_> {
     /// The Arrow column name.
     pub fn column_name(&self) -> String {
-        self.attrs
-            .rename
-            .clone()
-            .unwrap_or_else(|| self.ident.to_string().trim_start_matches("r#").to_owned())
+        self.column.clone()
     }
 
     /// The Rust field name as written (without `r#`).
@@ -59,16 +59,18 @@ impl Field<'_> {
 
 pub struct Variant<'a> {
     pub ident: &'a Ident,
-    pub attrs: attr::Variant,
+    /// The name stored in the dictionary (after `rename` / `rename_all`).
+    pub stored: String,
 }
 
 impl Variant<'_> {
     pub fn stored_name(&self) -> String {
-        self.attrs
-            .rename
-            .clone()
-            .unwrap_or_else(|| self.ident.to_string().trim_start_matches("r#").to_owned())
+        self.stored.clone()
     }
+}
+
+fn raw(ident: &Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_owned()
 }
 
 impl<'a> Container<'a> {
@@ -77,6 +79,7 @@ impl<'a> Container<'a> {
     /// the expansion can still emit fallback items.
     pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput, derive: Derive) -> Option<Container<'a>> {
         let attrs = attr::Container::from_ast(cx, &input.attrs);
+        let attrs_rule = attrs.rename_all;
         let body = match &input.data {
             Data::Struct(data) => match &data.fields {
                 Fields::Named(named) => Body::Struct(
@@ -84,11 +87,18 @@ impl<'a> Container<'a> {
                         .named
                         .iter()
                         .filter_map(|f| {
+                            let ident = f.ident.as_ref()?;
+                            let attrs = attr::Field::from_ast(cx, &f.attrs);
+                            let column = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
+                                Some(rule) => rule.apply(&raw(ident)),
+                                None => raw(ident),
+                            });
                             Some(Field {
-                                ident: f.ident.as_ref()?,
+                                ident,
                                 vis: &f.vis,
                                 ty: &f.ty,
-                                attrs: attr::Field::from_ast(cx, &f.attrs),
+                                attrs,
+                                column,
                             })
                         })
                         .collect(),
@@ -130,9 +140,14 @@ impl<'a> Container<'a> {
                         );
                         ok = false;
                     }
+                    let attrs = attr::Variant::from_ast(cx, &v.attrs);
+                    let stored = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
+                        Some(rule) => rule.apply(&raw(&v.ident)),
+                        None => raw(&v.ident),
+                    });
                     variants.push(Variant {
                         ident: &v.ident,
-                        attrs: attr::Variant::from_ast(cx, &v.attrs),
+                        stored,
                     });
                 }
                 if data.variants.is_empty() {

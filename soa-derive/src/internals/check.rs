@@ -9,6 +9,46 @@ pub fn check(cx: &Ctxt, container: &Container<'_>) {
     check_has_fields(cx, container);
     check_unique_columns(cx, container);
     check_unique_variants(cx, container);
+    check_field_options(cx, container);
+}
+
+/// A field takes at most one layout attribute; `skip` excludes every other option; `flatten`
+/// inlines another struct's columns and cannot also pick a layout.
+fn check_field_options(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    for field in fields {
+        let a = &field.attrs;
+        if let [_, second, ..] = a.layouts.as_slice() {
+            cx.syn_error(syn::Error::new(
+                second.span(),
+                "conflicting layout attributes: use one of `large`, `dictionary`, `timestamp`, `decimal` per field",
+            ));
+        }
+        if let Some(span) = a.skip {
+            let others = a.rename.is_some()
+                || a.default.is_some()
+                || a.flatten.is_some()
+                || !a.layouts.is_empty()
+                || !a.metadata.is_empty();
+            if others {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    "`skip` conflicts with the other soa options on this field: a skipped field has no column",
+                ));
+            }
+        }
+        if let Some(span) = a.flatten
+            && a.skip.is_none()
+            && (!a.layouts.is_empty() || a.default.is_some() || !a.metadata.is_empty())
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`flatten` inlines the nested struct's own columns: it cannot be combined with a layout, `default` or `metadata`",
+            ));
+        }
+    }
 }
 
 /// A struct needs at least one field: the container's length is the length of its columns.
@@ -29,7 +69,7 @@ fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
         return;
     };
     let mut seen: HashMap<String, String> = HashMap::new();
-    for field in fields {
+    for field in fields.iter().filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_none()) {
         let column = field.column_name();
         if let Some(first) = seen.insert(column.clone(), field.rust_name()) {
             cx.error_spanned_by(

@@ -11,6 +11,17 @@ pub const SOA: Symbol = Symbol("soa");
 pub const CRATE: Symbol = Symbol("crate");
 pub const DERIVE: Symbol = Symbol("derive");
 pub const RENAME: Symbol = Symbol("rename");
+pub const RENAME_ALL: Symbol = Symbol("rename_all");
+pub const METADATA: Symbol = Symbol("metadata");
+pub const SKIP: Symbol = Symbol("skip");
+pub const DEFAULT: Symbol = Symbol("default");
+pub const DICTIONARY: Symbol = Symbol("dictionary");
+pub const LARGE: Symbol = Symbol("large");
+pub const TIMESTAMP: Symbol = Symbol("timestamp");
+pub const DECIMAL: Symbol = Symbol("decimal");
+pub const PRECISION: Symbol = Symbol("precision");
+pub const SCALE: Symbol = Symbol("scale");
+pub const FLATTEN: Symbol = Symbol("flatten");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

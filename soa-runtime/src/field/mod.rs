@@ -231,7 +231,7 @@ fn primitive_to_vec<P: ArrowPrimitiveType>(array: PrimitiveArray<P>) -> Vec<P::N
 }
 
 macro_rules! primitive_field {
-    ($($rust:ty => $arrow:ty, $dt:expr $(, { $($extra:tt)* })?;)*) => {$(
+    ($($rust:ty => $arrow:ty, $dt:expr, [$($src:ty),*] $(, { $($extra:tt)* })?;)*) => {$(
         impl ArrowField for $rust {
             fn data_type() -> DataType {
                 $dt
@@ -247,13 +247,17 @@ macro_rules! primitive_field {
             }
 
             fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
-                expect_type(array, $dt)?;
+                if array.data_type() != &$dt {
+                    return list::required(Self::from_array_opt(array)?, $dt);
+                }
                 reject_nulls(array, $dt)?;
                 Ok(array.as_primitive::<$arrow>().values().to_vec())
             }
 
             fn from_array_owned(array: ArrayRef) -> Result<Vec<Self>, FieldError> {
-                expect_type(array.as_ref(), $dt)?;
+                if array.data_type() != &$dt {
+                    return Self::from_array(array.as_ref());
+                }
                 reject_nulls(array.as_ref(), $dt)?;
                 let typed = array.as_primitive::<$arrow>().clone();
                 // Drop our handle first so the buffer can be uniquely owned by `typed`.
@@ -268,8 +272,21 @@ macro_rules! primitive_field {
             }
 
             fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
+                if array.data_type() == &$dt {
+                    return Ok(array.as_primitive::<$arrow>().iter().collect());
+                }
+                // Schema evolution: a column written with a narrower type widens losslessly.
+                $(
+                    if array.data_type() == &<$src as ArrowPrimitiveType>::DATA_TYPE {
+                        return Ok(array
+                            .as_primitive::<$src>()
+                            .iter()
+                            .map(|v| v.map(<$rust>::from))
+                            .collect());
+                    }
+                )*
                 expect_type(array, $dt)?;
-                Ok(array.as_primitive::<$arrow>().iter().collect())
+                Ok(Vec::new())
             }
 
             $($($extra)*)?
@@ -278,11 +295,11 @@ macro_rules! primitive_field {
 }
 
 primitive_field! {
-    i8 => Int8Type, DataType::Int8;
-    i16 => Int16Type, DataType::Int16;
-    i32 => Int32Type, DataType::Int32;
-    i64 => Int64Type, DataType::Int64;
-    u8 => UInt8Type, DataType::UInt8, {
+    i8 => Int8Type, DataType::Int8, [];
+    i16 => Int16Type, DataType::Int16, [Int8Type, UInt8Type];
+    i32 => Int32Type, DataType::Int32, [Int8Type, Int16Type, UInt8Type, UInt16Type];
+    i64 => Int64Type, DataType::Int64, [Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type, UInt32Type];
+    u8 => UInt8Type, DataType::UInt8, [], {
         // Bytes are Binary / FixedSizeBinary, not lists of UInt8.
         fn vec_data_type() -> DataType {
             DataType::Binary
@@ -303,11 +320,11 @@ primitive_field! {
             list::fixed_binary_from_array(array, n)
         }
     };
-    u16 => UInt16Type, DataType::UInt16;
-    u32 => UInt32Type, DataType::UInt32;
-    u64 => UInt64Type, DataType::UInt64;
-    f32 => Float32Type, DataType::Float32;
-    f64 => Float64Type, DataType::Float64;
+    u16 => UInt16Type, DataType::UInt16, [UInt8Type];
+    u32 => UInt32Type, DataType::UInt32, [UInt8Type, UInt16Type];
+    u64 => UInt64Type, DataType::UInt64, [UInt8Type, UInt16Type, UInt32Type];
+    f32 => Float32Type, DataType::Float32, [];
+    f64 => Float64Type, DataType::Float64, [Float32Type];
 }
 
 impl ArrowField for bool {
@@ -384,6 +401,37 @@ pub(crate) fn for_each_str<'a>(
         DataType::Utf8View => {
             for (i, s) in array.as_string_view().iter().enumerate() {
                 f(i, s)?;
+            }
+        }
+        DataType::Dictionary(_, value) if value.is_string() => {
+            // Dictionary-encoded strings (as pandas/polars categoricals arrive) read value by value.
+            let Some(dict) = array.as_any_dictionary_opt() else {
+                return Err(FieldError::TypeMismatch {
+                    expected,
+                    found: array.data_type().clone(),
+                });
+            };
+            let dict_values = dict.values().as_ref();
+            let values: Vec<Option<&'a str>> = match dict_values.data_type() {
+                DataType::Utf8 => dict_values.as_string::<i32>().iter().collect(),
+                DataType::LargeUtf8 => dict_values.as_string::<i64>().iter().collect(),
+                DataType::Utf8View => dict_values.as_string_view().iter().collect(),
+                _ => {
+                    return Err(FieldError::TypeMismatch {
+                        expected,
+                        found: array.data_type().clone(),
+                    });
+                }
+            };
+            let nulls = array.logical_nulls();
+            let keys = if values.is_empty() {
+                vec![0; array.len()]
+            } else {
+                dict.normalized_keys()
+            };
+            for (i, key) in keys.into_iter().enumerate() {
+                let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
+                f(i, if valid { values.get(key).copied().flatten() } else { None })?;
             }
         }
         found => {

@@ -1,0 +1,123 @@
+//! Per-field conversion code: the type's `ArrowField` impl, or the adapter an attribute picks.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::Type;
+
+use crate::internals::ast::Field;
+use crate::internals::attr::Layout;
+use crate::internals::ty;
+
+/// Expressions that convert one field, all spanned on the field's type so a missing mapping is
+/// reported there.
+pub struct Codec {
+    /// `DataType` expression.
+    pub data_type: TokenStream,
+    /// `fn() -> DataType`.
+    pub expected: TokenStream,
+    /// `bool` expression.
+    pub nullable: TokenStream,
+    /// `HashMap<String, String>` expression (type metadata plus `#[soa(metadata(..))]`).
+    pub metadata: TokenStream,
+    /// `fn(&[T]) -> Result<ArrayRef, FieldError>`.
+    pub to_array: TokenStream,
+    /// `fn(Vec<T>) -> Result<ArrayRef, FieldError>`.
+    pub into_array: TokenStream,
+    /// `fn(&dyn Array) -> Result<Vec<T>, FieldError>`.
+    pub from_array: TokenStream,
+    /// `fn(ArrayRef) -> Result<Vec<T>, FieldError>`.
+    pub from_array_owned: TokenStream,
+    /// `fn(usize) -> Option<Vec<T>>`: the column when the batch lacks it.
+    pub absent: TokenStream,
+}
+
+fn adapter_type(krate: &syn::Path, layout: &Layout, value_ty: &Type) -> TokenStream {
+    let adapt = quote!(#krate::field::adapt);
+    match layout {
+        Layout::Large(_) if ty::is_vec_u8(value_ty) => quote!(#adapt::Large),
+        Layout::Large(_) if ty::vec_inner(value_ty).is_some() => quote!(#adapt::LargeList),
+        Layout::Large(_) => quote!(#adapt::Large),
+        Layout::Dictionary(_) => quote!(#adapt::Dictionary),
+        Layout::Timestamp(_, unit) => {
+            let unit = format_ident!("{}", unit);
+            quote!(#adapt::Timestamp<#adapt::#unit>)
+        }
+        Layout::Decimal(_, precision, scale) => {
+            let p = Literal::u8_unsuffixed(*precision);
+            let s = Literal::i8_unsuffixed(*scale);
+            quote!(#adapt::Decimal<#p, { #s }>)
+        }
+    }
+}
+
+pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
+    let ty = field.ty;
+    let span = ty.span();
+    let extra_meta = field.attrs.metadata.iter().map(|(k, v)| quote!(m.insert(#k.into(), #v.into());));
+    let with_meta = |base: TokenStream| {
+        if field.attrs.metadata.is_empty() {
+            base
+        } else {
+            let extra = extra_meta.clone();
+            quote!({
+                let mut m: #krate::__private::HashMap<#krate::__private::String, #krate::__private::String> = #base;
+                #( #extra )*
+                m
+            })
+        }
+    };
+    let default_absent = field.attrs.default.map(|_| {
+        quote_spanned!(span=> #krate::__private::default_column::<#ty>)
+    });
+
+    let Some(layout) = field.attrs.layouts.first() else {
+        let m = quote_spanned!(span=> <#ty as #krate::ArrowField>);
+        return Codec {
+            data_type: quote_spanned!(span=> #m::data_type()),
+            expected: quote_spanned!(span=> #m::data_type),
+            nullable: quote_spanned!(span=> #m::NULLABLE),
+            metadata: with_meta(quote_spanned!(span=> #m::field_metadata())),
+            to_array: quote_spanned!(span=> #m::to_array),
+            into_array: quote_spanned!(span=> #m::into_array),
+            from_array: quote_spanned!(span=> #m::from_array),
+            from_array_owned: quote_spanned!(span=> #m::from_array_owned),
+            absent: default_absent.unwrap_or_else(|| quote_spanned!(span=> #m::absent)),
+        };
+    };
+
+    // On `Option<X>` the adapter maps `X` and its `*_opt` methods are used.
+    let (value_ty, optional) = match ty::option_inner(ty) {
+        Some(inner) => (inner, true),
+        None => (ty, false),
+    };
+    let adapter = adapter_type(krate, layout, value_ty);
+    let lspan = layout.span();
+    let m = quote_spanned!(lspan=> <#adapter as #krate::field::adapt::Adapter<#value_ty>>);
+    let (to, from, nullable, absent) = if optional {
+        (
+            quote_spanned!(lspan=> #m::to_array_opt),
+            quote_spanned!(lspan=> #m::from_array_opt),
+            quote!(true),
+            quote_spanned!(span=> #krate::__private::none_column::<#value_ty>),
+        )
+    } else {
+        (
+            quote_spanned!(lspan=> #m::to_array),
+            quote_spanned!(lspan=> #m::from_array),
+            quote!(false),
+            quote_spanned!(span=> #krate::__private::required_column::<#ty>),
+        )
+    };
+    Codec {
+        data_type: quote_spanned!(lspan=> #m::data_type()),
+        expected: quote_spanned!(lspan=> #m::data_type),
+        nullable,
+        metadata: with_meta(quote_spanned!(lspan=> #m::field_metadata())),
+        into_array: quote!(|values: #krate::__private::Vec<#ty>| #krate::__private::via_ref(values, #to)),
+        from_array_owned: quote!(|array: #krate::__private::ArrayRef| (#from)(array.as_ref())),
+        to_array: to,
+        from_array: from,
+        absent: default_absent.unwrap_or(absent),
+    }
+}
