@@ -53,6 +53,13 @@ use std::sync::Arc;
 
 pub mod adapt;
 mod list;
+#[cfg(feature = "chrono")]
+mod chrono;
+mod decimal;
+mod map;
+mod scalar;
+#[cfg(feature = "uuid")]
+mod uuid;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
