@@ -1042,6 +1042,21 @@ fn decimal_and_uuid_errors_name_the_field() {
     assert!(msg.contains("16 bytes"), "{msg}");
     let text = with_ids(Arc::new(StringArray::from(vec![Some("not-a-uuid"), None])));
     read_error::<MoneySoA>(&text, "Money.id", 0);
+    let narrow = with_ids(Arc::new(
+        soa_runtime::arrow::array::FixedSizeBinaryArray::try_from_iter(
+            vec![[0u8; 8], [1u8; 8]].into_iter(),
+        )
+        .unwrap(),
+    ));
+    let msg = MoneySoA::from_record_batch(&narrow)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with(
+            "Money.id: expected Arrow type FixedSizeBinary(16), found FixedSizeBinary(8)"
+        ),
+        "{msg}"
+    );
     let wrong = with_ids(Arc::new(Int64Array::from(vec![1, 2])));
     let msg = MoneySoA::from_record_batch(&wrong).unwrap_err().to_string();
     assert!(
@@ -1079,4 +1094,31 @@ fn user_newtype_errors_name_the_field() {
         .unwrap_err()
         .to_string();
     assert_eq!(msg, "Priced.price: expected Arrow type Int64, found Utf8");
+}
+
+#[test]
+fn parquet_files_keep_every_new_type() {
+    use soa_runtime::parquet::arrow::ArrowWriter;
+    use soa_runtime::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let rows = extras();
+    let batch = ExtraSoA::from(rows.clone()).into_record_batch().unwrap();
+    let mut file = tempfile::tempfile().unwrap();
+    let mut writer = ArrowWriter::try_new(file.try_clone().unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    use std::io::Seek;
+    file.rewind().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut back = Vec::new();
+    for read in reader {
+        back.extend(
+            ExtraSoA::from_record_batch(&read.unwrap())
+                .unwrap()
+                .into_rows(),
+        );
+    }
+    assert_eq!(back, rows);
 }

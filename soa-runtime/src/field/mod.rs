@@ -54,12 +54,12 @@ use std::sync::Arc;
 pub mod adapt;
 mod list;
 #[cfg(feature = "chrono")]
-mod chrono;
-mod decimal;
-mod map;
-mod scalar;
+pub mod chrono;
+pub mod decimal;
+pub mod map;
+pub mod scalar;
 #[cfg(feature = "uuid")]
-mod uuid;
+pub mod uuid;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{

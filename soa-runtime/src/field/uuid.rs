@@ -81,7 +81,7 @@ impl ArrowField for Uuid {
 
     fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
         match array.data_type() {
-            DataType::FixedSizeBinary(_) => array
+            DataType::FixedSizeBinary(16) => array
                 .as_fixed_size_binary()
                 .iter()
                 .enumerate()
