@@ -3,6 +3,8 @@
 
 use soa_runtime::{Soa, ToArrow};
 
+pub mod conformance;
+
 /// Side of an order.
 #[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {

@@ -320,7 +320,7 @@ impl<U: Unit> Adapter<i64> for Timestamp<U> {
         timestamp_array::<U>(values.to_vec(), None, None)
     }
     fn from_array(array: &dyn Array) -> Result<Vec<i64>, FieldError> {
-        require(timestamp_values::<U>(array)?, Self::data_type())
+        require(timestamp_values::<U>(array)?, <Self as Adapter<i64>>::data_type())
     }
     fn to_array_opt(values: &[Option<i64>]) -> Result<ArrayRef, FieldError> {
         let raw = values.iter().map(|v| v.unwrap_or(0)).collect();

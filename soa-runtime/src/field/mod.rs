@@ -53,6 +53,13 @@ use std::sync::Arc;
 
 pub mod adapt;
 mod list;
+#[cfg(feature = "chrono")]
+pub mod chrono;
+pub mod decimal;
+pub mod map;
+pub mod scalar;
+#[cfg(feature = "uuid")]
+pub mod uuid;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{

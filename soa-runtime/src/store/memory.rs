@@ -1,9 +1,1154 @@
-//! In-memory Arrow store (being written).
+//! In-memory Arrow store: shared, append-only batches, snapshot reads, Arrow IPC files.
+//!
+//! # How concurrency works
+//!
+//! The stored record batches live in fixed-size *chunks* of write-once slots. The list of chunks,
+//! the number of filled slots and the statistics sit behind one mutex that is only ever held for a
+//! few pointer operations:
+//!
+//! * an append computes the batch's sizes *before* taking the lock, then fills the next slot (and,
+//!   once every [`CHUNK_SLOTS`] appends, pushes a new empty chunk). It never copies or touches the
+//!   batches already stored, so its cost does not grow with the store.
+//! * a reader takes a *snapshot*: it clones the `Arc`s of the chunks (one per [`CHUNK_SLOTS`]
+//!   batches) and the number of filled slots, then releases the lock and reads the batches without
+//!   it. Slots are written once and never change, so the snapshot is a consistent prefix of whole
+//!   batches however long the reader takes, and writers are never blocked by it.
+//! * `save`, `clear` and `load_ipc` swap in a new chunk list; snapshots taken before keep the old
+//!   one alive until they are dropped. The old data is dropped after the lock is released.
 
+use std::fmt;
+use std::fs::File;
+use std::io::BufWriter;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-/// In-memory store (being written).
-#[derive(Debug)]
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_buffer::{Buffer, bit_util};
+use arrow_data::ArrayData;
+use arrow_ipc::reader::FileDecoder;
+use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
+use arrow_ipc::{Block, MessageHeader};
+use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
+
+use crate::convert::ToArrow;
+use crate::error::{Error, Result};
+use crate::soa::SoaColumns;
+use crate::store::{BatchStream, ColumnStats, Record, Store, StoreStats};
+
+/// Number of batch slots per chunk of the append-only batch list. A snapshot clones one `Arc` per
+/// chunk, so it costs `batches / CHUNK_SLOTS` reference-count increments under the lock.
+pub const CHUNK_SLOTS: usize = 256;
+
+/// Key of the IPC file's custom metadata holding the Rust row type name.
+const TYPE_METADATA_KEY: &str = "soa.type";
+
+/// The magic bytes at both ends of an Arrow IPC file.
+const ARROW_MAGIC: &[u8; 6] = b"ARROW1";
+
+/// Marks an encapsulated IPC message that starts with its metadata length (format 0.15+).
+const CONTINUATION_MARKER: [u8; 4] = [0xff; 4];
+
+/// Path used in errors about a batch handed to [`ArrowStore::append_batch`].
+const BATCH_PATH: &str = "<batch>";
+
+/// Compression of the record batches in an Arrow IPC file written by [`ArrowStore::save_ipc`].
+///
+/// The schema and footer are never compressed; every reader of the Arrow IPC format version 5
+/// (pyarrow, polars, DuckDB's arrow extension, arrow-rs) decodes all three.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IpcCompression {
+    /// Buffers stored as they are in memory: fastest to write and read, largest file.
+    #[default]
+    None,
+    /// LZ4 frame compression: fast, moderate ratio.
+    Lz4,
+    /// Zstandard compression: slower to write, best ratio.
+    Zstd,
+}
+
+impl IpcCompression {
+    fn codec(self) -> Option<arrow_ipc::CompressionType> {
+        match self {
+            IpcCompression::None => None,
+            IpcCompression::Lz4 => Some(arrow_ipc::CompressionType::LZ4_FRAME),
+            IpcCompression::Zstd => Some(arrow_ipc::CompressionType::ZSTD),
+        }
+    }
+}
+
+/// Bytes of one column of one batch (or of the whole store, summed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ColumnSize {
+    bytes: u64,
+    validity: u64,
+}
+
+/// A chunk of write-once batch slots. Slot `i` of the store is slot `i % CHUNK_SLOTS` of chunk
+/// `i / CHUNK_SLOTS`; it is filled under the store's lock before the filled count covers it.
+struct Chunk {
+    slots: Box<[OnceLock<RecordBatch>]>,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            slots: (0..CHUNK_SLOTS).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// Everything behind the store's lock.
+#[derive(Default)]
+struct State {
+    chunks: Vec<Arc<Chunk>>,
+    /// Filled slots (= stored batches). Slots below it are set and never change.
+    batches: usize,
+    rows: u64,
+    bytes: u64,
+    /// Per schema column.
+    columns: Vec<ColumnSize>,
+}
+
+impl State {
+    fn empty(columns: usize) -> Self {
+        State {
+            columns: vec![ColumnSize::default(); columns],
+            ..State::default()
+        }
+    }
+
+    /// Stores `batch` (already conformed to the schema) in the next slot and adds its sizes.
+    /// O(1) apart from summing the per-column sizes; never touches stored batches.
+    fn push(&mut self, batch: RecordBatch, sizes: &[ColumnSize]) {
+        let slot = self.batches % CHUNK_SLOTS;
+        if slot == 0 || self.chunks.is_empty() {
+            self.chunks.push(Arc::new(Chunk::new()));
+        }
+        let rows = batch.num_rows() as u64;
+        let stored = self
+            .chunks
+            .last()
+            .and_then(|chunk| chunk.slots.get(slot))
+            .is_some_and(|cell| cell.set(batch).is_ok());
+        // A fresh chunk is pushed whenever `slot` wraps to 0 and chunks are never shared between
+        // two states, so the slot is always present and empty.
+        debug_assert!(stored, "batch slot {} filled twice", self.batches);
+        if !stored {
+            return;
+        }
+        self.batches += 1;
+        self.rows += rows;
+        for (total, size) in self.columns.iter_mut().zip(sizes) {
+            total.bytes += size.bytes;
+            total.validity += size.validity;
+            self.bytes += size.bytes;
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            chunks: self.chunks.clone(),
+            len: self.batches,
+            pos: 0,
+        }
+    }
+}
+
+/// A consistent view of the stored batches: the chunk handles and the filled count at the time it
+/// was taken. Iterating clones the batches (reference counts only, no column data).
+struct Snapshot {
+    chunks: Vec<Arc<Chunk>>,
+    len: usize,
+    pos: usize,
+}
+
+impl Iterator for Snapshot {
+    type Item = RecordBatch;
+
+    fn next(&mut self) -> Option<RecordBatch> {
+        while self.pos < self.len {
+            let index = self.pos;
+            self.pos += 1;
+            let batch = self
+                .chunks
+                .get(index / CHUNK_SLOTS)
+                .and_then(|chunk| chunk.slots.get(index % CHUNK_SLOTS))
+                .and_then(OnceLock::get);
+            if let Some(batch) = batch {
+                return Some(batch.clone());
+            }
+        }
+        None
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.len.saturating_sub(self.pos);
+        (left, Some(left))
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing inside the critical sections can panic half-way through an update, so a poisoned
+        // lock still guards a consistent state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An in-memory store of record batches of one row type `T`, shared between tasks and threads.
+///
+/// * Cheap to clone: clones share the same data (an `Arc` inside).
+/// * Many readers and writers at once. A reader works on a snapshot of whole batches and never
+///   blocks writers while it reads; an append stores the new batch without copying or revisiting
+///   stored data (see the [module documentation](self)).
+/// * [`stats`](Store::stats) are maintained on every write: rows, batches and the Arrow memory of
+///   every column including validity bitmaps.
+/// * [`save_ipc`](ArrowStore::save_ipc) / [`load_ipc`](ArrowStore::load_ipc) persist the content
+///   as an Arrow IPC file (optionally LZ4 or Zstandard compressed) that pyarrow, polars and DuckDB
+///   read.
+///
+/// ```
+/// use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
+///
+/// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+/// pub struct Trade { pub id: u64, pub price: f64, pub venue: Option<String> }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> soa_runtime::Result<()> {
+/// let store = ArrowStore::<Trade>::new();
+/// let trades: TradeSoA = vec![
+///     Trade { id: 1, price: 10.5, venue: None },
+///     Trade { id: 2, price: 11.0, venue: Some("XNYS".into()) },
+/// ].into();
+/// store.append(&trades).await?;            // copies once into Arrow
+/// store.append_owned(trades.clone())?;     // moves the columns, no copy
+/// assert_eq!(store.count().await?, 4);
+/// assert_eq!(store.stats().columns[0].bytes, 4 * 8); // `id`: four u64 values
+///
+/// let all: TradeSoA = store.load().await?;
+/// assert_eq!(all.id, [1, 2, 1, 2]);
+/// # Ok(()) }
+/// ```
 pub struct ArrowStore<T> {
+    shared: Arc<Shared>,
     _rows: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ArrowStore<T> {
+    fn clone(&self) -> Self {
+        ArrowStore {
+            shared: Arc::clone(&self.shared),
+            _rows: PhantomData,
+        }
+    }
+}
+
+impl<T: Record> Default for ArrowStore<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Record> fmt::Debug for ArrowStore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (rows, batches) = {
+            let state = self.shared.lock();
+            (state.rows, state.batches)
+        };
+        f.debug_struct("ArrowStore")
+            .field("type", &<T::Columns as ToArrow>::TYPE_NAME)
+            .field("rows", &rows)
+            .field("batches", &batches)
+            .finish()
+    }
+}
+
+impl<T: Record> ArrowStore<T> {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        let columns = schema::<T>().fields().len();
+        ArrowStore {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::empty(columns)),
+            }),
+            _rows: PhantomData,
+        }
+    }
+
+    /// Appends a record batch without copying its column data.
+    ///
+    /// The batch must have exactly the columns of `T`'s schema (by name, in any order) with the
+    /// same Arrow types; it is stored with `T`'s schema and column order. A column whose field is
+    /// not an `Option` may be declared nullable in the batch as long as it holds no nulls. An empty
+    /// batch is accepted and not stored.
+    ///
+    /// # Errors
+    /// [`Error::SchemaMismatch`] (path `<batch>`) naming the missing, unexpected or mistyped
+    /// column, or a column with nulls whose field is not an `Option`.
+    pub fn append_batch(&self, batch: RecordBatch) -> Result<()> {
+        let batch = conform(&schema::<T>(), batch, Path::new(BATCH_PATH))?;
+        self.push(batch);
+        Ok(())
+    }
+
+    /// Appends a container by moving its columns into Arrow
+    /// ([`ToArrow::into_record_batch`]): fixed-width columns are not copied.
+    ///
+    /// # Errors
+    /// As [`ToArrow::into_record_batch`] (a column too large for its Arrow layout, or columns of
+    /// different lengths).
+    pub fn append_owned(&self, data: T::Columns) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.append_batch(data.into_record_batch()?)
+    }
+
+    /// The stored batches at this instant, in append order. Only reference counts are copied,
+    /// never column data; later writes do not change the returned batches.
+    #[must_use]
+    pub fn snapshot(&self) -> Vec<RecordBatch> {
+        self.take_snapshot().collect()
+    }
+
+    /// Writes the whole content (a snapshot) to an Arrow IPC **file** at `path`, replacing it
+    /// atomically: the data goes to a hidden temporary file (`.<name>.<pid>.<n>.tmp`) in the same
+    /// directory, which is fsynced and renamed over `path`; then the directory is fsynced. A crash
+    /// leaves either the old or the new file (and possibly a stale temporary file).
+    ///
+    /// Encoding and I/O run on tokio's blocking thread pool. The file carries the row type name in
+    /// its custom metadata (`soa.type`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file or directory (for example a missing directory or a full
+    /// disk), [`Error::Arrow`] if Arrow cannot encode a batch, [`Error::Task`] if the blocking
+    /// task was cancelled.
+    pub async fn save_ipc(
+        &self,
+        path: impl AsRef<Path>,
+        compression: IpcCompression,
+    ) -> Result<()> {
+        let path = path.as_ref().to_path_buf();
+        let batches = self.snapshot();
+        let schema = schema::<T>();
+        let type_name = <T::Columns as ToArrow>::TYPE_NAME;
+        tokio::task::spawn_blocking(move || {
+            write_ipc_file(&path, &schema, &batches, compression, type_name)
+        })
+        .await
+        .map_err(|e| Error::Task(format!("writing an Arrow IPC file: {e}")))?
+    }
+
+    /// Replaces the content with the record batches of the Arrow IPC file at `path` (written by
+    /// [`save_ipc`](Self::save_ipc) or any Arrow implementation: pyarrow, polars, arrow-rs).
+    ///
+    /// The file's schema must have the columns of `T` (by name, same Arrow types, no others). The
+    /// whole file is decoded and checked before the content is replaced: on error the store is
+    /// unchanged. Decoding runs on tokio's blocking thread pool, inside
+    /// [`catch_unwind`](std::panic::catch_unwind) because the upstream reader panics on some
+    /// corrupt inputs; such a panic becomes [`Error::Corrupt`] (the default panic hook still prints
+    /// it to stderr). With `panic = "abort"` this guard is lost.
+    ///
+    /// Compression is detected from the file. Integrity is only checked as far as the format
+    /// allows (magic bytes, footer, buffer bounds, UTF-8 and offsets): a bit flip inside a value
+    /// buffer decodes into different values.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with the path when the file cannot be opened or read (kind `NotFound` for a
+    /// missing file); [`Error::Corrupt`] for a file that is not a complete Arrow IPC file
+    /// (truncated, garbage, undecodable); [`Error::SchemaMismatch`] for a file written for another
+    /// type; [`Error::Task`] if the blocking task was cancelled.
+    pub async fn load_ipc(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref().to_path_buf();
+        let schema = schema::<T>();
+        let batches = tokio::task::spawn_blocking(move || read_ipc_file(&path, &schema))
+            .await
+            .map_err(|e| Error::Task(format!("reading an Arrow IPC file: {e}")))??;
+        self.replace(batches);
+        Ok(())
+    }
+
+    fn take_snapshot(&self) -> Snapshot {
+        self.shared.lock().snapshot()
+    }
+
+    /// Stores a batch already conformed to the schema; sizes are computed before locking.
+    fn push(&self, batch: RecordBatch) {
+        if batch.num_rows() == 0 {
+            return;
+        }
+        let sizes = batch_sizes(&batch);
+        self.shared.lock().push(batch, &sizes);
+    }
+
+    /// Replaces the content with conformed batches; the old content is dropped outside the lock.
+    fn replace(&self, batches: Vec<RecordBatch>) {
+        let mut state = State::empty(schema::<T>().fields().len());
+        for batch in batches {
+            if batch.num_rows() > 0 {
+                let sizes = batch_sizes(&batch);
+                state.push(batch, &sizes);
+            }
+        }
+        let old = std::mem::replace(&mut *self.shared.lock(), state);
+        drop(old);
+    }
+}
+
+impl<T: Record> Store<T> for ArrowStore<T> {
+    /// Replaces the content with one batch converted from `data` (one copy of every column).
+    async fn save(&self, data: &T::Columns) -> Result<()> {
+        let batches = if data.is_empty() {
+            Vec::new()
+        } else {
+            vec![conform(
+                &schema::<T>(),
+                data.to_record_batch()?,
+                Path::new(BATCH_PATH),
+            )?]
+        };
+        self.replace(batches);
+        Ok(())
+    }
+
+    /// Appends one batch converted from `data` (one copy of every column; use
+    /// [`ArrowStore::append_owned`] to move the columns instead). Empty containers are ignored.
+    async fn append(&self, data: &T::Columns) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.append_batch(data.to_record_batch()?)
+    }
+
+    /// Converts every batch of a snapshot ([`ToArrow::from_record_batch`]) and concatenates them.
+    async fn load(&self) -> Result<T::Columns> {
+        let mut all = T::Columns::default();
+        for batch in self.take_snapshot() {
+            let mut part = <T::Columns as ToArrow>::from_record_batch(&batch)?;
+            if all.is_empty() {
+                all = part;
+            } else {
+                all.append(&mut part);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn count(&self) -> Result<u64> {
+        Ok(self.shared.lock().rows)
+    }
+
+    /// A stream of the batches of a snapshot taken now, in append order (no column data copied).
+    async fn scan(&self) -> Result<BatchStream> {
+        Ok(Box::pin(futures::stream::iter(
+            self.take_snapshot().map(Ok),
+        )))
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.replace(Vec::new());
+        Ok(())
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (rows, batches, bytes, sizes) = {
+            let state = self.shared.lock();
+            (
+                state.rows,
+                state.batches,
+                state.bytes,
+                state.columns.clone(),
+            )
+        };
+        let schema = schema::<T>();
+        StoreStats {
+            rows,
+            batches: batches as u64,
+            bytes,
+            columns: schema
+                .fields()
+                .iter()
+                .zip(sizes)
+                .map(|(field, size)| ColumnStats {
+                    name: field.name().clone(),
+                    bytes: size.bytes,
+                    validity_bytes: size.validity,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn schema<T: Record>() -> SchemaRef {
+    <T::Columns as ToArrow>::schema()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema checks
+
+/// Checks `batch` against `expected` and returns it with `expected` as its schema and columns in
+/// schema order. Cheap: no column data is copied.
+fn conform(expected: &SchemaRef, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+    if Arc::ptr_eq(expected, batch.schema_ref()) {
+        return Ok(batch);
+    }
+    let indices =
+        column_indices(expected, batch.schema_ref()).map_err(|reason| mismatch(path, reason))?;
+    project(expected, &batch, &indices).map_err(|reason| mismatch(path, reason))
+}
+
+fn mismatch(path: &Path, reason: String) -> Error {
+    Error::SchemaMismatch {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// For each field of `expected`, the index of the column of the same name in `found`, after
+/// checking types and that `found` has no other columns.
+fn column_indices(expected: &Schema, found: &Schema) -> std::result::Result<Vec<usize>, String> {
+    let mut indices = Vec::with_capacity(expected.fields().len());
+    for field in expected.fields() {
+        let Ok(index) = found.index_of(field.name()) else {
+            return Err(format!(
+                "column {:?} is missing (expected Arrow type {}); found columns {:?}",
+                field.name(),
+                field.data_type(),
+                column_names(found)
+            ));
+        };
+        let found_type = found.field(index).data_type();
+        if found_type != field.data_type() {
+            return Err(format!(
+                "column {:?}: expected Arrow type {}, found {}",
+                field.name(),
+                field.data_type(),
+                found_type
+            ));
+        }
+        indices.push(index);
+    }
+    if let Some(extra) = found
+        .fields()
+        .iter()
+        .find(|f| expected.index_of(f.name()).is_err())
+    {
+        return Err(format!(
+            "unexpected column {:?} ({}); expected exactly the columns {:?}",
+            extra.name(),
+            extra.data_type(),
+            column_names(expected)
+        ));
+    }
+    if found.fields().len() != expected.fields().len() {
+        return Err(format!(
+            "expected {} columns {:?}, found {} columns {:?} (duplicate names?)",
+            expected.fields().len(),
+            column_names(expected),
+            found.fields().len(),
+            column_names(found)
+        ));
+    }
+    Ok(indices)
+}
+
+fn column_names(schema: &Schema) -> Vec<&str> {
+    schema.fields().iter().map(|f| f.name().as_str()).collect()
+}
+
+/// Rebuilds `batch` with `expected`'s schema from the columns at `indices` (same types, checked).
+fn project(
+    expected: &SchemaRef,
+    batch: &RecordBatch,
+    indices: &[usize],
+) -> std::result::Result<RecordBatch, String> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(indices.len());
+    for (field, &index) in expected.fields().iter().zip(indices) {
+        let Some(column) = batch.columns().get(index) else {
+            return Err(format!(
+                "column {:?} is missing from the batch",
+                field.name()
+            ));
+        };
+        if !field.is_nullable() && column.null_count() > 0 {
+            return Err(format!(
+                "column {:?} holds {} nulls but is not nullable (the field is not an Option)",
+                field.name(),
+                column.null_count()
+            ));
+        }
+        columns.push(Arc::clone(column));
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(Arc::clone(expected), columns, &options)
+        .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory accounting
+
+/// Sizes of every column of a batch. O(columns), plus a walk of nested children.
+fn batch_sizes(batch: &RecordBatch) -> Vec<ColumnSize> {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            let mut size = ColumnSize::default();
+            add_data_size(&column.to_data(), &mut size);
+            size
+        })
+        .collect()
+}
+
+/// Adds the bytes an array's slice occupies: values and offsets of its own rows (not buffer
+/// capacities), its validity bitmap, and its children (including dictionary values, which are
+/// counted whole since every key may refer to any of them).
+fn add_data_size(data: &ArrayData, size: &mut ColumnSize) {
+    let len = data.len();
+    let offset = data.offset();
+    if data.nulls().is_some() {
+        let validity = bit_util::ceil(len, 8) as u64;
+        size.validity += validity;
+        size.bytes += validity;
+    }
+    let buffers = data.buffers();
+    let own = match data.data_type() {
+        DataType::Null => 0,
+        DataType::Boolean => bit_util::ceil(len, 8),
+        DataType::Utf8 | DataType::Binary => {
+            var_width_bytes(buffers.first().map(|b| b.as_slice()), offset, len, 4)
+        }
+        DataType::LargeUtf8 | DataType::LargeBinary => {
+            var_width_bytes(buffers.first().map(|b| b.as_slice()), offset, len, 8)
+        }
+        DataType::List(_) | DataType::Map(..) => {
+            offsets_bytes(buffers.first().map(|b| b.len()), len, 4)
+        }
+        DataType::LargeList(_) => offsets_bytes(buffers.first().map(|b| b.len()), len, 8),
+        DataType::Dictionary(key, _) => len * key.primitive_width().unwrap_or(0),
+        DataType::FixedSizeBinary(width) => len * usize::try_from(*width).unwrap_or(0),
+        other => match other.primitive_width() {
+            Some(width) => len * width,
+            // Struct, unions, views...: whatever their buffers hold.
+            None => buffers.iter().map(|b| b.len()).sum(),
+        },
+    };
+    size.bytes += own as u64;
+    for child in data.child_data() {
+        add_data_size(child, size);
+    }
+}
+
+/// Offsets of `len` rows: `len + 1` entries, or none for an empty array without offsets.
+fn offsets_bytes(buffer_len: Option<usize>, len: usize, width: usize) -> usize {
+    match buffer_len {
+        Some(0) | None if len == 0 => 0,
+        _ => (len + 1) * width,
+    }
+}
+
+/// Offsets plus the value bytes between the first and last offset of the slice. Reads the two
+/// offsets from raw bytes so that a short or misaligned buffer cannot panic.
+fn var_width_bytes(offsets: Option<&[u8]>, offset: usize, len: usize, width: usize) -> usize {
+    let read = |index: usize| -> Option<i64> {
+        let start = index.checked_mul(width)?;
+        let bytes = offsets?.get(start..start.checked_add(width)?)?;
+        Some(match width {
+            4 => i64::from(i32::from_le_bytes(bytes.try_into().ok()?)),
+            _ => i64::from_le_bytes(bytes.try_into().ok()?),
+        })
+    };
+    let values = match (read(offset), read(offset + len)) {
+        (Some(first), Some(last)) => usize::try_from(last.saturating_sub(first)).unwrap_or(0),
+        _ => 0,
+    };
+    offsets_bytes(offsets.map(<[u8]>::len), len, width) + values
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrow IPC files
+
+/// Distinguishes temporary files of concurrent saves in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn write_ipc_file(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    compression: IpcCompression,
+    type_name: &str,
+) -> Result<()> {
+    let Some(file_name) = path.file_name() else {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path has no file name",
+            ),
+        ));
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = write_and_sync(&temp, schema, batches, compression, type_name);
+    if let Err(e) = written {
+        // Best effort: the error that matters is the one above.
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::io(path, e));
+    }
+    sync_dir(&dir)
+}
+
+fn write_and_sync(
+    temp: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    compression: IpcCompression,
+    type_name: &str,
+) -> Result<()> {
+    let file = File::create_new(temp).map_err(|e| Error::io(temp, e))?;
+    let options = IpcWriteOptions::default()
+        .try_with_compression(compression.codec())
+        .map_err(|e| Error::arrow("configuring Arrow IPC compression", e))?;
+    let write_error = |e: ArrowError| match e {
+        ArrowError::IoError(_, source) => Error::io(temp, source),
+        other => Error::arrow(format!("writing Arrow IPC file {}", temp.display()), other),
+    };
+    let mut writer = FileWriter::try_new_with_options(BufWriter::new(file), schema, options)
+        .map_err(write_error)?;
+    writer.write_metadata(TYPE_METADATA_KEY, type_name);
+    for batch in batches {
+        writer.write(batch).map_err(write_error)?;
+    }
+    let buffered = writer.into_inner().map_err(write_error)?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| Error::io(temp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(temp, e))
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    // Directories cannot be opened for syncing on this platform; the rename is still atomic.
+    Ok(())
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads and checks every batch of an IPC file (on a blocking thread).
+///
+/// The file is read into memory once; batches of an uncompressed file are slices of that buffer.
+fn read_ipc_file(path: &Path, expected: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = Buffer::from_vec(bytes);
+    let footer_start = check_ipc_framing(&bytes, path)?;
+    match catch_unwind(AssertUnwindSafe(|| {
+        decode_ipc(&bytes, footer_start, path, expected)
+    })) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(corrupt(
+                path,
+                format!("the Arrow IPC decoder panicked: {message}"),
+            ))
+        }
+    }
+}
+
+/// Cheap guards before parsing: the leading and trailing magic, and a footer length that fits.
+/// Returns where the footer starts (= where the data blocks end).
+fn check_ipc_framing(bytes: &[u8], path: &Path) -> Result<usize> {
+    let len = bytes.len();
+    // Magic + padding to 8, then at least a footer length and the trailing magic.
+    let minimum = 8 + 4 + ARROW_MAGIC.len();
+    if len < minimum {
+        return Err(corrupt(
+            path,
+            format!("{len} bytes is too short for an Arrow IPC file (at least {minimum})"),
+        ));
+    }
+    if !bytes.starts_with(ARROW_MAGIC) {
+        return Err(corrupt(
+            path,
+            "not an Arrow IPC file: it does not start with ARROW1",
+        ));
+    }
+    if !bytes.ends_with(ARROW_MAGIC) {
+        return Err(corrupt(
+            path,
+            "truncated or damaged Arrow IPC file: it does not end with ARROW1",
+        ));
+    }
+    let footer_len = bytes
+        .get(len - 10..len - 6)
+        .and_then(|b| b.try_into().ok())
+        .map_or(-1, i32::from_le_bytes);
+    match usize::try_from(footer_len) {
+        Ok(footer_len) if footer_len <= len - minimum => Ok(len - 10 - footer_len),
+        _ => Err(corrupt(
+            path,
+            format!("footer length {footer_len} does not fit in a file of {len} bytes"),
+        )),
+    }
+}
+
+/// The file is in memory when it is decoded, so every decoder error (including the `IoError`s
+/// the LZ4 and Zstandard decoders report) means damaged content.
+fn decode_error(path: &Path, e: ArrowError) -> Error {
+    corrupt(path, format!("cannot decode Arrow IPC data: {e}"))
+}
+
+/// Decodes the file with arrow-ipc's [`FileDecoder`], after checking each block's bounds and the
+/// sizes its compressed buffers declare (see [`check_compressed_sizes`]).
+fn decode_ipc(
+    bytes: &Buffer,
+    footer_start: usize,
+    path: &Path,
+    expected: &SchemaRef,
+) -> Result<Vec<RecordBatch>> {
+    let footer_bytes = bytes
+        .get(footer_start..bytes.len() - 10)
+        .unwrap_or_default();
+    let footer = arrow_ipc::root_as_footer(footer_bytes)
+        .map_err(|e| corrupt(path, format!("unreadable footer: {e}")))?;
+    let ipc_schema = footer
+        .schema()
+        .ok_or_else(|| corrupt(path, "the footer has no schema"))?;
+    if !ipc_schema.endianness().equals_to_target_endianness() {
+        return Err(corrupt(
+            path,
+            "the file was written with the other byte order",
+        ));
+    }
+    let schema = Arc::new(
+        arrow_ipc::convert::try_fb_to_schema(ipc_schema).map_err(|e| decode_error(path, e))?,
+    );
+    // Refuse a file for another type before decoding any data.
+    let indices = column_indices(expected, &schema).map_err(|reason| mismatch(path, reason))?;
+
+    let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
+    for (number, block) in footer.dictionaries().into_iter().flatten().enumerate() {
+        let what = || format!("dictionary block {number}");
+        let buf = block_bytes(bytes, block, footer_start)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        check_compressed_sizes(&buf, block, &schema)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        decoder
+            .read_dictionary(block, &buf)
+            .map_err(|e| decode_error(path, e))?;
+    }
+    let blocks = footer
+        .recordBatches()
+        .ok_or_else(|| corrupt(path, "the footer lists no record batches"))?;
+    let mut batches = Vec::with_capacity(blocks.len());
+    for (number, block) in blocks.iter().enumerate() {
+        let what = || format!("record batch {number}");
+        let buf = block_bytes(bytes, block, footer_start)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        check_compressed_sizes(&buf, block, &schema)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        let Some(batch) = decoder
+            .read_record_batch(block, &buf)
+            .map_err(|e| decode_error(path, e))?
+        else {
+            continue;
+        };
+        let batch = project(expected, &batch, &indices)
+            .map_err(|reason| mismatch(path, format!("{}: {reason}", what())))?;
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// The bytes of one block (message metadata + body), after checking that it lies between the
+/// leading magic and the footer.
+fn block_bytes(
+    bytes: &Buffer,
+    block: &Block,
+    footer_start: usize,
+) -> std::result::Result<Buffer, String> {
+    let offset = usize::try_from(block.offset()).ok();
+    let meta = usize::try_from(block.metaDataLength()).ok();
+    let body = usize::try_from(block.bodyLength()).ok();
+    let (Some(offset), Some(meta), Some(body)) = (offset, meta, body) else {
+        return Err(format!(
+            "negative offset or length (offset {}, metadata {}, body {})",
+            block.offset(),
+            block.metaDataLength(),
+            block.bodyLength()
+        ));
+    };
+    let end = offset.checked_add(meta).and_then(|e| e.checked_add(body));
+    match end {
+        Some(end) if offset >= 8 && meta >= 8 && end <= footer_start => {
+            Ok(bytes.slice_with_length(offset, meta + body))
+        }
+        _ => Err(format!(
+            "bytes {offset}+{meta}+{body} lie outside the data section (8..{footer_start})"
+        )),
+    }
+}
+
+/// Largest output of one compressed buffer of `compressed` bytes: LZ4 frames expand at most about
+/// 255 times, Zstandard at most 32 768 times (an RLE block of 128 KiB in 4 bytes).
+fn codec_bound(codec: arrow_ipc::CompressionType, compressed: u64) -> u64 {
+    let ratio = if codec == arrow_ipc::CompressionType::LZ4_FRAME {
+        256
+    } else {
+        32_768
+    };
+    compressed.saturating_mul(ratio).saturating_add(1 << 16)
+}
+
+/// arrow-ipc trusts the 8-byte uncompressed length in front of every compressed buffer and
+/// allocates it up front; a damaged length (one flipped high bit) aborts the whole process on a
+/// failed allocation, which `catch_unwind` cannot stop. So before decoding, every declared length
+/// must fit both what the codec can produce from the compressed bytes and what the buffer's role
+/// in the schema allows for the row count of its node (validity, offsets, fixed-width values;
+/// `i32::MAX` for the values of `Utf8`/`Binary`).
+fn check_compressed_sizes(
+    buf: &Buffer,
+    block: &Block,
+    schema: &Schema,
+) -> std::result::Result<(), String> {
+    let meta_len = usize::try_from(block.metaDataLength()).unwrap_or(0);
+    let (Some(meta), Some(body)) = (buf.get(..meta_len), buf.get(meta_len..)) else {
+        return Ok(());
+    };
+    let flatbuffer = match meta.get(..4) {
+        Some(marker) if marker == CONTINUATION_MARKER.as_slice() => meta.get(8..),
+        _ => meta.get(4..),
+    }
+    .unwrap_or_default();
+    // An unreadable message is left to the decoder, which reports it.
+    let Ok(message) = arrow_ipc::root_as_message(flatbuffer) else {
+        return Ok(());
+    };
+    let (batch, data_types): (_, Vec<DataType>) = match message.header_type() {
+        MessageHeader::RecordBatch => (
+            message.header_as_record_batch(),
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+        ),
+        MessageHeader::DictionaryBatch => {
+            let mut value_types = Vec::new();
+            let top: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+            dictionary_value_types(&top, &mut value_types);
+            let batch = message.header_as_dictionary_batch().and_then(|d| d.data());
+            // With several distinct dictionary types, the batch's type is unknown: only the codec
+            // bound applies.
+            (
+                batch,
+                if value_types.len() == 1 {
+                    value_types
+                } else {
+                    Vec::new()
+                },
+            )
+        }
+        _ => return Ok(()),
+    };
+    let Some(batch) = batch else { return Ok(()) };
+    let Some(compression) = batch.compression() else {
+        // Uncompressed buffers are slices of the file: nothing is allocated from their lengths.
+        return Ok(());
+    };
+    let codec = compression.codec();
+    let mut nodes = batch
+        .nodes()
+        .map(|n| {
+            n.iter()
+                .map(|n| u64::try_from(n.length()).unwrap_or(u64::MAX))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter();
+    let mut roles = Vec::new();
+    for data_type in &data_types {
+        if buffer_roles(data_type, &mut nodes, &mut roles).is_none() {
+            break;
+        }
+    }
+    for (index, buffer) in batch.buffers().into_iter().flatten().enumerate() {
+        let (Ok(start), Ok(length)) = (
+            usize::try_from(buffer.offset()),
+            u64::try_from(buffer.length()),
+        ) else {
+            continue;
+        };
+        let Some(prefix) = body.get(start..start.saturating_add(8)) else {
+            continue;
+        };
+        let declared = prefix.try_into().map_or(0, i64::from_le_bytes);
+        let Ok(declared) = u64::try_from(declared) else {
+            continue; // -1: stored uncompressed
+        };
+        let mut limit = codec_bound(codec, length.saturating_sub(8));
+        if let Some(Some(role)) = roles.get(index) {
+            // Generous slack for writers that pad buffers.
+            limit = limit.min(role.saturating_mul(2).saturating_add(1 << 16));
+        }
+        if declared > limit {
+            return Err(format!(
+                "buffer {index} declares {declared} uncompressed bytes, more than the {limit} \
+                 its {length} compressed bytes and its column allow"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn dictionary_value_types(types: &[&DataType], out: &mut Vec<DataType>) {
+    for data_type in types {
+        match data_type {
+            DataType::Dictionary(_, value) if !out.contains(value) => {
+                out.push(value.as_ref().clone());
+            }
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::FixedSizeList(f, _)
+            | DataType::Map(f, _) => dictionary_value_types(&[f.data_type()], out),
+            DataType::Struct(fields) => {
+                let children: Vec<&DataType> = fields.iter().map(|f| f.data_type()).collect();
+                dictionary_value_types(&children, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Appends the largest plausible byte size of each buffer of an array of `data_type`, in the
+/// order arrow-ipc reads them, consuming one field node per array. `None` in `roles` means
+/// unbounded; a `None` return means the layout is not modelled here (stop).
+fn buffer_roles(
+    data_type: &DataType,
+    nodes: &mut impl Iterator<Item = u64>,
+    roles: &mut Vec<Option<u64>>,
+) -> Option<()> {
+    let len = nodes.next()?;
+    let validity = Some(len.div_ceil(8));
+    let times = |width: usize| Some(len.saturating_mul(width as u64));
+    let offsets = |width: u64| Some(len.saturating_add(1).saturating_mul(width));
+    match data_type {
+        DataType::Null => {}
+        DataType::Boolean => roles.extend([validity, validity]),
+        DataType::Utf8 | DataType::Binary => {
+            roles.extend([validity, offsets(4), Some(i32::MAX as u64)]);
+        }
+        DataType::LargeUtf8 | DataType::LargeBinary => roles.extend([validity, offsets(8), None]),
+        DataType::FixedSizeBinary(width) => {
+            roles.extend([validity, times(usize::try_from(*width).unwrap_or(0))]);
+        }
+        DataType::List(field) | DataType::Map(field, _) => {
+            roles.extend([validity, offsets(4)]);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::LargeList(field) => {
+            roles.extend([validity, offsets(8)]);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::FixedSizeList(field, _) => {
+            roles.push(validity);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::Struct(fields) => {
+            roles.push(validity);
+            for field in fields {
+                buffer_roles(field.data_type(), nodes, roles)?;
+            }
+        }
+        DataType::Dictionary(key, _) => roles.extend([validity, times(key.primitive_width()?)]),
+        other => roles.extend([validity, times(other.primitive_width()?)]),
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, StringArray, UInt64Array};
+
+    #[test]
+    fn sizes_of_sliced_arrays_count_only_the_slice() {
+        let ints = UInt64Array::from_iter_values(0..100).slice(10, 10);
+        let mut size = ColumnSize::default();
+        add_data_size(&ints.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 80,
+                validity: 0
+            }
+        );
+
+        let strings = StringArray::from(vec![Some("ab"), None, Some("cde"), Some("f")]).slice(1, 2);
+        let mut size = ColumnSize::default();
+        add_data_size(&strings.to_data(), &mut size);
+        // 3 offsets + "cde" + one validity byte
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 3 + 1,
+                validity: 1
+            }
+        );
+
+        let nullable = Int32Array::from(vec![Some(1), None, Some(3)]);
+        let mut size = ColumnSize::default();
+        add_data_size(&nullable.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 1,
+                validity: 1
+            }
+        );
+    }
+
+    #[test]
+    fn var_width_never_panics_on_short_buffers() {
+        assert_eq!(var_width_bytes(None, 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[]), 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[1, 2]), 3, 5, 4), 24);
+    }
 }

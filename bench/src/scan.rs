@@ -1,0 +1,87 @@
+//! Workload 7: the same two loops over a SoA container, a `Vec<Order>` and other layouts.
+//!
+//! `sum(quantity * unit_price)` and `count(symbol == "AAPL")`, written as plain iterator loops (no
+//! SIMD intrinsics, no arrow compute kernels) so only the memory layout differs.
+
+use arrow_array::{Array, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, UInt32Type};
+
+use crate::competitors::soa_derive_impl::DOrderVec;
+use crate::{Order, OrderSoA};
+
+/// The symbol counted by the string-equality scan.
+pub const SYMBOL: &str = "AAPL";
+
+/// Result of one scan: the notional sum and the symbol count.
+pub type ScanResult = (f64, usize);
+
+/// Over our SoA columns.
+#[must_use]
+pub fn soa(orders: &OrderSoA) -> ScanResult {
+    let notional: f64 = orders
+        .quantity
+        .iter()
+        .zip(orders.unit_price.iter())
+        .map(|(q, p)| f64::from(*q) * p)
+        .sum();
+    let count = orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count();
+    (notional, count)
+}
+
+/// Notional only, SoA.
+#[must_use]
+pub fn soa_notional(orders: &OrderSoA) -> f64 {
+    orders.quantity.iter().zip(orders.unit_price.iter()).map(|(q, p)| f64::from(*q) * p).sum()
+}
+
+/// Symbol count only, SoA.
+#[must_use]
+pub fn soa_count(orders: &OrderSoA) -> usize {
+    orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count()
+}
+
+/// Over a `Vec<Order>`.
+#[must_use]
+pub fn rows(orders: &[Order]) -> ScanResult {
+    let notional: f64 = orders.iter().map(|o| f64::from(o.quantity) * o.unit_price).sum();
+    let count = orders.iter().filter(|o| o.symbol.as_str() == SYMBOL).count();
+    (notional, count)
+}
+
+/// Notional only, rows.
+#[must_use]
+pub fn rows_notional(orders: &[Order]) -> f64 {
+    orders.iter().map(|o| f64::from(o.quantity) * o.unit_price).sum()
+}
+
+/// Symbol count only, rows.
+#[must_use]
+pub fn rows_count(orders: &[Order]) -> usize {
+    orders.iter().filter(|o| o.symbol.as_str() == SYMBOL).count()
+}
+
+/// Over soa_derive's container.
+#[must_use]
+pub fn soa_derive(orders: &DOrderVec) -> ScanResult {
+    let notional: f64 = orders
+        .quantity
+        .iter()
+        .zip(orders.unit_price.iter())
+        .map(|(q, p)| f64::from(*q) * p)
+        .sum();
+    let count = orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count();
+    (notional, count)
+}
+
+/// Over an Arrow record batch (same loops on the arrays).
+#[must_use]
+pub fn arrow(batch: &RecordBatch) -> ScanResult {
+    let q = batch.column_by_name("quantity").expect("quantity").as_primitive::<UInt32Type>();
+    let p = batch.column_by_name("unit_price").expect("unit_price").as_primitive::<Float64Type>();
+    let notional: f64 =
+        q.values().iter().zip(p.values().iter()).map(|(q, p)| f64::from(*q) * p).sum();
+    let s = batch.column_by_name("symbol").expect("symbol").as_string::<i32>();
+    let count = (0..s.len()).filter(|&i| s.value(i) == SYMBOL).count();
+    (notional, count)
+}

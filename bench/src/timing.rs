@@ -1,0 +1,55 @@
+//! A minimal timer for the report binary: untimed setup, timed body, untimed drop of the output.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Timings of one workload.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Each repetition, in order.
+    pub runs: Vec<Duration>,
+}
+
+impl Sample {
+    /// Median of the repetitions.
+    #[must_use]
+    pub fn median(&self) -> Duration {
+        let mut v = self.runs.clone();
+        v.sort();
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        let n = v.len();
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
+    }
+
+    /// Fastest repetition.
+    #[must_use]
+    pub fn min(&self) -> Duration {
+        self.runs.iter().copied().min().unwrap_or_default()
+    }
+}
+
+/// Runs `body` `reps` times (after one untimed warm-up when `warmup`), each on a fresh input from
+/// `setup`. Setup and dropping the output are not timed.
+pub fn measure<I, O>(
+    reps: usize,
+    warmup: bool,
+    mut setup: impl FnMut() -> I,
+    mut body: impl FnMut(I) -> O,
+) -> Sample {
+    if warmup {
+        let input = setup();
+        drop(black_box(body(black_box(input))));
+    }
+    let mut runs = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let input = setup();
+        let start = Instant::now();
+        let out = body(black_box(input));
+        let elapsed = start.elapsed();
+        drop(black_box(out));
+        runs.push(elapsed);
+    }
+    Sample { runs }
+}
