@@ -440,7 +440,6 @@ fn uuid_field_metadata_names_the_extension() {
 }
 
 #[test]
-#[ignore = "needs #[derive(ToArrow)] to put ArrowField::field_metadata() on schema fields"]
 fn uuid_schema_field_carries_the_extension_name() {
     let schema = ExtraSoA::schema();
     for name in ["id", "maybe_id"] {
