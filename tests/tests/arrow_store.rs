@@ -339,7 +339,9 @@ async fn store_with(rows: &[Order], batch: usize) -> ArrowStore<Order> {
 async fn ipc_round_trip_all_compressions() {
     let dir = temp_dir();
     let rows = orders(20_000);
-    let store = store_with(&rows, 3_000).await;
+    // Batches over 8 192 rows: the fixed-width buffers exceed the slack of the size check for
+    // the (empty) validity buffers in front of them.
+    let store = store_with(&rows, 9_000).await;
     let mut sizes = HashMap::new();
     for (name, compression) in [
         ("none.arrow", IpcCompression::None),
@@ -357,7 +359,7 @@ async fn ipc_round_trip_all_compressions() {
         loaded.append(&soa(&rows[..3])).await.unwrap(); // replaced by load_ipc
         loaded.load_ipc(&path).await.unwrap();
         assert_eq!(loaded.count().await.unwrap(), 20_000, "{name}");
-        assert_eq!(loaded.stats().batches, 7, "{name}");
+        assert_eq!(loaded.stats().batches, 3, "{name}");
         assert_eq!(loaded.load().await.unwrap().into_rows(), rows, "{name}");
         assert_eq!(loaded.stats(), store.stats(), "{name}: stats after reload");
         assert_eq!(loaded.snapshot()[0].schema(), OrderSoA::schema());

@@ -1016,6 +1016,11 @@ fn check_compressed_sizes(
         ) else {
             continue;
         };
+        // Empty buffers have no prefix (the bytes at their offset belong to the next buffer);
+        // shorter or out-of-range ones are rejected by the decoder.
+        if length < 8 {
+            continue;
+        }
         let Some(prefix) = body.get(start..start.saturating_add(8)) else {
             continue;
         };
