@@ -1,5 +1,6 @@
 //! Code generation from a validated container. Nothing here can fail.
 
+mod data_enum;
 mod mapping;
 pub mod soa;
 pub mod to_arrow;

@@ -25,7 +25,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
         ) => expand_struct(container, fields),
         // A unit enum is a column type: `#[derive(ToArrow)]` makes it one; `Soa` has nothing to add.
         Some(Container {
-            body: Body::UnitEnum(_),
+            body: Body::UnitEnum(_) | Body::DataEnum(_),
             ..
         }) => TokenStream::new(),
         None => TokenStream::new(),

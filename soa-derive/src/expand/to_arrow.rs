@@ -29,6 +29,12 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
                 ..
             },
         ) => expand_enum(container, variants),
+        Some(
+            ref container @ Container {
+                body: Body::DataEnum(ref variants),
+                ..
+            },
+        ) => super::data_enum::expand(container, variants),
         None => TokenStream::new(),
     };
     with_errors(cx, tokens)

@@ -32,7 +32,17 @@ pub struct Container<'a> {
 
 pub enum Body<'a> {
     Struct(Vec<Field<'a>>),
+    /// Every variant is a unit variant: a dictionary column.
     UnitEnum(Vec<Variant<'a>>),
+    /// Some variants carry data: a struct column of a tag plus one nullable child per variant.
+    DataEnum(Vec<Variant<'a>>),
+}
+
+/// The data a variant carries.
+pub enum VariantFields<'a> {
+    Unit,
+    Named(Vec<(Ident, &'a Type)>),
+    Unnamed(Vec<&'a Type>),
 }
 
 pub struct Field<'a> {
@@ -61,6 +71,7 @@ pub struct Variant<'a> {
     pub ident: &'a Ident,
     /// The name stored in the dictionary (after `rename` / `rename_all`).
     pub stored: String,
+    pub fields: VariantFields<'a>,
 }
 
 impl Variant<'_> {
@@ -129,26 +140,40 @@ impl<'a> Container<'a> {
                 let mut variants = Vec::new();
                 let mut ok = true;
                 for v in &data.variants {
-                    if !matches!(v.fields, Fields::Unit) {
-                        cx.error_spanned_by(
-                            &v.fields,
-                            format!(
-                                "#[derive({})] supports only unit enums (variants without data), stored as a dictionary of variant names; variant `{}` carries data",
-                                derive.name(),
-                                v.ident
-                            ),
-                        );
-                        ok = false;
-                    }
                     let attrs = attr::Variant::from_ast(cx, &v.attrs);
                     let stored = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
                         Some(rule) => rule.apply(&raw(&v.ident)),
                         None => raw(&v.ident),
                     });
+                    let fields = match &v.fields {
+                        Fields::Unit => VariantFields::Unit,
+                        Fields::Named(named) => VariantFields::Named(
+                            named
+                                .named
+                                .iter()
+                                .filter_map(|f| Some((f.ident.clone()?, &f.ty)))
+                                .collect(),
+                        ),
+                        Fields::Unnamed(unnamed) => {
+                            VariantFields::Unnamed(unnamed.unnamed.iter().map(|f| &f.ty).collect())
+                        }
+                    };
                     variants.push(Variant {
                         ident: &v.ident,
                         stored,
+                        fields,
                     });
+                }
+                let has_data = variants.iter().any(|v| !matches!(v.fields, VariantFields::Unit));
+                if has_data && !input.generics.params.is_empty() {
+                    cx.error_spanned_by(
+                        &input.generics,
+                        format!(
+                            "#[derive({})] does not support generic enums with data yet; use concrete field types",
+                            derive.name()
+                        ),
+                    );
+                    ok = false;
                 }
                 if data.variants.is_empty() {
                     cx.error_spanned_by(
@@ -163,7 +188,11 @@ impl<'a> Container<'a> {
                 if !ok {
                     return None;
                 }
-                Body::UnitEnum(variants)
+                if has_data {
+                    Body::DataEnum(variants)
+                } else {
+                    Body::UnitEnum(variants)
+                }
             }
             Data::Union(data) => {
                 cx.error_spanned_by(

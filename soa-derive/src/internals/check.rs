@@ -85,7 +85,7 @@ fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
 
 /// Two variants must not store the same name: the dictionary could not tell them apart.
 fn check_unique_variants(cx: &Ctxt, container: &Container<'_>) {
-    let Body::UnitEnum(variants) = &container.body else {
+    let (Body::UnitEnum(variants) | Body::DataEnum(variants)) = &container.body else {
         return;
     };
     let mut seen: HashMap<String, String> = HashMap::new();

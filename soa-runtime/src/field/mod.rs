@@ -52,6 +52,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub mod adapt;
+#[doc(hidden)]
+pub mod data_enum;
 mod list;
 #[cfg(feature = "chrono")]
 pub mod chrono;
