@@ -220,7 +220,13 @@ pub mod helpers {
         C::schema()
             .fields()
             .iter()
-            .map(|f| Arc::new(f.as_ref().clone().with_name(format!("{prefix}{}", f.name()))))
+            .map(|f| {
+                Arc::new(
+                    f.as_ref()
+                        .clone()
+                        .with_name(format!("{prefix}{}", f.name())),
+                )
+            })
             .collect()
     }
 
@@ -253,8 +259,9 @@ pub mod helpers {
             }
         }
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        let inner = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
-            .map_err(|e| Error::column(struct_name, field, FieldError::Arrow(e)))?;
+        let inner =
+            RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+                .map_err(|e| Error::column(struct_name, field, FieldError::Arrow(e)))?;
         let rows = C::from_record_batch(&inner)
             .map_err(|e| Error::column(struct_name, field, nested(e)))?;
         Ok(rows.into_rows())

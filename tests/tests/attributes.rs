@@ -26,7 +26,10 @@ pub enum OrderType {
 }
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
-#[soa(rename_all = "camelCase", metadata(owner = "desk-7", schema_version = "3"))]
+#[soa(
+    rename_all = "camelCase",
+    metadata(owner = "desk-7", schema_version = "3")
+)]
 pub struct Trade {
     pub trade_id: u64,
     #[soa(rename = "SYM", dictionary)]
@@ -66,7 +69,10 @@ fn trades() -> Vec<Trade> {
             fee: 12_3456,
             cache: vec![],
             retries: 2,
-            venue: Venue { mic: "XNAS".into(), lot: 100 },
+            venue: Venue {
+                mic: "XNAS".into(),
+                lot: 100,
+            },
         },
         Trade {
             trade_id: 2,
@@ -80,7 +86,10 @@ fn trades() -> Vec<Trade> {
             fee: -1,
             cache: vec![],
             retries: 0,
-            venue: Venue { mic: "".into(), lot: 0 },
+            venue: Venue {
+                mic: "".into(),
+                lot: 0,
+            },
         },
     ]
 }
@@ -90,22 +99,42 @@ fn attributes_shape_the_schema() {
     let schema = TradeSoA::schema();
     insta::assert_snapshot!(render_schema(&schema));
     let f = |name: &str| schema.field_with_name(name).unwrap().data_type().clone();
-    assert_eq!(f("SYM"), DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)));
+    assert_eq!(
+        f("SYM"),
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    );
     assert_eq!(f("comment"), DataType::LargeUtf8);
     assert_eq!(f("payload"), DataType::LargeBinary);
     assert!(matches!(f("fills"), DataType::LargeList(_)));
-    assert_eq!(f("execTs"), DataType::Timestamp(TimeUnit::Millisecond, None));
+    assert_eq!(
+        f("execTs"),
+        DataType::Timestamp(TimeUnit::Millisecond, None)
+    );
     assert_eq!(f("ackTs"), DataType::Timestamp(TimeUnit::Nanosecond, None));
     assert_eq!(f("fee"), DataType::Decimal128(18, 4));
     assert_eq!(f("venue_mic"), DataType::Utf8);
     assert_eq!(f("venue_lot"), DataType::UInt32);
-    assert!(schema.field_with_name("cache").is_err(), "skipped fields have no column");
-    assert_eq!(schema.metadata().get("owner").map(String::as_str), Some("desk-7"));
+    assert!(
+        schema.field_with_name("cache").is_err(),
+        "skipped fields have no column"
+    );
     assert_eq!(
-        schema.field_with_name("execTs").unwrap().metadata().get("unit_note").map(String::as_str),
+        schema.metadata().get("owner").map(String::as_str),
+        Some("desk-7")
+    );
+    assert_eq!(
+        schema
+            .field_with_name("execTs")
+            .unwrap()
+            .metadata()
+            .get("unit_note")
+            .map(String::as_str),
         Some("exchange time")
     );
-    assert_eq!(<OrderType as soa_runtime::UnitEnum>::VARIANTS, ["LIMIT", "STOP_LOSS", "mkt"]);
+    assert_eq!(
+        <OrderType as soa_runtime::UnitEnum>::VARIANTS,
+        ["LIMIT", "STOP_LOSS", "mkt"]
+    );
 }
 
 #[test]
@@ -118,9 +147,15 @@ fn attributes_round_trip() {
     for r in &mut expected {
         r.cache = Vec::new();
     }
-    assert_eq!(TradeSoA::from_record_batch(&batch).unwrap().into_rows(), expected);
+    assert_eq!(
+        TradeSoA::from_record_batch(&batch).unwrap().into_rows(),
+        expected
+    );
     let moved = soa.into_record_batch().unwrap();
-    assert_eq!(TradeSoA::try_from_record_batch(moved).unwrap().into_rows(), expected);
+    assert_eq!(
+        TradeSoA::try_from_record_batch(moved).unwrap().into_rows(),
+        expected
+    );
 }
 
 #[test]
@@ -155,8 +190,18 @@ pub struct QuoteV2 {
 #[test]
 fn evolution_missing_option_and_default_columns_and_widening() {
     let v1: QuoteV1SoA = vec![
-        QuoteV1 { id: -5, bid: 1.5, venue: "X".into(), size: 200 },
-        QuoteV1 { id: 7, bid: -0.25, venue: "Ÿ".into(), size: 0 },
+        QuoteV1 {
+            id: -5,
+            bid: 1.5,
+            venue: "X".into(),
+            size: 200,
+        },
+        QuoteV1 {
+            id: 7,
+            bid: -0.25,
+            venue: "Ÿ".into(),
+            size: 0,
+        },
     ]
     .into();
     let batch = v1.into_record_batch().unwrap();
@@ -164,8 +209,22 @@ fn evolution_missing_option_and_default_columns_and_widening() {
     assert_eq!(
         v2.into_rows(),
         vec![
-            QuoteV2 { id: -5, bid: 1.5, venue: "X".into(), size: 200, note: None, level: 0 },
-            QuoteV2 { id: 7, bid: -0.25, venue: "Ÿ".into(), size: 0, note: None, level: 0 },
+            QuoteV2 {
+                id: -5,
+                bid: 1.5,
+                venue: "X".into(),
+                size: 200,
+                note: None,
+                level: 0
+            },
+            QuoteV2 {
+                id: 7,
+                bid: -0.25,
+                venue: "Ÿ".into(),
+                size: 0,
+                note: None,
+                level: 0
+            },
         ]
     );
     assert_eq!(QuoteV2SoA::try_from_record_batch(batch).unwrap().len(), 2);
@@ -179,7 +238,11 @@ fn evolution_string_encodings() {
         Field::new("bid", DataType::Float32, false),
         Field::new("venue", DataType::LargeUtf8, false),
         Field::new("size", DataType::UInt8, false),
-        Field::new("note", DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)), true),
+        Field::new(
+            "note",
+            DataType::Dictionary(Box::new(DataType::Int16), Box::new(DataType::Utf8)),
+            true,
+        ),
     ]));
     let note: DictionaryArray<soa_runtime::arrow::array::types::Int16Type> =
         vec![Some("a"), None].into_iter().collect();
@@ -212,12 +275,19 @@ fn evolution_rejects_unsafe_changes() {
     }])
     .into_record_batch()
     .unwrap();
-    let err = QuoteV1SoA::from_record_batch(&batch).unwrap_err().to_string();
+    let err = QuoteV1SoA::from_record_batch(&batch)
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "QuoteV1.id: expected Arrow type Int32, found Int64");
     // A required (non-Option, non-default) column that is missing stays an error.
     let only_id = batch.project(&[0]).unwrap();
-    let err = QuoteV2SoA::from_record_batch(&only_id).unwrap_err().to_string();
-    assert!(err.starts_with("QuoteV2.bid: column \"bid\" is missing"), "{err}");
+    let err = QuoteV2SoA::from_record_batch(&only_id)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("QuoteV2.bid: column \"bid\" is missing"),
+        "{err}"
+    );
     let strings: ArrayRef = Arc::new(StringArray::from(vec!["1"]));
     let bad = RecordBatch::try_new(
         Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)])),

@@ -22,12 +22,27 @@ pub struct Drawing {
 
 fn drawings() -> Vec<Drawing> {
     vec![
-        Drawing { id: 1, shape: Shape::Empty, maybe: None, many: vec![] },
+        Drawing {
+            id: 1,
+            shape: Shape::Empty,
+            maybe: None,
+            many: vec![],
+        },
         Drawing {
             id: 2,
-            shape: Shape::Circle { radius: 2.5, label: Some("ö".into()) },
+            shape: Shape::Circle {
+                radius: 2.5,
+                label: Some("ö".into()),
+            },
             maybe: Some(Shape::Rect(3, 4)),
-            many: vec![Shape::Tagged(vec![]), Shape::Empty, Shape::Circle { radius: -1.0, label: None }],
+            many: vec![
+                Shape::Tagged(vec![]),
+                Shape::Empty,
+                Shape::Circle {
+                    radius: -1.0,
+                    label: None,
+                },
+            ],
         },
         Drawing {
             id: 3,
@@ -44,8 +59,16 @@ fn data_enum_round_trip() {
         let rows: Vec<Drawing> = drawings().into_iter().take(n).collect();
         let soa: DrawingSoA = rows.clone().into();
         let batch = soa.to_record_batch().unwrap();
-        assert_eq!(DrawingSoA::from_record_batch(&batch).unwrap().into_rows(), rows);
-        assert_eq!(DrawingSoA::try_from_record_batch(soa.into_record_batch().unwrap()).unwrap().into_rows(), rows);
+        assert_eq!(
+            DrawingSoA::from_record_batch(&batch).unwrap().into_rows(),
+            rows
+        );
+        assert_eq!(
+            DrawingSoA::try_from_record_batch(soa.into_record_batch().unwrap())
+                .unwrap()
+                .into_rows(),
+            rows
+        );
     }
 }
 
@@ -67,16 +90,22 @@ fn data_enum_unknown_tag_is_an_error() {
     let array = Shape::to_array(&[Shape::Rect(1, 2)]).unwrap();
     let structs: &StructArray = array.as_struct();
     // Rebuild with a tag dictionary that names a variant Shape does not have.
-    let tag: Arc<dyn Array> = Arc::new(
-        vec![Some("Triangle")]
-            .into_iter()
-            .collect::<soa_runtime::arrow::array::DictionaryArray<soa_runtime::arrow::array::types::Int8Type>>(),
-    );
+    let tag: Arc<dyn Array> =
+        Arc::new(
+            vec![Some("Triangle")]
+                .into_iter()
+                .collect::<soa_runtime::arrow::array::DictionaryArray<
+                    soa_runtime::arrow::array::types::Int8Type,
+                >>(),
+        );
     let mut columns = structs.columns().to_vec();
     columns[0] = tag;
     let bad = StructArray::try_new(structs.fields().clone(), columns, None).unwrap();
     let err = Shape::from_array(&bad).unwrap_err().to_string();
-    assert!(err.contains("unknown variant \"Triangle\" of enum Shape"), "{err}");
+    assert!(
+        err.contains("unknown variant \"Triangle\" of enum Shape"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,7 +118,10 @@ fn data_enum_survives_parquet() {
     let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .unwrap()
+        .build()
+        .unwrap();
     let mut back = DrawingSoA::new();
     for b in reader {
         back.append(&mut DrawingSoA::from_record_batch(&b.unwrap()).unwrap());

@@ -2,8 +2,8 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::Type;
+use syn::spanned::Spanned;
 
 use crate::internals::ast::Field;
 use crate::internals::attr::Layout;
@@ -33,20 +33,25 @@ pub struct Codec {
 }
 
 fn adapter_type(krate: &syn::Path, layout: &Layout, value_ty: &Type) -> TokenStream {
-    let adapt = quote!(#krate::field::adapt);
+    let span = layout.span();
+    let adapt = quote_spanned!(span=> #krate::field::adapt);
     match layout {
-        Layout::Large(_) if ty::is_vec_u8(value_ty) => quote!(#adapt::Large),
-        Layout::Large(_) if ty::vec_inner(value_ty).is_some() => quote!(#adapt::LargeList),
-        Layout::Large(_) => quote!(#adapt::Large),
-        Layout::Dictionary(_) => quote!(#adapt::Dictionary),
+        Layout::Large(_) if ty::is_vec_u8(value_ty) => quote_spanned!(span=> #adapt::Large),
+        Layout::Large(_) if ty::vec_inner(value_ty).is_some() => {
+            quote_spanned!(span=> #adapt::LargeList)
+        }
+        Layout::Large(_) => quote_spanned!(span=> #adapt::Large),
+        Layout::Dictionary(_) => quote_spanned!(span=> #adapt::Dictionary),
         Layout::Timestamp(_, unit) => {
-            let unit = format_ident!("{}", unit);
-            quote!(#adapt::Timestamp<#adapt::#unit>)
+            let unit = format_ident!("{}", unit, span = span);
+            quote_spanned!(span=> #adapt::Timestamp<#adapt::#unit>)
         }
         Layout::Decimal(_, precision, scale) => {
-            let p = Literal::u8_unsuffixed(*precision);
-            let s = Literal::i8_unsuffixed(*scale);
-            quote!(#adapt::Decimal<#p, { #s }>)
+            let mut p = Literal::u8_unsuffixed(*precision);
+            p.set_span(span);
+            let mut s = Literal::i8_unsuffixed(*scale);
+            s.set_span(span);
+            quote_spanned!(span=> #adapt::Decimal<#p, { #s }>)
         }
     }
 }
@@ -54,7 +59,11 @@ fn adapter_type(krate: &syn::Path, layout: &Layout, value_ty: &Type) -> TokenStr
 pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
     let ty = field.ty;
     let span = ty.span();
-    let extra_meta = field.attrs.metadata.iter().map(|(k, v)| quote!(m.insert(#k.into(), #v.into());));
+    let extra_meta = field
+        .attrs
+        .metadata
+        .iter()
+        .map(|(k, v)| quote!(m.insert(#k.into(), #v.into());));
     let with_meta = |base: TokenStream| {
         if field.attrs.metadata.is_empty() {
             base
@@ -67,9 +76,10 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
             })
         }
     };
-    let default_absent = field.attrs.default.map(|_| {
-        quote_spanned!(span=> #krate::__private::default_column::<#ty>)
-    });
+    let default_absent = field
+        .attrs
+        .default
+        .map(|_| quote_spanned!(span=> #krate::__private::default_column::<#ty>));
 
     let Some(layout) = field.attrs.layouts.first() else {
         let m = quote_spanned!(span=> <#ty as #krate::ArrowField>);
@@ -93,7 +103,11 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
     };
     let adapter = adapter_type(krate, layout, value_ty);
     let lspan = layout.span();
-    let m = quote_spanned!(lspan=> <#adapter as #krate::field::adapt::Adapter<#value_ty>>);
+    // Respanned onto the attribute so "this adapter does not fit this type" points at it.
+    let m = respan(
+        quote!(<#adapter as #krate::field::adapt::Adapter<#value_ty>>),
+        lspan,
+    );
     let (to, from, nullable, absent) = if optional {
         (
             quote_spanned!(lspan=> #m::to_array_opt),
@@ -120,4 +134,21 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
         from_array: from,
         absent: default_absent.unwrap_or(absent),
     }
+}
+
+/// Gives every token (recursively) the span `span`.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }

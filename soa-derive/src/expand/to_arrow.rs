@@ -103,14 +103,17 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         if f.attrs.skip.is_some() {
             // No column; loads as `Default`.
             reads.push(quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(batch.num_rows())));
-            takes.push(quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(#p::owned_rows(&columns))));
+            takes.push(
+                quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(#p::owned_rows(&columns))),
+            );
             continue;
         }
         if f.attrs.flatten.is_some() {
             // The nested struct's columns, named `field_inner`.
             let prefix = format!("{column}_");
             let inner = quote_spanned!(span=> <#ty as #krate::Soa>::Columns);
-            schema_fields.push(quote_spanned!(span=> fields.extend(#p::flatten_fields::<#inner>(#prefix));));
+            schema_fields
+                .push(quote_spanned!(span=> fields.extend(#p::flatten_fields::<#inner>(#prefix));));
             to_arrays.push(quote_spanned!(span=>
                 columns.extend(#p::flatten_arrays::<#inner>(self.#ident.iter().map(#p::Clone::clone).collect(), #row_name, #name)?);
             ));
@@ -125,8 +128,14 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         }
         let c = mapping::codec(&krate, f);
         let (data_type, nullable, metadata) = (&c.data_type, &c.nullable, &c.metadata);
-        let (to, into, from, owned, absent, expected) =
-            (&c.to_array, &c.into_array, &c.from_array, &c.from_array_owned, &c.absent, &c.expected);
+        let (to, into, from, owned, absent, expected) = (
+            &c.to_array,
+            &c.into_array,
+            &c.from_array,
+            &c.from_array_owned,
+            &c.absent,
+            &c.expected,
+        );
         schema_fields.push(quote_spanned! {span=>
             fields.push(#p::Arc::new(
                 #p::Field::new(#column, #data_type, #nullable).with_metadata(#metadata),
@@ -146,7 +155,11 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         #( #p::check_len(#row_name, #names, len, self.#idents.len())?; )*
         let _ = #first_name;
     };
-    let schema_meta = container.attrs.metadata.iter().map(|(k, v)| quote!((#k.into(), #v.into())));
+    let schema_meta = container
+        .attrs
+        .metadata
+        .iter()
+        .map(|(k, v)| quote!((#k.into(), #v.into())));
 
     let build_schema = quote! {{
         let mut fields: #p::Vec<#p::FieldRef> = #p::Vec::new();

@@ -164,7 +164,9 @@ impl<'a> Container<'a> {
                         fields,
                     });
                 }
-                let has_data = variants.iter().any(|v| !matches!(v.fields, VariantFields::Unit));
+                let has_data = variants
+                    .iter()
+                    .any(|v| !matches!(v.fields, VariantFields::Unit));
                 if has_data && !input.generics.params.is_empty() {
                     cx.error_spanned_by(
                         &input.generics,

@@ -39,7 +39,10 @@ pub enum Layout {
 impl Layout {
     pub fn span(&self) -> Span {
         match self {
-            Layout::Large(s) | Layout::Dictionary(s) | Layout::Timestamp(s, _) | Layout::Decimal(s, ..) => *s,
+            Layout::Large(s)
+            | Layout::Dictionary(s)
+            | Layout::Timestamp(s, _)
+            | Layout::Decimal(s, ..) => *s,
         }
     }
 }
@@ -88,7 +91,12 @@ fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, valu
     }
 }
 
-fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<Span>, key: Symbol) -> syn::Result<()> {
+fn flag(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<Span>,
+    key: Symbol,
+) -> syn::Result<()> {
     if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
         return Err(meta.error(format!("`{key}` takes no value: write #[soa({key})]")));
     }
@@ -134,10 +142,16 @@ fn parse_lit_str(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
 }
 
 /// `metadata(key = "value", ...)`.
-fn parse_metadata(cx: &Ctxt, meta: &ParseNestedMeta<'_>, out: &mut Vec<(String, String)>) -> syn::Result<()> {
+fn parse_metadata(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    out: &mut Vec<(String, String)>,
+) -> syn::Result<()> {
     meta.parse_nested_meta(|entry| {
         let Some(key) = entry.path.get_ident() else {
-            return Err(entry.error("metadata keys are plain identifiers: metadata(owner = \"desk\")"));
+            return Err(
+                entry.error("metadata keys are plain identifiers: metadata(owner = \"desk\")")
+            );
         };
         let value = parse_lit_str(&entry)?;
         let key = key.to_string();
@@ -160,30 +174,48 @@ impl Container {
                     Ok(path) => set_once(cx, meta, &mut out.krate, path, CRATE),
                     Err(_) => cx.error_spanned_by(
                         &lit,
-                        format!("`crate` expects a path such as \"::soa_runtime\", found {:?}", lit.value()),
+                        format!(
+                            "`crate` expects a path such as \"::soa_runtime\", found {:?}",
+                            lit.value()
+                        ),
                     ),
                 }
             } else if meta.path == DERIVE {
                 let content;
                 syn::parenthesized!(content in meta.input);
                 let paths = Punctuated::<Path, Token![,]>::parse_terminated(&content)?;
-                set_once(cx, meta, &mut out.derives, paths.into_iter().collect(), DERIVE);
+                set_once(
+                    cx,
+                    meta,
+                    &mut out.derives,
+                    paths.into_iter().collect(),
+                    DERIVE,
+                );
             } else if meta.path == RENAME_ALL {
                 let lit = parse_lit_str(meta)?;
                 match RenameRule::parse(&lit.value()) {
                     Some(rule) => set_once(cx, meta, &mut out.rename_all, rule, RENAME_ALL),
                     None => {
-                        let names: Vec<String> = RULES.iter().map(|(n, _)| format!("{n:?}")).collect();
+                        let names: Vec<String> =
+                            RULES.iter().map(|(n, _)| format!("{n:?}")).collect();
                         cx.error_spanned_by(
                             &lit,
-                            format!("unknown rename rule {:?}; expected one of {}", lit.value(), names.join(", ")),
+                            format!(
+                                "unknown rename rule {:?}; expected one of {}",
+                                lit.value(),
+                                names.join(", ")
+                            ),
                         );
                     }
                 }
             } else if meta.path == METADATA {
                 parse_metadata(cx, meta, &mut out.metadata)?;
             } else {
-                return Err(unknown(meta, "container", &[CRATE, DERIVE, RENAME_ALL, METADATA]));
+                return Err(unknown(
+                    meta,
+                    "container",
+                    &[CRATE, DERIVE, RENAME_ALL, METADATA],
+                ));
             }
             Ok(())
         });
@@ -191,7 +223,11 @@ impl Container {
     }
 }
 
-fn parse_rename(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<String>) -> syn::Result<()> {
+fn parse_rename(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    slot: &mut Option<String>,
+) -> syn::Result<()> {
     let lit = parse_lit_str(meta)?;
     if lit.value().is_empty() {
         cx.error_spanned_by(&lit, "`rename` needs a non-empty name");
@@ -212,18 +248,27 @@ fn parse_decimal(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<La
     let span = meta.path.span_of_key();
     let mut precision: Option<u8> = None;
     let mut scale: Option<i8> = None;
+    let mut invalid = false;
     meta.parse_nested_meta(|inner| {
         if inner.path == PRECISION {
             let lit: LitInt = inner.value()?.parse()?;
             match lit.base10_parse::<u8>() {
-                Ok(p) if (1..=38).contains(&p) => set_once(cx, &inner, &mut precision, p, PRECISION),
-                _ => cx.error_spanned_by(&lit, "`precision` must be between 1 and 38 (Decimal128)"),
+                Ok(p) if (1..=38).contains(&p) => {
+                    set_once(cx, &inner, &mut precision, p, PRECISION)
+                }
+                _ => {
+                    invalid = true;
+                    cx.error_spanned_by(&lit, "`precision` must be between 1 and 38 (Decimal128)");
+                }
             }
         } else if inner.path == SCALE {
             let lit: LitInt = inner.value()?.parse()?;
             match lit.base10_parse::<i8>() {
                 Ok(s) => set_once(cx, &inner, &mut scale, s, SCALE),
-                Err(_) => cx.error_spanned_by(&lit, "`scale` must be an integer between -128 and 127"),
+                Err(_) => {
+                    invalid = true;
+                    cx.error_spanned_by(&lit, "`scale` must be an integer between -128 and 127");
+                }
             }
         } else {
             return Err(unknown(&inner, "decimal", &[PRECISION, SCALE]));
@@ -232,10 +277,14 @@ fn parse_decimal(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<La
     })?;
     match (precision, scale) {
         (Some(p), Some(s)) if i16::from(s) > i16::from(p) => {
-            cx.syn_error(syn::Error::new(span, format!("decimal scale {s} exceeds precision {p}")));
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("decimal scale {s} exceeds precision {p}"),
+            ));
             Ok(None)
         }
         (Some(p), Some(s)) => Ok(Some(Layout::Decimal(span, p, s))),
+        _ if invalid => Ok(None),
         _ => {
             cx.syn_error(syn::Error::new(
                 span,
@@ -271,10 +320,15 @@ impl Field {
             } else if meta.path == TIMESTAMP {
                 let lit = parse_lit_str(meta)?;
                 match TIMESTAMP_UNITS.iter().find(|(u, _)| *u == lit.value()) {
-                    Some((_, unit)) => out.layouts.push(Layout::Timestamp(meta.path.span_of_key(), unit)),
+                    Some((_, unit)) => out
+                        .layouts
+                        .push(Layout::Timestamp(meta.path.span_of_key(), unit)),
                     None => cx.error_spanned_by(
                         &lit,
-                        format!("unknown timestamp unit {:?}; expected \"s\", \"ms\", \"us\" or \"ns\"", lit.value()),
+                        format!(
+                            "unknown timestamp unit {:?}; expected \"s\", \"ms\", \"us\" or \"ns\"",
+                            lit.value()
+                        ),
                     ),
                 }
                 Ok(())
@@ -289,7 +343,10 @@ impl Field {
                 Err(unknown(
                     meta,
                     "field",
-                    &[RENAME, SKIP, DEFAULT, FLATTEN, LARGE, DICTIONARY, TIMESTAMP, DECIMAL, METADATA],
+                    &[
+                        RENAME, SKIP, DEFAULT, FLATTEN, LARGE, DICTIONARY, TIMESTAMP, DECIMAL,
+                        METADATA,
+                    ],
                 ))
             }
         });

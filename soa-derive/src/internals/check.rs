@@ -69,7 +69,10 @@ fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
         return;
     };
     let mut seen: HashMap<String, String> = HashMap::new();
-    for field in fields.iter().filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_none()) {
+    for field in fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_none())
+    {
         let column = field.column_name();
         if let Some(first) = seen.insert(column.clone(), field.rust_name()) {
             cx.error_spanned_by(

@@ -27,6 +27,11 @@ use arrow_schema::{DataType, TimeUnit};
 use super::{ArrowField, FieldError, for_each_str, item_field, list};
 
 /// An alternative Arrow layout for values of type `T` (see the [module docs](self)).
+#[diagnostic::on_unimplemented(
+    message = "the soa layout attribute `{Self}` does not apply to a field of type `{T}`",
+    label = "this layout attribute does not fit the field's type",
+    note = "see the table in the `soa_runtime::field::adapt` docs for which attribute fits which type"
+)]
 pub trait Adapter<T> {
     /// The Arrow type of the column.
     fn data_type() -> DataType;
@@ -119,9 +124,7 @@ fn nulls_of<T>(rows: &[Option<T>]) -> Option<NullBuffer> {
 
 // ---- Large -------------------------------------------------------------------------------
 
-fn large_strings<'a>(
-    strs: impl Iterator<Item = Option<&'a str>>,
-) -> Result<ArrayRef, FieldError> {
+fn large_strings<'a>(strs: impl Iterator<Item = Option<&'a str>>) -> Result<ArrayRef, FieldError> {
     Ok(Arc::new(strs.collect::<LargeStringArray>()))
 }
 
@@ -148,13 +151,23 @@ impl Adapter<Vec<u8>> for Large {
         DataType::LargeBinary
     }
     fn to_array(values: &[Vec<u8>]) -> Result<ArrayRef, FieldError> {
-        Ok(Arc::new(values.iter().map(|b| Some(b.as_slice())).collect::<LargeBinaryArray>()))
+        Ok(Arc::new(
+            values
+                .iter()
+                .map(|b| Some(b.as_slice()))
+                .collect::<LargeBinaryArray>(),
+        ))
     }
     fn from_array(array: &dyn Array) -> Result<Vec<Vec<u8>>, FieldError> {
         require(Self::from_array_opt(array)?, DataType::LargeBinary)
     }
     fn to_array_opt(values: &[Option<Vec<u8>>]) -> Result<ArrayRef, FieldError> {
-        Ok(Arc::new(values.iter().map(|b| b.as_deref()).collect::<LargeBinaryArray>()))
+        Ok(Arc::new(
+            values
+                .iter()
+                .map(|b| b.as_deref())
+                .collect::<LargeBinaryArray>(),
+        ))
     }
     fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Vec<u8>>>, FieldError> {
         list::binary_from_array(array).map_err(|_| mismatch(DataType::LargeBinary, array))
@@ -190,17 +203,27 @@ impl<T: ArrowField + Clone> Adapter<Vec<T>> for LargeList {
         DataType::LargeList(Arc::new(item_field::<T>()))
     }
     fn to_array(values: &[Vec<T>]) -> Result<ArrayRef, FieldError> {
-        large_list(&values.iter().map(|v| Some(v.as_slice())).collect::<Vec<_>>())
+        large_list(
+            &values
+                .iter()
+                .map(|v| Some(v.as_slice()))
+                .collect::<Vec<_>>(),
+        )
     }
     fn from_array(array: &dyn Array) -> Result<Vec<Vec<T>>, FieldError> {
-        require(Self::from_array_opt(array)?, <Self as Adapter<Vec<T>>>::data_type())
+        require(
+            Self::from_array_opt(array)?,
+            <Self as Adapter<Vec<T>>>::data_type(),
+        )
     }
     fn to_array_opt(values: &[Option<Vec<T>>]) -> Result<ArrayRef, FieldError> {
         large_list(&values.iter().map(|v| v.as_deref()).collect::<Vec<_>>())
     }
     fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Vec<T>>>, FieldError> {
         list::from_list::<T>(array).map_err(|e| match e {
-            FieldError::TypeMismatch { .. } => mismatch(<Self as Adapter<Vec<T>>>::data_type(), array),
+            FieldError::TypeMismatch { .. } => {
+                mismatch(<Self as Adapter<Vec<T>>>::data_type(), array)
+            }
             other => other,
         })
     }
@@ -257,7 +280,8 @@ pub fn timestamp_array<U: Unit>(
     nulls: Option<NullBuffer>,
     tz: Option<&str>,
 ) -> Result<ArrayRef, FieldError> {
-    let array = PrimitiveArray::<arrow_array::types::Int64Type>::new(ScalarBuffer::from(values), nulls);
+    let array =
+        PrimitiveArray::<arrow_array::types::Int64Type>::new(ScalarBuffer::from(values), nulls);
     let array: ArrayRef = Arc::new(array);
     Ok(arrow_cast_reinterpret(array, timestamp_type::<U>(tz))?)
 }
@@ -295,7 +319,10 @@ pub fn timestamp_values<U: Unit>(array: &dyn Array) -> Result<Vec<Option<i64>>, 
             None => Ok(None),
             Some(v) if from == to => Ok(Some(v)),
             Some(v) if from < to => v.checked_mul(to / from).map(Some).ok_or_else(|| {
-                FieldError::OutOfRange(format!("timestamp {v} overflows when converted to {:?}", U::UNIT))
+                FieldError::OutOfRange(format!(
+                    "timestamp {v} overflows when converted to {:?}",
+                    U::UNIT
+                ))
             }),
             Some(v) => {
                 let f = from / to;
@@ -320,7 +347,10 @@ impl<U: Unit> Adapter<i64> for Timestamp<U> {
         timestamp_array::<U>(values.to_vec(), None, None)
     }
     fn from_array(array: &dyn Array) -> Result<Vec<i64>, FieldError> {
-        require(timestamp_values::<U>(array)?, <Self as Adapter<i64>>::data_type())
+        require(
+            timestamp_values::<U>(array)?,
+            <Self as Adapter<i64>>::data_type(),
+        )
     }
     fn to_array_opt(values: &[Option<i64>]) -> Result<ArrayRef, FieldError> {
         let raw = values.iter().map(|v| v.unwrap_or(0)).collect();
@@ -330,4 +360,3 @@ impl<U: Unit> Adapter<i64> for Timestamp<U> {
         timestamp_values::<U>(array)
     }
 }
-

@@ -55,7 +55,11 @@ pub fn data_enum_to_array(
         fields.push(Field::new(name, array.data_type().clone(), true));
         arrays.push(array);
     }
-    Ok(Arc::new(StructArray::try_new(Fields::from(fields), arrays, nulls)?))
+    Ok(Arc::new(StructArray::try_new(
+        Fields::from(fields),
+        arrays,
+        nulls,
+    )?))
 }
 
 /// Splits a column into its struct array and per-row variant index (`None` for null rows).
@@ -87,7 +91,10 @@ pub fn data_enum_tags<'a>(
             continue;
         }
         let Some(name) = name else {
-            return Err(FieldError::UnexpectedNull { row, expected: tag_type() });
+            return Err(FieldError::UnexpectedNull {
+                row,
+                expected: tag_type(),
+            });
         };
         match variants.iter().position(|v| *v == name) {
             Some(index) => tags.push(Some(index)),

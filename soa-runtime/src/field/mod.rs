@@ -52,12 +52,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub mod adapt;
-#[doc(hidden)]
-pub mod data_enum;
-mod list;
 #[cfg(feature = "chrono")]
 pub mod chrono;
+#[doc(hidden)]
+pub mod data_enum;
 pub mod decimal;
+mod list;
 pub mod map;
 pub mod scalar;
 #[cfg(feature = "uuid")]
@@ -440,7 +440,14 @@ pub(crate) fn for_each_str<'a>(
             };
             for (i, key) in keys.into_iter().enumerate() {
                 let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
-                f(i, if valid { values.get(key).copied().flatten() } else { None })?;
+                f(
+                    i,
+                    if valid {
+                        values.get(key).copied().flatten()
+                    } else {
+                        None
+                    },
+                )?;
             }
         }
         found => {
