@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::Schema;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -18,11 +19,13 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
+use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 
 use super::fsio::{CountingFile, check_magic};
 use super::manifest::StoredFile;
 use super::options::RUST_TYPE_KEY;
+use super::parallel::parallel;
 
 /// A committed file opened for reading. The open handle pins the file's content: a later commit
 /// that replaces or removes the name does not affect a reader holding it.
@@ -234,4 +237,124 @@ pub(crate) fn all_batches(
         out.push(batch);
     }
     Ok(out)
+}
+
+/// Decodes the named top-level columns of a file, one column per job on up to `threads`
+/// threads, each job with its own reader over the shared bytes (projection pushdown: the other
+/// column chunks are not touched). Returns batches of at most `batch_size` rows whose columns are
+/// in `names` order, with the file's field types. Every job reads the same row ranges, so the
+/// i-th arrays of all columns line up.
+pub(crate) fn decode_columns<R>(
+    reader: &R,
+    metadata: &ArrowReaderMetadata,
+    path: &Path,
+    names: &[String],
+    batch_size: usize,
+    threads: usize,
+) -> Result<Vec<RecordBatch>>
+where
+    R: ChunkReader + Clone + 'static,
+{
+    let file_schema = metadata.schema();
+    let mut fields = Vec::with_capacity(names.len());
+    let mut roots = Vec::with_capacity(names.len());
+    for name in names {
+        let index = file_schema
+            .index_of(name)
+            .map_err(|_| Error::SchemaMismatch {
+                path: path.to_owned(),
+                reason: format!("the file has no column {name:?}"),
+            })?;
+        roots.push(index);
+        fields.push(file_schema.field(index).clone());
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+    if names.is_empty() {
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(schema, Vec::new(), &options)
+            .map_err(|e| Error::arrow(format!("reading {}", path.display()), e))?;
+        return Ok(vec![batch]);
+    }
+
+    // Cost of a column: its uncompressed bytes over all row groups.
+    let descr = metadata.parquet_schema();
+    let mut costs = vec![0usize; names.len()];
+    for row_group in metadata.metadata().row_groups() {
+        for (leaf, chunk) in row_group.columns().iter().enumerate() {
+            let root = descr.get_column_root_idx(leaf);
+            if let Some(position) = roots.iter().position(|r| *r == root)
+                && let Some(cost) = costs.get_mut(position)
+            {
+                *cost += usize::try_from(chunk.uncompressed_size()).unwrap_or(0);
+            }
+        }
+    }
+    let jobs: Vec<(&String, usize)> = names.iter().zip(costs).collect();
+    let columns: Vec<Vec<ArrayRef>> = parallel(jobs, threads, |name| {
+        let reader = batch_reader(
+            reader.clone(),
+            metadata.clone(),
+            path,
+            batch_size,
+            Columns::Named(std::slice::from_ref(name)),
+        )?;
+        let batches = all_batches(reader, path)?;
+        Ok(batches
+            .into_iter()
+            .map(|b| Arc::clone(b.column(0)))
+            .collect())
+    })?;
+
+    let count = columns.first().map_or(0, Vec::len);
+    if columns.iter().any(|c| c.len() != count) {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: "columns decoded into different numbers of batches".into(),
+        });
+    }
+    let mut columns: Vec<std::vec::IntoIter<ArrayRef>> =
+        columns.into_iter().map(Vec::into_iter).collect();
+    let mut batches = Vec::with_capacity(count);
+    for _ in 0..count {
+        let arrays: Vec<ArrayRef> = columns.iter_mut().filter_map(Iterator::next).collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(|e| {
+            Error::arrow(format!("assembling the columns of {}", path.display()), e)
+        })?;
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Rows below which a batch is converted on one thread.
+const MIN_ROWS_PER_THREAD: usize = 32 * 1024;
+
+/// Converts a decoded batch into containers. On one thread the batch is consumed (fixed-width
+/// buffers are reclaimed without a copy); on more, row ranges are converted in parallel (string
+/// columns, which allocate one `String` per row, dominate and split well).
+pub(crate) fn convert_batch<C: ToArrow + Send>(
+    batch: RecordBatch,
+    path: &Path,
+    threads: usize,
+) -> Result<Vec<C>> {
+    let in_file = |e: Error| Error::InFile {
+        path: path.to_owned(),
+        source: Box::new(e),
+    };
+    let rows = batch.num_rows();
+    let parts = threads.min(rows / MIN_ROWS_PER_THREAD).max(1);
+    if parts == 1 {
+        return Ok(vec![C::try_from_record_batch(batch).map_err(in_file)?]);
+    }
+    let chunk = rows.div_ceil(parts);
+    let jobs: Vec<(RecordBatch, usize)> = (0..parts)
+        .map(|i| {
+            let start = i * chunk;
+            let len = chunk.min(rows - start);
+            (batch.slice(start, len), len)
+        })
+        .collect();
+    parallel(jobs, threads, |slice| {
+        C::from_record_batch(&slice).map_err(in_file)
+    })
 }

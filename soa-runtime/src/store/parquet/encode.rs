@@ -9,7 +9,6 @@
 //! them to the row group in schema order. The bytes on disk are the same as `ArrowWriter` would
 //! write with the same properties.
 
-use std::cmp::Reverse;
 use std::io::Write;
 use std::path::Path;
 
@@ -25,6 +24,7 @@ use parquet::file::writer::SerializedFileWriter;
 use crate::error::{Error, Result};
 
 use super::fsio::CrcWriter;
+use super::parallel::parallel;
 
 /// What [`write_file`] wrote.
 #[derive(Debug)]
@@ -215,60 +215,4 @@ fn flush_row_group<W: Write + Send>(
     }
     row_group.close().map_err(pq)?;
     Ok(())
-}
-
-/// Runs `f` on every job using up to `threads` threads (the caller's thread is one of them) and
-/// returns the results in job order. Jobs are assigned largest `cost` first to the least loaded
-/// thread.
-pub(crate) fn parallel<J, R, F>(jobs: Vec<(J, usize)>, threads: usize, f: F) -> Result<Vec<R>>
-where
-    J: Send,
-    R: Send,
-    F: Fn(J) -> Result<R> + Sync,
-{
-    let n = jobs.len();
-    let threads = threads.clamp(1, n.max(1));
-    if threads == 1 {
-        return jobs.into_iter().map(|(job, _)| f(job)).collect();
-    }
-    let mut order: Vec<(usize, J, usize)> = jobs
-        .into_iter()
-        .enumerate()
-        .map(|(i, (job, cost))| (i, job, cost))
-        .collect();
-    order.sort_by_key(|&(_, _, cost)| Reverse(cost));
-    let mut bins: Vec<(usize, Vec<(usize, J)>)> = (0..threads).map(|_| (0, Vec::new())).collect();
-    for (i, job, cost) in order {
-        if let Some(bin) = bins.iter_mut().min_by_key(|(load, _)| *load) {
-            bin.0 += cost.max(1);
-            bin.1.push((i, job));
-        }
-    }
-    let f = &f;
-    let run = move |bin: Vec<(usize, J)>| -> Vec<(usize, Result<R>)> {
-        bin.into_iter().map(|(i, job)| (i, f(job))).collect()
-    };
-    let results = std::thread::scope(|scope| {
-        let mut bins = bins.into_iter().map(|(_, bin)| bin);
-        let first = bins.next().unwrap_or_default();
-        let handles: Vec<_> = bins.map(|bin| scope.spawn(move || run(bin))).collect();
-        let mut all = run(first);
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => all.extend(part),
-                Err(_) => return Err(Error::Task("a column encoding thread panicked".into())),
-            }
-        }
-        Ok(all)
-    })?;
-    let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
-    for (i, result) in results {
-        if let Some(slot) = slots.get_mut(i) {
-            *slot = Some(result?);
-        }
-    }
-    slots
-        .into_iter()
-        .map(|r| r.ok_or_else(|| Error::Task("a parallel job produced no result".into())))
-        .collect()
 }

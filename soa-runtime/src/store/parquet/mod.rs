@@ -24,7 +24,8 @@
 //! # Layout
 //!
 //! ```text
-//! dir/data.parquet           the data after `save` / `compact` (always exactly this one file then)
+//! dir/data.parquet           the data after `save` / `compact` (then the only data file; an
+//!                            empty store has no data file)
 //! dir/part-000001.parquet    files added by `append`, in commit order
 //! dir/_soa_manifest          committed files with size, CRC32, rows; the commit sequence
 //! dir/.soa-*.tmp             staging files of a commit in progress (removed on open)
@@ -94,6 +95,7 @@ mod encode;
 mod fsio;
 mod manifest;
 mod options;
+mod parallel;
 
 use std::fmt;
 use std::io;
@@ -254,6 +256,13 @@ impl<T: Record> ParquetStoreBuilder<T> {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.options.threads = threads;
+        self
+    }
+
+    /// Parquet 2 data pages and encodings (default on; see [`ParquetOptions::parquet_v2`]).
+    #[must_use]
+    pub fn parquet_v2(mut self, enabled: bool) -> Self {
+        self.options.parquet_v2 = enabled;
         self
     }
 
@@ -476,7 +485,7 @@ impl<T: Record> ParquetStore<T> {
     }
 
     /// Merges all files into one `data.parquet`, in row order (streaming: memory stays bounded by
-    /// a row group). A store that is already one `data.parquet` is left as it is.
+    /// a row group). A store that is already one `data.parquet`, or empty, is left as it is.
     ///
     /// # Errors
     /// Read errors of any file ([`Error::Corrupt`], [`Error::SchemaMismatch`], ...) and write
@@ -542,7 +551,7 @@ impl<T: Record> ParquetStore<T> {
 
 impl<T: Record> Store<T> for ParquetStore<T> {
     /// Replaces the content with `data`: afterwards the directory holds exactly one data file,
-    /// `data.parquet` (with zero rows if `data` is empty).
+    /// `data.parquet` (or none if `data` is empty: an empty store has no data file).
     async fn save(&self, data: &T::Columns) -> Result<()> {
         let batch = data.to_record_batch()?;
         self.write(WriteOp::Save(batch)).await
@@ -812,12 +821,20 @@ impl Inner {
         };
         match op {
             WriteOp::Clear => self.commit(seq, Vec::new(), Placement::Replace),
+            // An empty store holds no data file (it has no rows to put in one).
+            WriteOp::Save(batch) if batch.num_rows() == 0 => {
+                self.commit(seq, Vec::new(), Placement::Replace)
+            }
             WriteOp::Save(batch) => {
                 let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::SaveOwned(convert) => {
-                let staged = self.stage(seq, DATA_FILE, [convert()])?;
+                let batch = convert()?;
+                if batch.num_rows() == 0 {
+                    return self.commit(seq, Vec::new(), Placement::Replace);
+                }
+                let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::Append(batch) => {
@@ -835,10 +852,10 @@ impl Inner {
                 self.commit(seq, vec![staged], placement)
             }
             WriteOp::Compact => {
-                if let [only] = files.as_slice()
-                    && only.name == DATA_FILE
-                {
-                    return Ok(());
+                match files.as_slice() {
+                    [] => return Ok(()),
+                    [only] if only.name == DATA_FILE => return Ok(()),
+                    _ => {}
                 }
                 let snapshot = self.snapshot()?;
                 let source = CompactSource {
@@ -990,40 +1007,45 @@ impl Inner {
         Ok(())
     }
 
-    fn load<C: ToArrow>(&self) -> Result<C> {
+    fn load<C: ToArrow + Send>(&self) -> Result<C> {
         let files = self.snapshot()?;
         let mut out: Option<C> = None;
         for file in &files {
-            for part in self.load_file::<C>(file)? {
+            for mut part in self.load_file::<C>(file)? {
                 match &mut out {
                     None => out = Some(part),
-                    Some(all) => {
-                        let mut part = part;
-                        all.append(&mut part);
-                    }
+                    Some(all) => all.append(&mut part),
                 }
             }
         }
         Ok(out.unwrap_or_default())
     }
 
-    /// Decodes one file into containers (one per row group).
-    fn load_file<C: ToArrow>(&self, file: &OpenFile) -> Result<Vec<C>> {
+    /// Decodes one file into containers, in row order: one read of the file, a CRC pass over the
+    /// bytes in memory, columns decoded and rows converted on `threads` threads.
+    fn load_file<C: ToArrow + Send>(&self, file: &OpenFile) -> Result<Vec<C>> {
         let bytes = decode::read_verified(file, self.options.verify_checksums)?;
         let metadata = decode::read_metadata(&bytes, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
+        // The row type's columns that the file has; a missing one is reported by the conversion
+        // (`Error::MissingColumn` naming the field, in the context of the file).
+        let file_schema = Arc::clone(metadata.schema());
+        let names: Vec<String> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|name| file_schema.index_of(name).is_ok())
+            .collect();
+        let threads = self.options.threads;
         let batch_size = largest_row_group(&metadata);
-        let reader = decode::batch_reader(bytes, metadata, &file.path, batch_size, Columns::All)?;
-        let batches = decode::all_batches(reader, &file.path)?;
-        batches
-            .into_iter()
-            .map(|batch| {
-                C::try_from_record_batch(batch).map_err(|e| Error::InFile {
-                    path: file.path.clone(),
-                    source: Box::new(e),
-                })
-            })
-            .collect()
+        let batches =
+            decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            out.extend(decode::convert_batch::<C>(batch, &file.path, threads)?);
+        }
+        Ok(out)
     }
 
     fn load_columns(&self, indices: &[usize]) -> Result<RecordBatch> {
@@ -1032,32 +1054,28 @@ impl Inner {
                 .project(indices)
                 .map_err(|e| Error::arrow("projecting the schema", e))?,
         );
+        if indices.is_empty() {
+            let rows = usize::try_from(self.state.blocking_read().manifest.rows()).unwrap_or(0);
+            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+            return RecordBatch::try_new_with_options(schema, Vec::new(), &options)
+                .map_err(|e| Error::arrow("an empty projection", e));
+        }
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let files = self.snapshot()?;
         let mut batches = Vec::new();
         for file in &files {
             let decoded = if self.options.verify_checksums {
                 let bytes = decode::read_verified(file, true)?;
-                self.project_file(bytes, file, &names)?
+                self.project_file(&bytes, file, &names)?
             } else {
-                self.project_file(file.file.clone(), file, &names)?
+                self.project_file(&file.file, file, &names)?
             };
             for batch in decoded {
-                // The reader returns the columns in file order; put them in the order asked.
-                let mut columns = Vec::with_capacity(names.len());
-                for name in &names {
-                    let column =
-                        batch
-                            .column_by_name(name)
-                            .ok_or_else(|| Error::SchemaMismatch {
-                                path: file.path.clone(),
-                                reason: format!("the file has no column {name:?}"),
-                            })?;
-                    columns.push(Arc::clone(column));
-                }
-                let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| {
-                    Error::arrow(format!("projecting columns of {}", file.path.display()), e)
-                })?;
+                // Same columns, in the order asked; the schema is the row type's.
+                let batch = RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
+                    .map_err(|e| {
+                        Error::arrow(format!("projecting columns of {}", file.path.display()), e)
+                    })?;
                 batches.push(batch);
             }
         }
@@ -1069,23 +1087,17 @@ impl Inner {
         }
     }
 
-    fn project_file<R: ChunkReader + 'static>(
+    fn project_file<R: ChunkReader + Clone + 'static>(
         &self,
-        reader: R,
+        reader: &R,
         file: &OpenFile,
         names: &[String],
     ) -> Result<Vec<RecordBatch>> {
-        let metadata = decode::read_metadata(&reader, &file.path, self.type_name)?;
+        let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         let batch_size = largest_row_group(&metadata);
-        let reader = decode::batch_reader(
-            reader,
-            metadata,
-            &file.path,
-            batch_size,
-            Columns::Named(names),
-        )?;
-        decode::all_batches(reader, &file.path)
+        let threads = self.options.threads;
+        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)
     }
 
     fn count_from_footers(&self) -> Result<FooterCount> {

@@ -6,7 +6,7 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 
 use crate::error::{Error, Result};
 
@@ -123,6 +123,11 @@ pub struct ParquetOptions {
     /// Threads encoding the columns of a row group in parallel (and decoding them on `load`).
     /// Default: 2, or 1 on a single-core machine.
     pub threads: usize,
+    /// Write the Parquet 2 format: data pages v2, and delta encodings where a dictionary
+    /// overflows (sequential ids and timestamps shrink to a few bits per value). pyarrow,
+    /// polars, DuckDB and Spark read it; turn it off for readers that only know Parquet 1.0.
+    /// Default on.
+    pub parquet_v2: bool,
 }
 
 impl Default for ParquetOptions {
@@ -137,6 +142,7 @@ impl Default for ParquetOptions {
             verify_checksums: true,
             scan_batch_size: 64 * 1024,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            parquet_v2: true,
         }
     }
 }
@@ -170,6 +176,11 @@ impl ParquetOptions {
             (Statistics::Page, false) => (EnabledStatistics::Chunk, true),
         };
         let mut builder = WriterProperties::builder()
+            .set_writer_version(if self.parquet_v2 {
+                WriterVersion::PARQUET_2_0
+            } else {
+                WriterVersion::PARQUET_1_0
+            })
             .set_compression(self.compression.to_parquet()?)
             .set_max_row_group_row_count(Some(self.row_group_size))
             .set_dictionary_enabled(self.dictionary)
