@@ -146,10 +146,28 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     } else {
         TokenStream::new()
     };
+    let clone_where = super::bounded_where(container, fields, &quote!(::core::clone::Clone));
+    let clone_block = if cloneable {
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics #soa #ty_generics #clone_where {
+                #clone_items
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
+    let mut ref_clone_where = ref_generics
+        .where_clause
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(where));
+    ref_clone_where
+        .predicates
+        .extend(clone_where.predicates.iter().cloned());
     let view_to_owned = if cloneable {
         quote! {
             #[automatically_derived]
-            impl #ref_impl_generics #view #ref_ty_generics #ref_where_clause {
+            impl #ref_impl_generics #view #ref_ty_generics #ref_clone_where {
                 /// Clones the viewed row into an owned value.
                 #[must_use]
                 pub fn to_owned_row(&self) -> #row #ty_generics {
@@ -316,8 +334,9 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                     #( self.#idents.append(&mut other.#idents); )*
                 }
 
-                #clone_items
             }
+
+            #clone_block
 
             #[automatically_derived]
             impl #impl_generics ::core::iter::Extend<#row #ty_generics> for #soa #ty_generics #where_clause {

@@ -1,7 +1,7 @@
 //! `#[derive(ToArrow)]`: `ToArrow` for `NameSoA`, or `UnitEnum` + `ArrowField` for a unit enum.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{DeriveInput, WhereClause};
 
@@ -40,42 +40,14 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     with_errors(cx, tokens)
 }
 
-/// The struct's where clause plus `FieldType: ArrowField` for every field type that mentions a type
-/// parameter (`T`, `Vec<T>`), so generic structs work. Concrete field types get no bound: a type
-/// without a mapping is then reported at the field's type by the spanned uses in the body (a
-/// trivially false bound would be reported at the derive instead).
+/// The struct's where clause plus `FieldType: ArrowField` for generic field types (see
+/// [`super::bounded_where`]).
 fn where_with_bounds(
     container: &Container<'_>,
     fields: &[Field<'_>],
     krate: &syn::Path,
 ) -> WhereClause {
-    let mut clause = container
-        .generics
-        .where_clause
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(where));
-    let params: Vec<String> = container
-        .generics
-        .type_params()
-        .map(|p| p.ident.to_string())
-        .collect();
-    for field in fields {
-        let ty = field.ty;
-        if mentions_any(ty.to_token_stream(), &params) {
-            clause
-                .predicates
-                .push(syn::parse_quote_spanned!(ty.span()=> #ty: #krate::ArrowField));
-        }
-    }
-    clause
-}
-
-fn mentions_any(tokens: TokenStream, names: &[String]) -> bool {
-    tokens.into_iter().any(|tt| match tt {
-        proc_macro2::TokenTree::Ident(ident) => names.iter().any(|n| ident == n),
-        proc_macro2::TokenTree::Group(group) => mentions_any(group.stream(), names),
-        _ => false,
-    })
+    super::bounded_where(container, fields, &quote!(#krate::ArrowField))
 }
 
 fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
@@ -181,9 +153,13 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     // A derived struct is also a column type (Arrow Struct) so it can nest in another struct, in
     // an Option or a Vec. Building the column clones the fields, so this needs `Clone`.
     let as_field = if container.is_cloneable() {
+        let mut field_where = where_clause.clone();
+        field_where.predicates.extend(
+            super::bounded_where(container, fields, &quote!(::core::clone::Clone)).predicates,
+        );
         quote! {
             #[automatically_derived]
-            impl #impl_generics #krate::ArrowField for #row #ty_generics #where_clause {
+            impl #impl_generics #krate::ArrowField for #row #ty_generics #field_where {
                 fn data_type() -> #krate::__private::DataType {
                     #krate::__private::struct_data_type::<#soa #ty_generics>()
                 }
