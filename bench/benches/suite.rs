@@ -107,11 +107,11 @@ fn scans(c: &mut Criterion) {
     g.finish();
 }
 
-#[cfg(feature = "stores")]
+#[cfg(feature = "arrow-store")]
 fn stores(c: &mut Criterion) {
     soa_bench::stores::criterion(c, rows());
 }
-#[cfg(not(feature = "stores"))]
+#[cfg(not(feature = "arrow-store"))]
 fn stores(_: &mut Criterion) {}
 
 criterion_group! { name = benches; config = config(); targets = to_arrow, from_arrow, parquet, scans, stores }

@@ -8,7 +8,7 @@ pub mod fixed;
 pub mod parquet_io;
 pub mod report;
 pub mod scan;
-#[cfg(feature = "stores")]
+#[cfg(feature = "arrow-store")]
 pub mod stores;
 pub mod timing;
 

@@ -178,6 +178,51 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
+    /// DuckDB rejected or failed a statement ([`crate::sql`]): bad syntax, an unknown table,
+    /// column or function, or an error while running it. `source` carries DuckDB's message.
+    #[cfg(feature = "duckdb")]
+    #[error("SQL {kind} error: {source} (in `{sql}`)")]
+    Sql {
+        /// What kind of error DuckDB reported.
+        kind: crate::sql::SqlErrorKind,
+        /// The statement.
+        sql: String,
+        /// DuckDB's error.
+        #[source]
+        source: duckdb::Error,
+    },
+    /// The result of a query does not fit the Rust type asked for ([`crate::sql::SqlEngine::query`]).
+    /// `source` is the [`Error::MissingColumn`] or [`Error::Column`] naming `Struct.field`.
+    #[cfg(feature = "duckdb")]
+    #[error(
+        "the result of `{sql}` does not fit {target}: {source}{}",
+        detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    SqlResult {
+        /// Rust name of the target row type.
+        target: &'static str,
+        /// The statement.
+        sql: String,
+        /// Why a column could not be converted to the field's type, when a conversion was tried
+        /// (for example a sum that does not fit `i32`).
+        detail: Option<String>,
+        /// The conversion error naming `Struct.field`.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A column whose Arrow type DuckDB has no equivalent for ([`crate::sql::SqlEngine::register`]).
+    #[cfg(feature = "duckdb")]
+    #[error("{type_name}.{column}: Arrow type {data_type} cannot be exposed to DuckDB: {reason}")]
+    SqlType {
+        /// Rust name of the row type.
+        type_name: &'static str,
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        data_type: DataType,
+        /// DuckDB's reason.
+        reason: String,
+    },
 }
 
 impl Error {

@@ -51,6 +51,8 @@ pub mod convert;
 pub mod error;
 pub mod field;
 pub mod soa;
+#[cfg(feature = "duckdb")]
+pub mod sql;
 pub mod store;
 
 pub use convert::ToArrow;

@@ -1,0 +1,72 @@
+//! Runs one of our workloads in a loop, for `perf record` / callgrind:
+//! `perf record -g target/release/profile into 20` (workloads: rows, into, to, from, append).
+
+use std::hint::black_box;
+
+use soa_bench::{OrderSoA, orders};
+use soa_runtime::ToArrow;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let what = args.next().unwrap_or_else(|| "into".to_owned());
+    let iters: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let rows = orders(1_000_000);
+    let soa: OrderSoA = rows.clone().into();
+    let batch = soa.clone().into_record_batch().expect("batch");
+    match what.as_str() {
+        "rows" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(rows.clone()).into_record_batch()))),
+        "into" => (0..iters).for_each(|_| drop(black_box(soa.clone().into_record_batch()))),
+        "to" => (0..iters).for_each(|_| drop(black_box(soa.to_record_batch()))),
+        "from" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from_record_batch(&batch)))),
+        "append" => {
+            let chunk = soa.slice(0..100);
+            let store = soa_runtime::ArrowStore::<soa_bench::Order>::new();
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+            for _ in 0..iters * 10_000 {
+                rt.block_on(soa_runtime::Store::append(&store, &chunk)).expect("append");
+            }
+        }
+        "breakdown" => breakdown(&soa, iters),
+        other => panic!("unknown workload {other}"),
+    }
+}
+
+/// Median time of each column's conversion at 1M rows (setup untimed), to attribute the cost of
+/// `into_record_batch` / `to_record_batch` to columns.
+fn breakdown(soa: &OrderSoA, reps: usize) {
+    use soa_bench::report::fmt_dur;
+    use soa_bench::timing::measure;
+    use soa_runtime::ArrowField;
+    let reps = reps.max(5);
+    let show = |name: &str, s: soa_bench::timing::Sample| println!("{name:<55} {:>12}", fmt_dur(s.median()));
+    show("u64 order_id into_array (move)", measure(reps, true, || soa.order_id.clone(), |v| u64::into_array(v)));
+    show("String symbol to_array (borrowed)", measure(reps, true, || (), |()| String::to_array(&soa.symbol)));
+    show("String symbol into_array (move: + drop of the Strings)", measure(reps, true, || soa.symbol.clone(), |v| String::into_array(v)));
+    show("drop Vec<String> symbol alone", measure(reps, true, || soa.symbol.clone(), drop));
+    show("Option<String> note to_array", measure(reps, true, || (), |()| <Option<String>>::to_array(&soa.note)));
+    show("Option<String> note into_array (move)", measure(reps, true, || soa.note.clone(), |v| <Option<String>>::into_array(v)));
+    show("drop Vec<Option<String>> note alone", measure(reps, true, || soa.note.clone(), drop));
+    show("Side enum to_array", measure(reps, true, || (), |()| soa_bench::Side::to_array(&soa.side)));
+    show("bool filled to_array", measure(reps, true, || (), |()| bool::to_array(&soa.filled)));
+    show("whole into_record_batch", measure(reps, true, || soa.clone(), |s| s.into_record_batch()));
+    show("whole to_record_batch", measure(reps, true, || (), |()| soa.to_record_batch()));
+    // Alternatives a fix could use.
+    show("alt: StringArray::from_iter_values(symbol) (no re-validation)", measure(reps, true, || (), |()| {
+        arrow_array::StringArray::from_iter_values(soa.symbol.iter())
+    }));
+    show("alt: StringBuilder presized, append_option(note)", measure(reps, true, || (), |()| {
+        let bytes: usize = soa.note.iter().flatten().map(String::len).sum();
+        let mut b = arrow_array::builder::StringBuilder::with_capacity(soa.note.len(), bytes);
+        for v in &soa.note { b.append_option(v.as_deref()); }
+        b.finish()
+    }));
+    show("alt: BooleanBuffer::collect_bool(filled)", measure(reps, true, || (), |()| {
+        arrow_buffer::BooleanBuffer::collect_bool(soa.filled.len(), |i| soa.filled[i])
+    }));
+    show("alt: enum keys Vec<i8> only", measure(reps, true, || (), |()| {
+        soa.side.iter().map(|s| *s as i8).collect::<Vec<i8>>()
+    }));
+    let rows = soa.clone().into_rows();
+    show("transpose Vec<Order> -> OrderSoA (From)", measure(reps, true, || rows.clone(), OrderSoA::from));
+    show("drop Vec<Order>", measure(reps, true, || rows.clone(), drop));
+}

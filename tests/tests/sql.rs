@@ -1,0 +1,724 @@
+//! SQL over the stores with embedded DuckDB (`soa_runtime::sql`, feature `duckdb`): registration
+//! of both stores, typed results for every field type with a DuckDB equivalent, the
+//! normalisation of DuckDB's result types, and every error path.
+//!
+//! Run with `cargo test -p soa-tests --features duckdb --test sql` (see scripts/test.sh).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use rust_decimal::Decimal;
+use soa_runtime::arrow::array::{Array, RecordBatch};
+use soa_runtime::arrow::datatypes::DataType;
+use soa_runtime::sql::{SqlEngine, SqlErrorKind};
+use soa_runtime::store::parquet::ParquetStore;
+use soa_runtime::{ArrowStore, Error, FieldError, Soa, Store, ToArrow};
+use soa_tests::{Order, OrderSoA, Side, orders};
+use uuid::Uuid;
+
+const GROUP_BY: &str = "SELECT side, sum(quantity * unit_price) AS total, count(*) AS n \
+                        FROM orders GROUP BY side ORDER BY side";
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Revenue {
+    pub side: Side,
+    pub total: f64,
+    pub n: i64,
+}
+
+/// The GROUP BY computed in Rust.
+fn expected_revenue(rows: &[Order]) -> Vec<Revenue> {
+    let mut out = Vec::new();
+    for side in [Side::Buy, Side::Sell] {
+        let of_side: Vec<&Order> = rows.iter().filter(|o| o.side == side).collect();
+        out.push(Revenue {
+            side,
+            total: of_side
+                .iter()
+                .map(|o| f64::from(o.quantity) * o.unit_price)
+                .sum(),
+            n: of_side.len() as i64,
+        });
+    }
+    out
+}
+
+fn assert_revenue(got: RevenueSoA, rows: &[Order]) {
+    let got = got.into_rows();
+    let want = expected_revenue(rows);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.side, w.side);
+        assert_eq!(g.n, w.n);
+        // Summation order differs (DuckDB sums in parallel).
+        assert!(
+            (g.total - w.total).abs() <= 1e-9 * w.total.abs(),
+            "{g:?} vs {w:?}"
+        );
+    }
+}
+
+fn arrow_store(rows: &[Order]) -> ArrowStore<Order> {
+    let store = ArrowStore::<Order>::new();
+    store.append_owned(OrderSoA::from(rows.to_vec())).unwrap();
+    store
+}
+
+fn sql_kind(error: &Error) -> SqlErrorKind {
+    match error {
+        Error::Sql { kind, .. } => *kind,
+        other => panic!("expected Error::Sql, got {other:?}"),
+    }
+}
+
+// ---- registration and queries ------------------------------------------------------------------
+
+#[test]
+fn arrow_store_group_by_typed() {
+    let rows = orders(10_000);
+    let store = arrow_store(&rows);
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &store).unwrap();
+    let revenue: RevenueSoA = sql.query(GROUP_BY).unwrap();
+    assert_revenue(revenue, &rows);
+}
+
+#[test]
+fn arrow_store_round_trip_every_order_column() {
+    // Several batches, one larger than a DuckDB vector (2048 rows), to cover window slicing.
+    let rows = orders(5_000);
+    let store = ArrowStore::<Order>::new();
+    store
+        .append_owned(OrderSoA::from(rows[..10].to_vec()))
+        .unwrap();
+    store
+        .append_owned(OrderSoA::from(rows[10..].to_vec()))
+        .unwrap();
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &store).unwrap();
+    let back: OrderSoA = sql.query("SELECT * FROM orders ORDER BY order_id").unwrap();
+    assert_eq!(back.into_rows(), rows);
+}
+
+#[test]
+fn arrow_store_view_is_live_and_counts() {
+    let rows = orders(3_000);
+    let store = arrow_store(&rows[..1_000]);
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &store).unwrap();
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Count {
+        n: u64,
+    }
+    let count: CountSoA = sql.query("SELECT count(*) AS n FROM orders").unwrap();
+    assert_eq!(count.n, [1_000]);
+
+    store
+        .append_owned(OrderSoA::from(rows[1_000..].to_vec()))
+        .unwrap();
+    let count: CountSoA = sql.query("SELECT count(*) AS n FROM orders").unwrap();
+    assert_eq!(count.n, [3_000], "a registered ArrowStore is a live view");
+
+    // Projection of one column, filter on an enum and on a string.
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Id {
+        order_id: u64,
+    }
+    let ids: IdSoA = sql
+        .query("SELECT order_id FROM orders WHERE side = 'Sell' AND symbol = 'Société' ORDER BY order_id")
+        .unwrap();
+    let want: Vec<u64> = rows
+        .iter()
+        .filter(|o| o.side == Side::Sell && o.symbol == "Société")
+        .map(|o| o.order_id)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(ids.order_id, want);
+}
+
+#[test]
+fn unit_enums_are_duckdb_enums_in_both_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = orders(100);
+    let store = arrow_store(&rows);
+    let parquet = tokio_block(async {
+        let parquet = ParquetStore::<Order>::create(dir.path().join("orders"))
+            .await
+            .unwrap();
+        parquet.save(&OrderSoA::from(rows.clone())).await.unwrap();
+        parquet
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &store).unwrap();
+    sql.register_parquet("archive", &parquet).unwrap();
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct TypeName {
+        t: String,
+    }
+    for view in ["orders", "archive"] {
+        let t: TypeName = sql
+            .query::<TypeNameSoA>(&format!("SELECT typeof(side) AS t FROM {view} LIMIT 1"))
+            .unwrap()
+            .into_rows()
+            .remove(0);
+        assert_eq!(t.t, "ENUM('Buy', 'Sell')", "{view}");
+        // The ENUM's order is the declaration order, so ORDER BY side is Buy first.
+        let first: RevenueSoA = sql
+            .query(&GROUP_BY.replace("FROM orders", &format!("FROM {view}")))
+            .unwrap();
+        assert_eq!(first.side, [Side::Buy, Side::Sell]);
+    }
+    // A name that is no variant cannot even be compared with the ENUM.
+    let error = sql
+        .query_arrow("SELECT * FROM orders WHERE side = 'Hold'")
+        .unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Execution, "{error}");
+    assert!(error.to_string().contains("Hold"), "{error}");
+}
+
+#[test]
+fn parquet_store_group_by_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = orders(20_000);
+    let store = tokio_block(async {
+        let store = ParquetStore::<Order>::builder(dir.path().join("orders"))
+            .row_group_size(4_096)
+            .create()
+            .await
+            .unwrap();
+        store
+            .save(&OrderSoA::from(rows[..15_000].to_vec()))
+            .await
+            .unwrap();
+        store
+            .append(&OrderSoA::from(rows[15_000..].to_vec()))
+            .await
+            .unwrap();
+        store
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register_parquet("archive", &store).unwrap();
+    let revenue: RevenueSoA = sql.query(&GROUP_BY.replace("orders", "archive")).unwrap();
+    assert_revenue(revenue, &rows);
+    let back: OrderSoA = sql
+        .query("SELECT * FROM archive ORDER BY order_id")
+        .unwrap();
+    assert_eq!(back.into_rows(), rows);
+
+    // The view reads the files (DuckDB's Parquet scan), with filters pushed into it.
+    let plan = sql
+        .query_arrow("EXPLAIN SELECT order_id FROM archive WHERE order_id < 10")
+        .unwrap();
+    let text = soa_runtime::arrow::array::cast::AsArray::as_string::<i32>(plan[0].column(1))
+        .value(0)
+        .to_owned();
+    assert!(text.to_uppercase().contains("PARQUET"), "{text}");
+    assert!(
+        text.contains("order_id<10") || text.contains("order_id < 10"),
+        "{text}"
+    );
+
+    // Compaction replaces the files; the view follows (the glob is expanded per query).
+    tokio_block(store.compact()).unwrap();
+    let revenue: RevenueSoA = sql.query(&GROUP_BY.replace("orders", "archive")).unwrap();
+    assert_revenue(revenue, &rows);
+}
+
+#[test]
+fn both_stores_in_one_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = orders(4_000);
+    let hot = arrow_store(&rows[2_000..]);
+    let cold = tokio_block(async {
+        let cold = ParquetStore::<Order>::create(dir.path().join("cold"))
+            .await
+            .unwrap();
+        cold.save(&OrderSoA::from(rows[..2_000].to_vec()))
+            .await
+            .unwrap();
+        cold
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("hot", &hot).unwrap();
+    sql.register_parquet("cold", &cold).unwrap();
+    sql.execute("CREATE VIEW orders AS SELECT * FROM hot UNION ALL SELECT * FROM cold")
+        .unwrap();
+    let revenue: RevenueSoA = sql.query(GROUP_BY).unwrap();
+    assert_revenue(revenue, &rows);
+}
+
+#[test]
+fn re_register_replaces_and_clones_share_views() {
+    let rows = orders(500);
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &arrow_store(&rows[..100])).unwrap();
+    sql.register("ORDERS", &arrow_store(&rows)).unwrap();
+    let other = sql.try_clone().unwrap();
+    let handle = std::thread::spawn(move || {
+        let revenue: RevenueSoA = other.query(GROUP_BY).unwrap();
+        revenue
+    });
+    assert_revenue(handle.join().unwrap(), &rows);
+    assert!(format!("{sql:?}").contains("orders"));
+}
+
+#[test]
+fn query_arrow_returns_duckdb_types_and_an_empty_batch() {
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &arrow_store(&orders(10))).unwrap();
+    let batches = sql
+        .query_arrow(
+            "SELECT sum(quantity) AS q, 1.5 AS d, side FROM orders WHERE false GROUP BY side",
+        )
+        .unwrap();
+    assert_eq!(batches.len(), 1);
+    let batch: &RecordBatch = &batches[0];
+    assert_eq!(batch.num_rows(), 0);
+    assert_eq!(
+        batch.schema().field(0).data_type(),
+        &DataType::Decimal128(38, 0)
+    ); // HUGEINT
+    assert!(matches!(
+        batch.schema().field(1).data_type(),
+        DataType::Decimal128(2, 1)
+    ));
+    assert!(matches!(
+        batch.schema().field(2).data_type(),
+        DataType::Dictionary(_, _)
+    ));
+}
+
+// ---- typed results: normalisation --------------------------------------------------------------
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Sums {
+    pub q: i64,
+    pub uq: u64,
+    pub small: i16,
+    pub n: u32,
+    pub half: f64,
+    pub from_int: f64,
+    pub name: String,
+    pub side: Side,
+}
+
+#[test]
+fn duckdb_types_are_normalised_to_the_fields() {
+    let rows = orders(1_000);
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &arrow_store(&rows)).unwrap();
+    let sums: SumsSoA = sql
+        .query(
+            "SELECT sum(quantity) AS q, sum(quantity) AS uq, 7 AS small, count(*) AS n, \
+             1.5 AS half, 42 AS from_int, 'x' AS name, 'Sell' AS side FROM orders",
+        )
+        .unwrap();
+    let q: u64 = rows.iter().map(|o| u64::from(o.quantity)).sum();
+    assert_eq!(
+        sums.into_rows(),
+        [Sums {
+            q: q as i64,
+            uq: q,
+            small: 7,
+            n: 1_000,
+            half: 1.5,
+            from_int: 42.0,
+            name: "x".into(),
+            side: Side::Sell,
+        }]
+    );
+}
+
+// ---- typed results: every field type with a DuckDB equivalent ----------------------------------
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Point {
+    pub x: f32,
+    pub label: Option<String>,
+}
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct AllTypes {
+    pub id: i64,
+    pub i8_: i8,
+    pub i16_: i16,
+    pub i32_: i32,
+    pub u8_: u8,
+    pub u16_: u16,
+    pub u32_: u32,
+    pub u64_: u64,
+    pub f32_: f32,
+    pub f64_: f64,
+    pub flag: bool,
+    pub text: String,
+    pub maybe_text: Option<String>,
+    pub maybe_int: Option<i32>,
+    pub bytes: Vec<u8>,
+    pub side: Side,
+    pub maybe_side: Option<Side>,
+    pub list: Vec<i32>,
+    pub strings: Vec<String>,
+    pub fixed: [f64; 3],
+    pub point: Point,
+    pub maybe_point: Option<Point>,
+    pub points: Vec<Point>,
+    pub map: BTreeMap<String, i64>,
+    pub big: i128,
+}
+
+fn all_types() -> Vec<AllTypes> {
+    (0..3000)
+        .map(|i| AllTypes {
+            id: i,
+            i8_: (i % 256 - 128) as i8,
+            i16_: i16::MIN + i as i16,
+            i32_: i32::MAX - i as i32,
+            u8_: (i % 256) as u8,
+            u16_: u16::MAX - i as u16,
+            u32_: u32::MAX - i as u32,
+            u64_: u64::MAX - i as u64,
+            f32_: i as f32 / 4.0,
+            f64_: -(i as f64) / 3.0,
+            flag: i % 3 == 0,
+            text: format!("ü{i}"),
+            maybe_text: (i % 2 == 0).then(|| format!("t{i}")),
+            maybe_int: (i % 5 != 0).then_some(i as i32),
+            bytes: vec![0, 255, i as u8],
+            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            maybe_side: match i % 3 {
+                0 => None,
+                1 => Some(Side::Sell),
+                _ => Some(Side::Buy),
+            },
+            list: (0..(i % 4) as i32).collect(),
+            strings: vec!["a".into(); (i % 3) as usize],
+            fixed: [i as f64, 0.5, -1.0],
+            point: Point {
+                x: i as f32,
+                label: Some("p".into()),
+            },
+            maybe_point: (i % 2 == 1).then_some(Point {
+                x: 1.0,
+                label: None,
+            }),
+            points: vec![
+                Point {
+                    x: 2.0,
+                    label: None
+                };
+                (i % 2) as usize
+            ],
+            map: (0..(i % 3)).map(|k| (format!("k{k}"), k)).collect(),
+            big: i128::from(i) * 10_i128.pow(30),
+        })
+        .collect()
+}
+
+#[test]
+fn every_core_type_round_trips_through_duckdb() {
+    let rows = all_types();
+    let store = ArrowStore::<AllTypes>::new();
+    store.append_owned(AllTypesSoA::from(rows.clone())).unwrap();
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("t", &store).unwrap();
+    let back: AllTypesSoA = sql.query("SELECT * FROM t ORDER BY id").unwrap();
+    assert_eq!(back.into_rows(), rows);
+
+    // The same through a ParquetStore view.
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = tokio_block(async {
+        let parquet = ParquetStore::<AllTypes>::create(dir.path().join("t"))
+            .await
+            .unwrap();
+        parquet
+            .save(&AllTypesSoA::from(rows.clone()))
+            .await
+            .unwrap();
+        parquet
+    });
+    sql.register_parquet("p", &parquet).unwrap();
+    let back: AllTypesSoA = sql.query("SELECT * FROM p ORDER BY id").unwrap();
+    assert_eq!(back.into_rows(), rows);
+}
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Extras {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub maybe_at: Option<DateTime<Utc>>,
+    pub naive: NaiveDateTime,
+    pub day: NaiveDate,
+    pub time: NaiveTime,
+    pub uuid: Uuid,
+    pub maybe_uuid: Option<Uuid>,
+    pub amount: Decimal,
+}
+
+fn extras() -> Vec<Extras> {
+    (0..100)
+        .map(|i| {
+            let at = Utc.with_ymd_and_hms(2024, 2, 29, 12, 0, 0).unwrap()
+                + TimeDelta::microseconds(i * 1_000_001);
+            Extras {
+                id: i,
+                at,
+                maybe_at: (i % 2 == 0).then_some(at),
+                naive: at.naive_utc(),
+                day: at.date_naive(),
+                time: at.time(),
+                uuid: Uuid::from_u128(0x1234_5678_9abc_def0_0fed_cba9_8765_4321 + i as u128),
+                maybe_uuid: (i % 3 == 0).then(|| Uuid::from_u128(i as u128)),
+                amount: Decimal::from_str("12345.6789").unwrap() * Decimal::from(i),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn chrono_uuid_and_decimal_round_trip_through_duckdb() {
+    let rows = extras();
+    let store = ArrowStore::<Extras>::new();
+    store.append_owned(ExtrasSoA::from(rows.clone())).unwrap();
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("x", &store).unwrap();
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Types {
+        at: String,
+        naive: String,
+        day: String,
+        time: String,
+        uuid: String,
+        amount: String,
+    }
+    let types: TypesSoA = sql
+        .query(
+            "SELECT typeof(at) AS at, typeof(naive) AS naive, typeof(day) AS day, \
+             typeof(time) AS time, typeof(uuid) AS uuid, typeof(amount) AS amount FROM x LIMIT 1",
+        )
+        .unwrap();
+    assert_eq!(
+        types.into_rows().remove(0),
+        Types {
+            at: "TIMESTAMP WITH TIME ZONE".into(),
+            naive: "TIMESTAMP".into(),
+            day: "DATE".into(),
+            time: "TIME".into(),
+            uuid: "UUID".into(),
+            amount: "DECIMAL(38,10)".into(),
+        }
+    );
+    let back: ExtrasSoA = sql.query("SELECT * FROM x ORDER BY id").unwrap();
+    assert_eq!(back.into_rows(), rows);
+}
+
+// ---- error paths -------------------------------------------------------------------------------
+
+#[test]
+fn bad_sql_is_a_syntax_error_with_duckdbs_message() {
+    let sql = SqlEngine::in_memory().unwrap();
+    let error = sql.query_arrow("SELEC 1").unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Syntax);
+    let text = error.to_string();
+    assert!(text.contains("Parser Error"), "{text}");
+    assert!(text.contains("SELEC 1"), "{text}");
+    // The DuckDB error is the typed source.
+    let source = std::error::Error::source(&error).unwrap();
+    assert!(
+        source
+            .downcast_ref::<soa_runtime::sql::duckdb::Error>()
+            .is_some()
+    );
+    // Same through the typed path and execute.
+    let error = sql.query::<RevenueSoA>("SELECT FROM WHERE").unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Syntax);
+    let error = sql.execute("CREATE TABLE (").unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Syntax);
+}
+
+#[test]
+fn unknown_table_and_column() {
+    let sql = SqlEngine::in_memory().unwrap();
+    let error = sql.query::<RevenueSoA>(GROUP_BY).unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::UnknownName);
+    let text = error.to_string();
+    assert!(
+        text.contains("Catalog Error") && text.contains("orders"),
+        "{text}"
+    );
+
+    sql.register("orders", &arrow_store(&orders(10))).unwrap();
+    let error = sql.query_arrow("SELECT nope FROM orders").unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Binding);
+    assert!(error.to_string().contains("nope"), "{error}");
+}
+
+fn result_error(error: Error) -> (String, Option<String>, Error) {
+    match error {
+        Error::SqlResult {
+            target,
+            detail,
+            source,
+            ..
+        } => (target.to_owned(), detail, *source),
+        other => panic!("expected Error::SqlResult, got {other:?}"),
+    }
+}
+
+#[test]
+fn result_that_does_not_fit_names_struct_and_field() {
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &arrow_store(&orders(10))).unwrap();
+
+    // A missing column.
+    let error = sql
+        .query::<RevenueSoA>("SELECT side, count(*) AS n FROM orders GROUP BY side")
+        .unwrap_err();
+    let text = error.to_string();
+    let (target, _, source) = result_error(error);
+    assert_eq!(target, "Revenue");
+    assert!(
+        matches!(
+            source,
+            Error::MissingColumn {
+                struct_name: "Revenue",
+                field: "total",
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    assert!(
+        text.contains("Revenue.total") && text.contains("GROUP BY side"),
+        "{text}"
+    );
+
+    // A type that is not converted implicitly (VARCHAR into f64).
+    let error = sql
+        .query::<RevenueSoA>("SELECT side, 'x' AS total, 1 AS n FROM orders")
+        .unwrap_err();
+    let (_, _, source) = result_error(error);
+    match source {
+        Error::Column {
+            struct_name: "Revenue",
+            field: "total",
+            source: FieldError::TypeMismatch { expected, found },
+        } => {
+            assert_eq!(expected, DataType::Float64);
+            assert_eq!(found, DataType::Utf8);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A DOUBLE is not truncated into an integer.
+    let error = sql
+        .query::<RevenueSoA>("SELECT side, 1.0 AS total, 2.5::DOUBLE AS n FROM orders")
+        .unwrap_err();
+    let (_, detail, source) = result_error(error);
+    assert!(
+        matches!(source, Error::Column { field: "n", .. }),
+        "{source:?}"
+    );
+    assert!(detail.unwrap().contains("CAST"));
+
+    // A sum that does not fit the field.
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Small {
+        q: i8,
+    }
+    let error = sql
+        .query::<SmallSoA>("SELECT sum(quantity) + 1000 AS q FROM orders")
+        .unwrap_err();
+    let text = error.to_string();
+    let (_, detail, source) = result_error(error);
+    assert!(
+        matches!(
+            source,
+            Error::Column {
+                struct_name: "Small",
+                field: "q",
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    assert!(detail.unwrap().contains("Int8"), "{text}");
+
+    // A NULL in a field that is not an Option.
+    let error = sql
+        .query::<RevenueSoA>("SELECT side, NULL::DOUBLE AS total, 1 AS n FROM orders")
+        .unwrap_err();
+    let (_, _, source) = result_error(error);
+    assert!(
+        matches!(
+            source,
+            Error::Column {
+                field: "total",
+                source: FieldError::UnexpectedNull { .. },
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+
+    // A string that names no variant.
+    let error = sql
+        .query::<RevenueSoA>("SELECT 'Hold' AS side, 1.0 AS total, 1 AS n")
+        .unwrap_err();
+    let (_, _, source) = result_error(error);
+    assert!(
+        matches!(
+            source,
+            Error::Column {
+                field: "side",
+                source: FieldError::UnknownVariant { .. },
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+}
+
+#[test]
+fn parquet_store_without_files_and_views_of_dropped_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tokio_block(ParquetStore::<Order>::create(dir.path().join("empty"))).unwrap();
+    let sql = SqlEngine::in_memory().unwrap();
+    let error = sql.register_parquet("archive", &empty).unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Execution, "{error}");
+    assert!(error.to_string().contains("No files found"), "{error}");
+
+    // A run-time failure inside a query is an execution error too.
+    let error = sql.query_arrow("SELECT 'abc'::INTEGER").unwrap_err();
+    assert_eq!(sql_kind(&error), SqlErrorKind::Execution);
+    assert!(error.to_string().contains("Conversion Error"), "{error}");
+}
+
+fn tokio_block<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn arrays_with_nulls_come_back_as_options() {
+    let sql = SqlEngine::in_memory().unwrap();
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Maybe {
+        v: Option<i64>,
+        s: Option<String>,
+    }
+    let rows: MaybeSoA = sql
+        .query("SELECT * FROM (VALUES (1, 'a'), (NULL, NULL)) t(v, s) ORDER BY v NULLS LAST")
+        .unwrap();
+    assert_eq!(rows.v, [Some(1), None]);
+    assert_eq!(rows.s, [Some("a".to_owned()), None]);
+    let batches = sql.query_arrow("SELECT 1 AS one").unwrap();
+    assert_eq!(batches[0].column(0).len(), 1);
+}
