@@ -6,20 +6,23 @@
 //! row group we create one [`ArrowColumnWriter`] per leaf column, split the top-level columns into
 //! `threads` groups of similar size (largest first onto the least loaded thread), compute leaves,
 //! encode and compress each group on its own thread, close the chunks (also in parallel) and append
-//! them to the row group in schema order. The bytes on disk are the same as `ArrowWriter` would
-//! write with the same properties.
+//! them to the row group in schema order. Each column chunk is encoded exactly as `ArrowWriter`
+//! encodes it with the same properties; only the work is spread over threads.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowWriterOptions, compute_leaves};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 
@@ -50,8 +53,28 @@ pub(crate) fn write_file<I>(path: &Path, settings: WriteSettings<'_>, batches: I
 where
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
+    let mut batches = batches.into_iter();
+    let first = batches.next();
+    // Columns that would overflow a dictionary go without one (see `all_distinct_sample`).
+    let mut props = None;
+    if let Some(Ok(batch)) = &first {
+        for (field, column) in settings.schema.fields().iter().zip(batch.columns()) {
+            let path = ColumnPath::new(vec![field.name().clone()]);
+            if settings.props.dictionary_enabled(&path) && all_distinct_sample(column.as_ref()) {
+                let builder = props
+                    .take()
+                    .unwrap_or_else(|| settings.props.clone())
+                    .into_builder();
+                props = Some(builder.set_column_dictionary_enabled(path, false).build());
+            }
+        }
+    }
+    let settings = WriteSettings {
+        props: props.as_ref().unwrap_or(settings.props),
+        ..settings
+    };
     let mut sink = CrcWriter::create_new(path)?;
-    let metadata = encode(&mut sink, path, settings, batches)?;
+    let metadata = encode(&mut sink, path, settings, first.into_iter().chain(batches))?;
     let (size, crc32) = sink.finish(path)?;
     let schema = settings.schema;
     let mut column_bytes = vec![0u64; schema.fields().len()];
@@ -149,6 +172,50 @@ where
         flush_row_group(&mut file_writer, writers, threads, path)?;
     }
     file_writer.finish().map_err(pq)
+}
+
+/// Rows a batch needs before [`all_distinct_sample`] judges a column.
+const MIN_ROWS_FOR_SAMPLING: usize = 16 * 1024;
+/// Values sampled per column.
+const SAMPLES: usize = 1024;
+
+/// `true` if `SAMPLES` evenly spaced values of a primitive, string or binary column are all
+/// distinct. Then the column has (with high probability) far more distinct values than a
+/// dictionary page holds (1 MiB), so parquet would build a dictionary, overflow it and fall back
+/// to plain or delta encoding anyway: skipping the dictionary saves the hashing and usually
+/// bytes (sequential ids and timestamps delta-encode to a few bits). With `D` distinct values,
+/// 1024 samples collide with probability `1 - exp(-1024²/2D)`: above 99 % for `D` = 100 000.
+fn all_distinct_sample(array: &dyn Array) -> bool {
+    let len = array.len();
+    if len < MIN_ROWS_FOR_SAMPLING {
+        return false;
+    }
+    let data = array.to_data();
+    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(SAMPLES);
+    let mut sampled = 0usize;
+    for k in 0..SAMPLES {
+        let i = k * len / SAMPLES;
+        if array.is_null(i) {
+            continue;
+        }
+        let value: Option<&[u8]> = match array.data_type() {
+            DataType::Utf8 => Some(array.as_string::<i32>().value(i).as_bytes()),
+            DataType::LargeUtf8 => Some(array.as_string::<i64>().value(i).as_bytes()),
+            DataType::Binary => Some(array.as_binary::<i32>().value(i)),
+            DataType::LargeBinary => Some(array.as_binary::<i64>().value(i)),
+            dt if dt.is_primitive() => dt.primitive_width().and_then(|width| {
+                let start = (data.offset() + i) * width;
+                data.buffers().first()?.as_slice().get(start..start + width)
+            }),
+            _ => None,
+        };
+        let Some(value) = value else { return false };
+        sampled += 1;
+        if !seen.insert(value) {
+            return false;
+        }
+    }
+    sampled >= SAMPLES / 4
 }
 
 /// Encodes the columns of `batch` into the row group's column writers, one group of top-level

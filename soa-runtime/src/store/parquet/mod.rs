@@ -31,6 +31,11 @@
 //! dir/.soa-*.tmp             staging files of a commit in progress (removed on open)
 //! ```
 //!
+//! Files are written in the Parquet 2 format (data pages v2; delta encodings where a dictionary
+//! would not pay off) with ZSTD(1), row groups of 1 Mi rows, dictionaries, and page-level
+//! statistics with a page index; the columns of a row group are encoded on two threads. Each of
+//! these is a [builder](ParquetStoreBuilder) option.
+//!
 //! Dataset readers (pyarrow, polars, DuckDB, Spark) skip names starting with `_` or `.`, so
 //! `pandas.read_parquet("dir")` or `dir/*.parquet` see only committed data files. Every file
 //! carries the Arrow schema (`ARROW:schema`) and the key-value metadata `soa.rust_type`
@@ -216,7 +221,8 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
-    /// Dictionary encoding (default on).
+    /// Dictionary encoding (default on; columns sampled as all distinct go without, see
+    /// [`ParquetOptions::dictionary`]).
     #[must_use]
     pub fn dictionary(mut self, enabled: bool) -> Self {
         self.options.dictionary = enabled;
