@@ -300,10 +300,15 @@ where
             Columns::Named(std::slice::from_ref(name)),
         )?;
         let batches = all_batches(reader, path)?;
-        Ok(batches
+        batches
             .into_iter()
-            .map(|b| Arc::clone(b.column(0)))
-            .collect())
+            .map(|b| {
+                b.columns().first().cloned().ok_or_else(|| Error::Corrupt {
+                    path: path.to_owned(),
+                    reason: format!("column {name:?} decoded to nothing"),
+                })
+            })
+            .collect()
     })?;
 
     let count = columns.first().map_or(0, Vec::len);

@@ -276,7 +276,9 @@ pub(crate) fn check_magic<R: ChunkReader>(reader: &R, path: &Path) -> Result<()>
     let tail = reader
         .get_bytes(len - 8, 8)
         .map_err(|e| corrupt(format!("cannot read the footer: {e}")))?;
-    let (footer_len, magic) = tail.split_at(4);
+    let Some((footer_len, magic)) = tail.split_at_checked(4) else {
+        return Err(corrupt("short read of the footer".into()));
+    };
     if magic != MAGIC {
         return Err(corrupt("missing trailing PAR1 magic (truncated?)".into()));
     }

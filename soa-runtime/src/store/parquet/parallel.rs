@@ -35,18 +35,38 @@ where
     let run = move |bin: Vec<(usize, J)>| -> Vec<(usize, Result<R>)> {
         bin.into_iter().map(|(i, job)| (i, f(job))).collect()
     };
+    // Every spawned thread is joined before the scope ends: a panicked thread left unjoined would
+    // make `scope` itself panic.
     let results = std::thread::scope(|scope| {
         let mut bins = bins.into_iter().map(|(_, bin)| bin);
         let first = bins.next().unwrap_or_default();
-        let handles: Vec<_> = bins.map(|bin| scope.spawn(move || run(bin))).collect();
-        let mut all = run(first);
+        let mut handles = Vec::new();
+        let mut failure = None;
+        for bin in bins {
+            // `Builder::spawn_scoped` reports a refused thread instead of panicking.
+            match std::thread::Builder::new().spawn_scoped(scope, move || run(bin)) {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    failure = Some(Error::Task(format!("cannot start a worker thread: {e}")));
+                    break;
+                }
+            }
+        }
+        let mut all = if failure.is_none() {
+            run(first)
+        } else {
+            Vec::new()
+        };
         for handle in handles {
             match handle.join() {
                 Ok(part) => all.extend(part),
-                Err(_) => return Err(Error::Task("a worker thread panicked".into())),
+                Err(_) => failure = Some(Error::Task("a worker thread panicked".into())),
             }
         }
-        Ok(all)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(all),
+        }
     })?;
     let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
     for (i, result) in results {
