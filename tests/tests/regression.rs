@@ -1,0 +1,14 @@
+//! One module per fixed (or reported) bug, under tests/regression/. A test marked
+//! `#[ignore = "bug: ..."]` reproduces a reported bug that is not fixed yet: fix the library,
+//! then remove the `ignore`.
+
+#[path = "regression/fixed_bytes_from_variable_binary.rs"]
+mod fixed_bytes_from_variable_binary;
+#[path = "regression/fixed_list_from_list.rs"]
+mod fixed_list_from_list;
+#[path = "regression/ipc_dictionary_replacement.rs"]
+mod ipc_dictionary_replacement;
+#[path = "regression/ipc_nested_field_names.rs"]
+mod ipc_nested_field_names;
+#[path = "regression/nullable_struct_children.rs"]
+mod nullable_struct_children;
