@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use soa_runtime::arrow::array::cast::AsArray;
 use soa_runtime::arrow::array::{
     Array, ArrayRef, DictionaryArray, Float32Array, Int32Array, LargeStringArray, RecordBatch,
     StringArray, UInt8Array,
 };
-use soa_runtime::arrow::array::cast::AsArray;
 use soa_runtime::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use soa_runtime::{Soa, ToArrow};
 use soa_tests::render_schema;
@@ -317,14 +317,30 @@ pub struct Alert {
 #[test]
 fn unit_enum_with_explicit_discriminants_stores_names() {
     let rows = vec![
-        Alert { level: Level::Critical, previous: None },
-        Alert { level: Level::Low, previous: Some(Level::High) },
+        Alert {
+            level: Level::Critical,
+            previous: None,
+        },
+        Alert {
+            level: Level::Low,
+            previous: Some(Level::High),
+        },
     ];
     let batch = AlertSoA::from(rows.clone()).into_record_batch().unwrap();
     let dict = batch.column(0).as_any_dictionary_opt().unwrap();
-    let names = dict.values().as_any().downcast_ref::<StringArray>().unwrap();
-    assert_eq!(names.iter().flatten().collect::<Vec<_>>(), ["Low", "High", "Critical"]);
-    assert_eq!(AlertSoA::from_record_batch(&batch).unwrap().into_rows(), rows);
+    let names = dict
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        names.iter().flatten().collect::<Vec<_>>(),
+        ["Low", "High", "Critical"]
+    );
+    assert_eq!(
+        AlertSoA::from_record_batch(&batch).unwrap().into_rows(),
+        rows
+    );
 }
 
 /// A generic struct bounded by the mapping trait itself.
@@ -339,7 +355,14 @@ fn generic_point() {
     let rows = vec![Point { x: 1u16, y: 2 }, Point { x: 3, y: 4 }];
     let batch = PointSoA::from(rows.clone()).to_record_batch().unwrap();
     assert_eq!(batch.schema().field(0).data_type(), &DataType::UInt16);
-    assert_eq!(PointSoA::<u16>::from_record_batch(&batch).unwrap().into_rows(), rows);
-    let floats = PointSoA::from(vec![Point { x: 0.5f32, y: -1.0 }]).to_record_batch().unwrap();
+    assert_eq!(
+        PointSoA::<u16>::from_record_batch(&batch)
+            .unwrap()
+            .into_rows(),
+        rows
+    );
+    let floats = PointSoA::from(vec![Point { x: 0.5f32, y: -1.0 }])
+        .to_record_batch()
+        .unwrap();
     assert_eq!(floats.schema().field(1).data_type(), &DataType::Float32);
 }

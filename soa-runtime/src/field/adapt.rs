@@ -283,7 +283,7 @@ pub fn timestamp_array<U: Unit>(
     let array =
         PrimitiveArray::<arrow_array::types::Int64Type>::new(ScalarBuffer::from(values), nulls);
     let array: ArrayRef = Arc::new(array);
-    Ok(arrow_cast_reinterpret(array, timestamp_type::<U>(tz))?)
+    arrow_cast_reinterpret(array, timestamp_type::<U>(tz))
 }
 
 fn arrow_cast_reinterpret(array: ArrayRef, to: DataType) -> Result<ArrayRef, FieldError> {
