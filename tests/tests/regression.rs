@@ -2,6 +2,8 @@
 //! `#[ignore = "bug: ..."]` reproduces a reported bug that is not fixed yet: fix the library,
 //! then remove the `ignore`.
 
+#[path = "regression/enospc_is_error_io.rs"]
+mod enospc_is_error_io;
 #[path = "regression/fixed_bytes_from_variable_binary.rs"]
 mod fixed_bytes_from_variable_binary;
 #[path = "regression/fixed_list_from_list.rs"]
