@@ -79,10 +79,11 @@
 //! parquet-rs writes no page checksums. So every read (`load`, `scan`, `load_columns`,
 //! `compact`) first checks the file size against the manifest (always) and its CRC32 (unless
 //! [`verify_checksums(false)`](ParquetStoreBuilder::verify_checksums)). `load` reads each file
-//! into memory once, so the check costs one CRC pass over bytes already in memory (crc32fast runs
-//! at several GB/s: about 2-5 ms for a 1M-row `Order` file, a few percent of the decode time);
-//! `scan` streams the file once more before decoding it; `load_columns` reads the whole file when
-//! verifying (a projection without verification reads only the selected column chunks). Before
+//! into memory once, so the check costs one CRC pass over bytes already in memory: measured by
+//! `parquet_demo`, 0.8 ms for the 7.35 MiB file of 1M `Order` rows (about 9 GB/s), well under 1 %
+//! of the load. `scan` streams the file once more before decoding it (one extra sequential read);
+//! `load_columns` reads the whole file when verifying, so a projection only saves I/O with
+//! `verify_checksums(false)` (2 of 9 columns: 3.6 of 7.5 MiB read in the demo). Before
 //! parsing, a cheap guard checks the leading and trailing `PAR1` magic and that the footer length
 //! fits the file, and every decode runs under `catch_unwind`, so a decoder panic on damaged bytes
 //! becomes [`Error::Corrupt`] naming the file (a `panic = "abort"` profile loses that guard).
