@@ -80,7 +80,8 @@ pub mod __private {
     pub use crate::convert::helpers::*;
     pub use crate::field::data_enum::*;
     pub use crate::field::{
-        enum_data_type, enum_from_array, enum_from_array_opt, enum_to_array, enum_to_array_opt,
+        enum_data_type, enum_from_array, enum_from_array_opt, enum_names_array, enum_to_array,
+        enum_to_array_opt,
     };
     pub use crate::soa::{apply_permutation, resolve_range, retain_by_mask};
     pub use arrow_array::{Array, ArrayRef, RecordBatch};

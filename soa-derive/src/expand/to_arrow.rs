@@ -243,6 +243,19 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
     let stored: Vec<String> = variants.iter().map(Variant::stored_name).collect();
     let variant_idents: Vec<_> = variants.iter().map(|v| v.ident).collect();
     let indexes: Vec<usize> = (0..variants.len()).collect();
+    // One names array per (non-generic) enum, shared by every column built from it.
+    let names_body = if container.generics.params.is_empty() {
+        quote! {
+            static NAMES: #krate::__private::OnceLock<#krate::__private::ArrayRef> = #krate::__private::OnceLock::new();
+            if let #krate::__private::Some(names) = NAMES.get() {
+                return #krate::__private::Some(#krate::__private::Clone::clone(names));
+            }
+            let names = #krate::__private::enum_names_array(<Self as #krate::UnitEnum>::VARIANTS).ok()?;
+            #krate::__private::Some(#krate::__private::Clone::clone(NAMES.get_or_init(|| names)))
+        }
+    } else {
+        quote!(#krate::__private::None)
+    };
 
     quote! {
         const _: () = {
@@ -253,6 +266,10 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
 
                 fn variant_index(&self) -> usize {
                     match self { #( Self::#variant_idents => #indexes, )* }
+                }
+
+                fn names_array() -> #krate::__private::Option<#krate::__private::ArrayRef> {
+                    #names_body
                 }
 
                 fn from_variant_index(index: usize) -> #krate::__private::Option<Self> {
