@@ -100,7 +100,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, RecordBatchOptions, make_array};
-use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, FieldRef, Fields, Schema};
 use duckdb::Connection;
 use duckdb::arrow::compute::{CastOptions, cast_with_options};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -115,7 +115,6 @@ pub use duckdb;
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
-use crate::soa::SoaColumns;
 use crate::store::{ArrowStore, ParquetStore, Record};
 
 /// Name of the table function that scans registered `ArrowStore`s.
@@ -456,12 +455,13 @@ fn enum_keys(
 
 /// The values of a string array (Utf8, LargeUtf8, Utf8View), or `None` for another type.
 fn string_values(array: &dyn Array) -> Option<Vec<Option<String>>> {
-    let collect =
-        |it: &mut dyn Iterator<Item = Option<&str>>| it.map(|s| s.map(str::to_owned)).collect();
+    fn collect<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<Option<String>> {
+        values.map(|s| s.map(str::to_owned)).collect()
+    }
     match array.data_type() {
-        DataType::Utf8 => Some(collect(&mut array.as_string::<i32>().iter())),
-        DataType::LargeUtf8 => Some(collect(&mut array.as_string::<i64>().iter())),
-        DataType::Utf8View => Some(collect(&mut array.as_string_view().iter())),
+        DataType::Utf8 => Some(collect(array.as_string::<i32>().iter())),
+        DataType::LargeUtf8 => Some(collect(array.as_string::<i64>().iter())),
+        DataType::Utf8View => Some(collect(array.as_string_view().iter())),
         _ => None,
     }
 }

@@ -98,7 +98,7 @@ fn main() -> DemoResult {
     let archive = runtime.block_on(async {
         let archive = ParquetStore::<Order>::create(&dir).await?;
         archive.save_owned(cold).await?;
-        soa_runtime::Result::Ok(archive)
+        Ok::<_, soa_runtime::Error>(archive)
     })?;
     println!(
         "    {} hot rows in {} batches, {} cold rows in ./{DATA_DIR}/ ({})",
