@@ -358,6 +358,11 @@ impl<T: Record> ArrowStore<T> {
     /// corrupt inputs; such a panic becomes [`Error::Corrupt`] (the default panic hook still prints
     /// it to stderr). With `panic = "abort"` this guard is lost.
     ///
+    /// Before decoding, every block must lie inside the file and every compressed buffer must
+    /// declare an uncompressed size its codec and its column can produce: arrow-ipc allocates the
+    /// declared size up front, and a failed allocation (one flipped high bit) would abort the
+    /// process, which no `catch_unwind` stops.
+    ///
     /// Compression is detected from the file. Integrity is only checked as far as the format
     /// allows (magic bytes, footer, buffer bounds, UTF-8 and offsets): a bit flip inside a value
     /// buffer decodes into different values.
@@ -949,15 +954,17 @@ fn check_compressed_sizes(
     schema: &Schema,
 ) -> std::result::Result<(), String> {
     let meta_len = usize::try_from(block.metaDataLength()).unwrap_or(0);
-    let (Some(meta), Some(body)) = (buf.get(..meta_len), buf.get(meta_len..)) else {
+    let Some(body) = buf.get(meta_len..) else {
         return Ok(());
     };
-    let flatbuffer = match meta.get(..4) {
-        Some(marker) if marker == CONTINUATION_MARKER.as_slice() => meta.get(8..),
-        _ => meta.get(4..),
+    // Parse exactly the bytes the decoder parses (the whole block, not only `metaDataLength`
+    // of them): a damaged metadata length must not hide a message the decoder then reads.
+    let flatbuffer = match buf.get(..4) {
+        Some(marker) if marker == CONTINUATION_MARKER.as_slice() => buf.get(8..),
+        _ => buf.get(4..),
     }
     .unwrap_or_default();
-    // An unreadable message is left to the decoder, which reports it.
+    // An unreadable message is left to the decoder, which fails on it the same way.
     let Ok(message) = arrow_ipc::root_as_message(flatbuffer) else {
         return Ok(());
     };
