@@ -44,8 +44,10 @@
 //!   projection, filter and row-group pruning apply. The file list is expanded per query, so
 //!   appends and compactions are visible too.
 //! * Unit enums (Arrow `Dictionary(Int8, Utf8)`) appear as DuckDB `ENUM`s of their variant
-//!   names, in both kinds of view: `WHERE side = 'Buy'` works, and comparing with a name that is
-//!   not a variant is a conversion error. Enums nested in structs or lists appear as `VARCHAR`.
+//!   names, in both kinds of view: `WHERE side = 'Buy'` works, `ORDER BY side` follows the
+//!   declaration order, and results come back as the Rust enum. (DuckDB compares an `ENUM` with a
+//!   name that is no variant as unequal, so a typo matches no rows rather than failing.) Enums
+//!   nested in structs or lists appear as `VARCHAR`.
 //!
 //! # Which paths copy, and why
 //!
