@@ -22,9 +22,7 @@ export SOA_INTEROP=1
 echo "==> cargo test"
 cargo test --workspace
 
-# SQL over the stores (feature `duckdb`, off by default): DuckDB's bundled C++ build takes
-# 40-60 minutes on two cores the first time, so it gets its own, persistent target directory.
-# Release profile: the one DuckDB build serves the tests, sql_demo and sql_bench.
-echo "==> cargo test --features duckdb --test sql"
-CARGO_TARGET_DIR="${SOA_DUCKDB_TARGET_DIR:-$HOME/.cache/soa-target-duckdb}" \
-    cargo test --release -p soa-tests --features duckdb --test sql
+# SQL over the stores (feature `duckdb`, off by default) is not part of this command yet: DuckDB's
+# bundled C++ build (40-60+ minutes on two cores) has not been completed on this machine, so its
+# tests have never run. Run them by hand with:
+#   CARGO_TARGET_DIR=$HOME/.cache/soa-target-duckdb cargo test --release -p soa-tests --features duckdb --test sql
