@@ -2,19 +2,19 @@
 //!
 //! # How concurrency works
 //!
-//! The stored record batches live in fixed-size *chunks* of write-once slots. The list of chunks,
-//! the number of filled slots and the statistics sit behind one mutex that is only ever held for a
-//! few pointer operations:
+//! The stored record batches live in a linked list of fixed-size *chunks* of write-once slots.
+//! The first and last chunk, the number of filled slots and the statistics sit behind one mutex
+//! that is only ever held for a few pointer operations, whatever the size of the store:
 //!
-//! * an append computes the batch's sizes *before* taking the lock, then fills the next slot (and,
-//!   once every [`CHUNK_SLOTS`] appends, pushes a new empty chunk). It never copies or touches the
-//!   batches already stored, so its cost does not grow with the store.
-//! * a reader takes a *snapshot*: it clones the `Arc`s of the chunks (one per [`CHUNK_SLOTS`]
-//!   batches) and the number of filled slots, then releases the lock and reads the batches without
-//!   it. Slots are written once and never change, so the snapshot is a consistent prefix of whole
-//!   batches however long the reader takes, and writers are never blocked by it.
-//! * `save`, `clear` and `load_ipc` swap in a new chunk list; snapshots taken before keep the old
-//!   one alive until they are dropped. The old data is dropped after the lock is released.
+//! * an append computes the batch's sizes *before* taking the lock, then fills the next slot of
+//!   the last chunk (and, once every [`CHUNK_SLOTS`] appends, links a new empty chunk). It never
+//!   copies or touches the batches already stored: O(1) under the lock.
+//! * a reader takes a *snapshot*: it clones the `Arc` of the first chunk and reads the number of
+//!   filled slots (O(1) under the lock), then walks the chunks without the lock. Slots and links
+//!   are written once and never change, so the snapshot is a consistent prefix of whole batches
+//!   however long the reader takes, and writers are never blocked by it.
+//! * `save`, `clear` and `load_ipc` swap in a new list; snapshots taken before keep the old one
+//!   alive until they are dropped. The old data is dropped after the lock is released.
 
 use std::fmt;
 use std::fs::File;
@@ -38,8 +38,8 @@ use crate::error::{Error, Result};
 use crate::soa::SoaColumns;
 use crate::store::{BatchStream, ColumnStats, Record, Store, StoreStats};
 
-/// Number of batch slots per chunk of the append-only batch list. A snapshot clones one `Arc` per
-/// chunk, so it costs `batches / CHUNK_SLOTS` reference-count increments under the lock.
+/// Number of batch slots per chunk of the append-only batch list (one allocation of a new chunk
+/// every `CHUNK_SLOTS` appends).
 pub const CHUNK_SLOTS: usize = 256;
 
 /// Key of the IPC file's custom metadata holding the Rust row type name.
@@ -87,16 +87,38 @@ struct ColumnSize {
     validity: u64,
 }
 
-/// A chunk of write-once batch slots. Slot `i` of the store is slot `i % CHUNK_SLOTS` of chunk
-/// `i / CHUNK_SLOTS`; it is filled under the store's lock before the filled count covers it.
+/// A chunk of write-once batch slots and the link to the next chunk. Slot `i` of the store is
+/// slot `i % CHUNK_SLOTS` of the `i / CHUNK_SLOTS`-th chunk; it is filled under the store's lock
+/// before the filled count covers it, and the link is set before the first slot of the next chunk.
 struct Chunk {
     slots: Box<[OnceLock<RecordBatch>]>,
+    next: OnceLock<Arc<Chunk>>,
 }
 
 impl Chunk {
     fn new() -> Self {
+        Self::with_slots(CHUNK_SLOTS)
+    }
+
+    fn with_slots(slots: usize) -> Self {
         Chunk {
-            slots: (0..CHUNK_SLOTS).map(|_| OnceLock::new()).collect(),
+            slots: (0..slots).map(|_| OnceLock::new()).collect(),
+            next: OnceLock::new(),
+        }
+    }
+}
+
+impl Drop for Chunk {
+    /// Unlinks the chain iteratively: the default recursive drop of a long list of chunks could
+    /// overflow the stack.
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(chunk) = next {
+            next = match Arc::try_unwrap(chunk) {
+                Ok(mut chunk) => chunk.next.take(),
+                // Still referenced by a snapshot: it is dropped with that snapshot.
+                Err(_) => None,
+            };
         }
     }
 }
@@ -104,7 +126,10 @@ impl Chunk {
 /// Everything behind the store's lock.
 #[derive(Default)]
 struct State {
-    chunks: Vec<Arc<Chunk>>,
+    /// First chunk (`None` while nothing was ever stored in this list).
+    head: Option<Arc<Chunk>>,
+    /// Last chunk, where the next batch goes.
+    tail: Option<Arc<Chunk>>,
     /// Filled slots (= stored batches). Slots below it are set and never change.
     batches: usize,
     rows: u64,
@@ -125,17 +150,28 @@ impl State {
     /// O(1) apart from summing the per-column sizes; never touches stored batches.
     fn push(&mut self, batch: RecordBatch, sizes: &[ColumnSize]) {
         let slot = self.batches % CHUNK_SLOTS;
-        if slot == 0 || self.chunks.is_empty() {
-            self.chunks.push(Arc::new(Chunk::new()));
-        }
+        let tail = match &self.tail {
+            Some(tail) if slot != 0 => Arc::clone(tail),
+            _ => {
+                let fresh = Arc::new(Chunk::new());
+                match &self.tail {
+                    // The tail's link is only ever set here, once, when it stops being the tail.
+                    Some(tail) => {
+                        let linked = tail.next.set(Arc::clone(&fresh)).is_ok();
+                        debug_assert!(linked, "chunk linked twice");
+                    }
+                    None => self.head = Some(Arc::clone(&fresh)),
+                }
+                self.tail = Some(Arc::clone(&fresh));
+                fresh
+            }
+        };
         let rows = batch.num_rows() as u64;
-        let stored = self
-            .chunks
-            .last()
-            .and_then(|chunk| chunk.slots.get(slot))
+        // Slot `slot` of the tail is empty: slots are filled in order, each once.
+        let stored = tail
+            .slots
+            .get(slot)
             .is_some_and(|cell| cell.set(batch).is_ok());
-        // A fresh chunk is pushed whenever `slot` wraps to 0 and chunks are never shared between
-        // two states, so the slot is always present and empty.
         debug_assert!(stored, "batch slot {} filled twice", self.batches);
         if !stored {
             return;
@@ -149,45 +185,52 @@ impl State {
         }
     }
 
+    /// O(1): one reference count and the filled count.
     fn snapshot(&self) -> Snapshot {
         Snapshot {
-            chunks: self.chunks.clone(),
-            len: self.batches,
-            pos: 0,
+            chunk: self.head.clone(),
+            slot: 0,
+            left: self.batches,
         }
     }
 }
 
-/// A consistent view of the stored batches: the chunk handles and the filled count at the time it
-/// was taken. Iterating clones the batches (reference counts only, no column data).
+/// A consistent view of the stored batches: the first chunk and the number of batches at the
+/// time it was taken. Iterating clones the batches (reference counts only, no column data).
 struct Snapshot {
-    chunks: Vec<Arc<Chunk>>,
-    len: usize,
-    pos: usize,
+    chunk: Option<Arc<Chunk>>,
+    /// Next slot to read in `chunk`.
+    slot: usize,
+    /// Batches still to return.
+    left: usize,
 }
 
 impl Iterator for Snapshot {
     type Item = RecordBatch;
 
     fn next(&mut self) -> Option<RecordBatch> {
-        while self.pos < self.len {
-            let index = self.pos;
-            self.pos += 1;
-            let batch = self
-                .chunks
-                .get(index / CHUNK_SLOTS)
-                .and_then(|chunk| chunk.slots.get(index % CHUNK_SLOTS))
-                .and_then(OnceLock::get);
-            if let Some(batch) = batch {
-                return Some(batch.clone());
-            }
+        if self.left == 0 {
+            return None;
         }
-        None
+        if self.slot == CHUNK_SLOTS {
+            self.chunk = self.chunk.as_ref().and_then(|c| c.next.get().cloned());
+            self.slot = 0;
+        }
+        let batch = self
+            .chunk
+            .as_ref()
+            .and_then(|c| c.slots.get(self.slot))
+            .and_then(OnceLock::get)
+            .cloned();
+        self.slot += 1;
+        // Every slot below the count taken with the snapshot is filled and linked; stop rather
+        // than loop should that ever not hold.
+        self.left = if batch.is_some() { self.left - 1 } else { 0 };
+        batch
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.len.saturating_sub(self.pos);
-        (left, Some(left))
+        (self.left, Some(self.left))
     }
 }
 
@@ -1155,6 +1198,62 @@ mod tests {
                 validity: 1
             }
         );
+    }
+
+    fn tiny_batch(id: u64) -> RecordBatch {
+        let ids: ArrayRef = Arc::new(UInt64Array::from(vec![id]));
+        RecordBatch::try_from_iter([("id", ids)]).unwrap()
+    }
+
+    fn ids(snapshot: Snapshot) -> Vec<u64> {
+        snapshot
+            .map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap()
+                    .value(0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_cross_chunks_and_ignore_later_pushes() {
+        let mut state = State::empty(1);
+        let size = [ColumnSize {
+            bytes: 8,
+            validity: 0,
+        }];
+        let n = CHUNK_SLOTS as u64 * 2 + 7;
+        for id in 0..n {
+            state.push(tiny_batch(id), &size);
+        }
+        let early = state.snapshot();
+        assert_eq!(early.size_hint(), (n as usize, Some(n as usize)));
+        for id in n..n + CHUNK_SLOTS as u64 {
+            state.push(tiny_batch(id), &size);
+        }
+        assert_eq!(ids(early), (0..n).collect::<Vec<_>>());
+        assert_eq!(
+            ids(state.snapshot()),
+            (0..n + CHUNK_SLOTS as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(state.rows, n + CHUNK_SLOTS as u64);
+        assert_eq!(state.columns[0].bytes, 8 * state.rows);
+        assert_eq!(ids(State::empty(1).snapshot()), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_long_chain_of_chunks_drops_without_recursion() {
+        let head = Arc::new(Chunk::with_slots(0));
+        let mut tail = Arc::clone(&head);
+        for _ in 0..1_000_000 {
+            let next = Arc::new(Chunk::with_slots(0));
+            assert!(tail.next.set(Arc::clone(&next)).is_ok());
+            tail = next;
+        }
+        drop(tail);
+        drop(head); // would overflow the test thread's stack with a recursive drop
     }
 
     #[test]
