@@ -20,7 +20,7 @@ use crate::soa::Soa;
 pub mod memory;
 pub mod parquet;
 
-pub use memory::ArrowStore;
+pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;
 
 /// A row type every store accepts: `#[derive(Soa, ToArrow)]` on a `Send + Sync + 'static` struct.
