@@ -93,17 +93,29 @@ pub mod helpers {
         compact: C,
     ) -> Result<ArrayRef, FieldError> {
         let dense = struct_into_array(compact)?;
+        let nulls = arrow_buffer::NullBuffer::from(valid.to_vec());
+        if dense.is_empty() {
+            // Every row is null and there is no value to stand in: a null struct of that length.
+            return Ok(arrow_array::new_null_array(dense.data_type(), valid.len()));
+        }
+        // Null rows repeat the first present row, so non-nullable children never hold nulls
+        // (pyarrow's Parquet writer rejects those); the struct's validity masks them.
         let mut next = 0u32;
         let indices: UInt32Array = valid
             .iter()
             .map(|&v| {
-                v.then(|| {
+                if v {
                     next += 1;
-                    next - 1
-                })
+                    Some(next - 1)
+                } else {
+                    Some(0)
+                }
             })
             .collect();
-        Ok(arrow_select::take::take(dense.as_ref(), &indices, None)?)
+        let spread = arrow_select::take::take(dense.as_ref(), &indices, None)?;
+        let (fields, columns, _) = spread.as_struct().clone().into_parts();
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        Ok(Arc::new(StructArray::try_new(fields, columns, nulls)?))
     }
 
     fn read_struct<C: ToArrow>(array: &StructArray) -> Result<Vec<C::Row>, FieldError> {

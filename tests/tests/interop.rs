@@ -877,19 +877,7 @@ fn load_each_column(
 /// Columns that files of a writer (file-name prefix) do not load yet, each a reported bug with an
 /// ignored regression test under tests/regression/. The test fails when one of them loads, so
 /// the list cannot go stale.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "polars",
-        "fixed",
-        "regression/fixed_bytes_from_variable_binary.rs",
-    ),
-    (
-        "duckdb",
-        "fixed",
-        "regression/fixed_bytes_from_variable_binary.rs",
-    ),
-    ("duckdb", "triple", "regression/fixed_list_from_list.rs"),
-];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// DuckDB writes the duration column as BIGINT microseconds (Parquet has no duration type and
 /// DuckDB's INTERVAL cannot be negative in Parquet): read it back as a duration column.

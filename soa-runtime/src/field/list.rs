@@ -138,6 +138,13 @@ pub fn from_fixed<T: ArrowField>(
     n: usize,
 ) -> Result<Vec<Option<Vec<T>>>, FieldError> {
     let expected = T::fixed_data_type(n);
+    if matches!(
+        array.data_type(),
+        DataType::List(_) | DataType::LargeList(_)
+    ) {
+        // DuckDB writes its fixed-size ARRAY type as a plain List: accept rows of exactly `n`.
+        return exact_lengths(from_list::<T>(array)?, n);
+    }
     let Some(list) = array.as_fixed_size_list_opt() else {
         return Err(mismatch(expected, array));
     };
@@ -252,7 +259,8 @@ pub fn fixed_binary_to_array(rows: &[Option<&[u8]>], n: usize) -> Result<ArrayRe
     Ok(Arc::new(array))
 }
 
-/// Reads `FixedSizeBinary(n)`.
+/// Reads `FixedSizeBinary(n)`, or variable binary (`Binary`, `LargeBinary`, `BinaryView`, as
+/// polars and DuckDB write fixed-size bytes) whose every value has exactly `n` bytes.
 pub fn fixed_binary_from_array(
     array: &dyn Array,
     n: usize,
@@ -263,8 +271,30 @@ pub fn fixed_binary_from_array(
             .iter()
             .map(|b| b.map(<[u8]>::to_vec))
             .collect()),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            let rows = binary_from_array(array)?;
+            exact_lengths(rows, n)
+        }
         _ => Err(mismatch(DataType::FixedSizeBinary(n as i32), array)),
     }
+}
+
+/// Checks that every present row has exactly `n` values.
+fn exact_lengths<T>(
+    rows: Vec<Option<Vec<T>>>,
+    n: usize,
+) -> Result<Vec<Option<Vec<T>>>, FieldError> {
+    for (row, value) in rows.iter().enumerate() {
+        if let Some(v) = value
+            && v.len() != n
+        {
+            return Err(FieldError::OutOfRange(format!(
+                "expected {n} values at row {row} for a fixed-size field, found {}",
+                v.len()
+            )));
+        }
+    }
+    Ok(rows)
 }
 
 /// Turns optional rows into required rows, failing on the first null.

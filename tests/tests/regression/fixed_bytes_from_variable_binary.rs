@@ -27,7 +27,6 @@ fn batch(tag: ArrayRef, maybe_tag: ArrayRef) -> RecordBatch {
 }
 
 #[test]
-#[ignore = "bug: soa-runtime field/list.rs: [u8; N] from_array accepts only FixedSizeBinary(N)"]
 fn fixed_bytes_load_from_binary_large_binary_and_binary_view() {
     let expected = vec![
         Tagged {
@@ -63,7 +62,6 @@ fn fixed_bytes_load_from_binary_large_binary_and_binary_view() {
 }
 
 #[test]
-#[ignore = "bug: soa-runtime field/list.rs: [u8; N] from_array accepts only FixedSizeBinary(N)"]
 fn a_value_of_another_length_is_out_of_range() {
     let b = batch(
         Arc::new(BinaryArray::from_iter_values([b"PAR1".as_slice(), b"abc"])),

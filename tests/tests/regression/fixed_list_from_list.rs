@@ -14,7 +14,6 @@ pub struct Triple {
 }
 
 #[test]
-#[ignore = "bug: soa-runtime field/list.rs: [T; N] from_array accepts only FixedSizeList(N)"]
 fn fixed_size_list_loads_from_list_of_n_items() {
     let list = ListArray::from_iter_primitive::<Int16Type, _, _>([
         Some(vec![Some(1), Some(-1), Some(0)]),

@@ -22,7 +22,6 @@ pub struct Shape {
 }
 
 #[test]
-#[ignore = "bug: soa-runtime: Option<Struct> puts nulls in non-nullable child arrays"]
 fn non_nullable_children_hold_no_nulls() {
     let soa: ShapeSoA = vec![
         Shape {
