@@ -26,7 +26,9 @@ pub enum FieldError {
         found: DataType,
     },
     /// A null value in a column whose field is not an `Option`.
-    #[error("found a null at row {row}, but the field is not an Option (expected non-null {expected})")]
+    #[error(
+        "found a null at row {row}, but the field is not an Option (expected non-null {expected})"
+    )]
     UnexpectedNull {
         /// Row index (within the batch) of the first null.
         row: usize,
@@ -34,7 +36,9 @@ pub enum FieldError {
         expected: DataType,
     },
     /// A string that names no variant of a unit enum.
-    #[error("unknown variant {found:?} of enum {enum_name} at row {row} (expected one of {expected:?})")]
+    #[error(
+        "unknown variant {found:?} of enum {enum_name} at row {row} (expected one of {expected:?})"
+    )]
     UnknownVariant {
         /// The enum's Rust name.
         enum_name: &'static str,
@@ -64,7 +68,9 @@ pub enum FieldError {
 #[non_exhaustive]
 pub enum Error {
     /// A column the struct needs is not in the record batch.
-    #[error("{struct_name}.{field}: column {column:?} is missing (expected Arrow type {expected}, found no such column)")]
+    #[error(
+        "{struct_name}.{field}: column {column:?} is missing (expected Arrow type {expected}, found no such column)"
+    )]
     MissingColumn {
         /// Rust struct name.
         struct_name: &'static str,

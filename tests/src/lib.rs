@@ -37,7 +37,16 @@ pub struct Order {
     pub ts_micros: i64,
 }
 
-const SYMBOLS: &[&str] = &["AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "TSLA", "Société", "日本株"];
+const SYMBOLS: &[&str] = &[
+    "AAPL",
+    "MSFT",
+    "GOOG",
+    "AMZN",
+    "NVDA",
+    "TSLA",
+    "Société",
+    "日本株",
+];
 
 /// `n` deterministic orders (a small xorshift generator; same input, same rows).
 #[must_use]
