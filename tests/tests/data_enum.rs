@@ -128,3 +128,56 @@ fn data_enum_survives_parquet() {
     }
     assert_eq!(back.into_rows(), rows);
 }
+
+/// pyarrow, polars and DuckDB read the data-enum layout from Parquet: tag as a string, the row's
+/// variant child present, the others null.
+#[test]
+fn data_enum_parquet_reads_in_pyarrow_polars_and_duckdb() {
+    use soa_runtime::parquet::arrow::ArrowWriter;
+    use std::process::Command;
+    let python = std::env::var("SOA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let required = std::env::var("SOA_INTEROP").as_deref() == Ok("1");
+    let probe = Command::new(&python)
+        .args(["-c", "import pyarrow, polars, duckdb"])
+        .output();
+    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
+        assert!(
+            !required,
+            "SOA_INTEROP=1 but {python} cannot import pyarrow, polars, duckdb"
+        );
+        println!("skipped: {python} cannot import pyarrow, polars, duckdb (run scripts/test.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drawings.parquet");
+    let batch = DrawingSoA::from(drawings()).into_record_batch().unwrap();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let script = r#"
+import sys, pyarrow.parquet as pq, polars as pl, duckdb
+p = sys.argv[1]
+t = pq.read_table(p).to_pylist()
+assert [r["shape"]["tag"] for r in t] == ["Empty", "Circle", "Tagged"], t
+assert t[1]["shape"]["Circle"] == {"radius": 2.5, "label": "ö"} and t[1]["shape"]["Rect"] is None
+assert t[0]["maybe"] is None and t[1]["maybe"]["Rect"] == {"_0": 3, "_1": 4}
+df = pl.read_parquet(p)
+assert df["shape"].struct.field("tag").cast(pl.Utf8).to_list() == ["Empty", "Circle", "Tagged"]
+assert df["shape"].struct.field("Tagged").to_list()[2] == {"_0": ["a", ""]}
+rows = duckdb.sql(f"SELECT shape.tag::VARCHAR, shape.Circle.radius, maybe.Rect._1 FROM read_parquet('{p}') ORDER BY id").fetchall()
+assert rows == [("Empty", None, None), ("Circle", 2.5, 4), ("Tagged", None, None)], rows
+print("ok")
+"#;
+    let out = Command::new(&python)
+        .args(["-c", script, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
