@@ -783,8 +783,8 @@ async fn python_readers_read_every_type_from_parquet_and_arrow_ipc() {
         files.push(store_dir.join("data.parquet"));
     }
     let store = ArrowStore::<Every>::new();
-    // One batch: with two, `save_ipc` fails on the dictionary column (see
-    // tests/regression/ipc_dictionary_replacement.rs).
+    // One batch (several batches with different dictionaries are merged into one by `save_ipc`;
+    // see tests/regression/ipc_dictionary_replacement.rs).
     store.append(&soa).await.unwrap();
     for compression in [
         IpcCompression::None,

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_buffer::{Buffer, bit_util};
 use arrow_data::ArrayData;
@@ -785,14 +786,41 @@ fn write_and_sync(
     let mut writer = FileWriter::try_new_with_options(BufWriter::new(file), schema, options)
         .map_err(write_error)?;
     writer.write_metadata(TYPE_METADATA_KEY, type_name);
-    for batch in batches {
-        writer.write(batch).map_err(write_error)?;
+    // The IPC *file* format allows one dictionary per field: when batches carry different
+    // dictionaries (a `#[soa(dictionary)]` column; enum dictionaries are always the same), the
+    // snapshot is written as one batch whose dictionaries arrow-select merges.
+    if batches.len() > 1 && dictionaries_differ(schema, batches) {
+        let merged = arrow_select::concat::concat_batches(schema, batches)
+            .map_err(|e| Error::arrow("merging dictionary batches for an Arrow IPC file", e))?;
+        writer.write(&merged).map_err(write_error)?;
+    } else {
+        for batch in batches {
+            writer.write(batch).map_err(write_error)?;
+        }
     }
     let buffered = writer.into_inner().map_err(write_error)?;
     let file = buffered
         .into_inner()
         .map_err(|e| Error::io(temp, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(temp, e))
+}
+
+/// Whether any dictionary column has different dictionary values in two of the batches.
+fn dictionaries_differ(schema: &SchemaRef, batches: &[RecordBatch]) -> bool {
+    schema.fields().iter().enumerate().any(|(i, field)| {
+        if !matches!(field.data_type(), DataType::Dictionary(..)) {
+            return false;
+        }
+        let mut values = batches.iter().filter_map(|b| {
+            b.column(i)
+                .as_any_dictionary_opt()
+                .map(|d| d.values().to_data())
+        });
+        let Some(first) = values.next() else {
+            return false;
+        };
+        values.any(|v| v != first)
+    })
 }
 
 #[cfg(unix)]

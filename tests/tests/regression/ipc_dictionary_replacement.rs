@@ -16,7 +16,7 @@ pub struct Tick {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: soa-runtime store/memory.rs write_and_sync: IPC file with two dictionary batches"]
+
 async fn save_ipc_of_two_batches_with_different_dictionaries() {
     let dir = tempfile::tempdir().unwrap();
     let store = ArrowStore::<Tick>::new();
