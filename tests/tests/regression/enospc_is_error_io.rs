@@ -19,7 +19,6 @@ pub struct Blob {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: soa-runtime store/parquet/encode.rs: ENOSPC while writing is Error::Parquet, not Error::Io"]
 async fn storage_full_while_writing_a_data_file_is_error_io() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("mnt");

@@ -108,10 +108,7 @@ where
     W: Write + Send,
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
-    let pq = |source: ParquetError| Error::Parquet {
-        path: path.to_owned(),
-        source,
-    };
+    let pq = |source: ParquetError| parquet_error(path, source);
     let WriteSettings {
         schema,
         props,
@@ -243,10 +240,7 @@ fn encode_columns(
         jobs.push(((mine, field, column), column.get_array_memory_size()));
     }
     parallel(jobs, threads, |(writers, field, column)| {
-        let pq = |source: ParquetError| Error::Parquet {
-            path: path.to_owned(),
-            source,
-        };
+        let pq = |source: ParquetError| parquet_error(path, source);
         let leaves = compute_leaves(field, column).map_err(pq)?;
         for (writer, leaf) in writers.iter_mut().zip(&leaves) {
             writer.write(leaf).map_err(pq)?;
@@ -264,10 +258,7 @@ fn flush_row_group<W: Write + Send>(
     threads: usize,
     path: &Path,
 ) -> Result<()> {
-    let pq = |source: ParquetError| Error::Parquet {
-        path: path.to_owned(),
-        source,
-    };
+    let pq = |source: ParquetError| parquet_error(path, source);
     let jobs = writers
         .into_iter()
         .map(|w| {
@@ -282,4 +273,22 @@ fn flush_row_group<W: Write + Send>(
     }
     row_group.close().map_err(pq)?;
     Ok(())
+}
+
+/// A Parquet error on `path`; an I/O failure underneath (disk full, permission denied) becomes
+/// [`Error::Io`] so callers can match on its kind.
+fn parquet_error(path: &Path, source: ParquetError) -> Error {
+    match source {
+        ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+            Ok(io) => Error::io(path, *io),
+            Err(other) => Error::Parquet {
+                path: path.to_owned(),
+                source: ParquetError::External(other),
+            },
+        },
+        other => Error::Parquet {
+            path: path.to_owned(),
+            source: other,
+        },
+    }
 }
