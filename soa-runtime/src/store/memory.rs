@@ -576,7 +576,10 @@ fn column_indices(expected: &Schema, found: &Schema) -> std::result::Result<Vec<
             ));
         };
         let found_type = found.field(index).data_type();
-        if found_type != field.data_type() {
+        // Nested field names and nullability differ between writers (pyarrow names map entries
+        // key/value, nullable): compare structure and leaf types; `project` relabels the column,
+        // and the conversion on `load` still rejects a null where the field has no Option.
+        if !same_shape(found_type, field.data_type()) {
             return Err(format!(
                 "column {:?}: expected Arrow type {}, found {}",
                 field.name(),
@@ -635,11 +638,80 @@ fn project(
                 column.null_count()
             ));
         }
-        columns.push(Arc::clone(column));
+        if column.data_type() == field.data_type() {
+            columns.push(Arc::clone(column));
+        } else {
+            let data = relabel(column.to_data(), field.data_type())
+                .map_err(|e| format!("column {:?}: {e}", field.name()))?;
+            columns.push(arrow_array::make_array(data));
+        }
     }
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     RecordBatch::try_new_with_options(Arc::clone(expected), columns, &options)
         .map_err(|e| e.to_string())
+}
+
+/// Whether two types have the same structure and leaf types, ignoring nested field names,
+/// nested nullability and a map's `keys_sorted` flag.
+fn same_shape(a: &DataType, b: &DataType) -> bool {
+    use DataType::*;
+    match (a, b) {
+        (List(x), List(y))
+        | (LargeList(x), LargeList(y))
+        | (ListView(x), ListView(y))
+        | (LargeListView(x), LargeListView(y))
+        | (Map(x, _), Map(y, _)) => same_shape(x.data_type(), y.data_type()),
+        (FixedSizeList(x, n), FixedSizeList(y, m)) => {
+            n == m && same_shape(x.data_type(), y.data_type())
+        }
+        (Struct(x), Struct(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(f, g)| same_shape(f.data_type(), g.data_type()))
+        }
+        _ => a == b,
+    }
+}
+
+/// Gives `data` the type `to`, which differs from its own only in nested field names and
+/// nullability (checked by `same_shape` beforehand). Buffers are shared, nothing is copied.
+fn relabel(data: ArrayData, to: &DataType) -> std::result::Result<ArrayData, ArrowError> {
+    if data.data_type() == to {
+        return Ok(data);
+    }
+    let child_types: Vec<&DataType> = match to {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => vec![f.data_type()],
+        DataType::Struct(fields) => fields.iter().map(|f| f.data_type()).collect(),
+        other => {
+            return Err(ArrowError::SchemaError(format!(
+                "cannot relabel a column of type {} as {other}",
+                data.data_type()
+            )));
+        }
+    };
+    if child_types.len() != data.child_data().len() {
+        return Err(ArrowError::SchemaError(format!(
+            "expected {} child arrays, found {}",
+            child_types.len(),
+            data.child_data().len()
+        )));
+    }
+    let children = data
+        .child_data()
+        .iter()
+        .zip(child_types)
+        .map(|(child, ty)| relabel(child.clone(), ty))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    data.into_builder()
+        .data_type(to.clone())
+        .child_data(children)
+        .build()
 }
 
 // ---------------------------------------------------------------------------------------------

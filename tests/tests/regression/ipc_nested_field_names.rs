@@ -22,7 +22,6 @@ pub struct Tagged {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "bug: soa-runtime store/memory.rs column_indices compares nested field names"]
 async fn load_ipc_accepts_a_map_with_pyarrow_field_names() {
     let names = MapFieldNames {
         entry: "map".into(),
