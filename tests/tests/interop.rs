@@ -1007,17 +1007,14 @@ async fn rust_reads_files_written_by_pyarrow_polars_and_duckdb() {
         assert!(report.contains_key(expected), "{expected} was not written");
     }
 
-    // ArrowStore::load_ipc takes files with exactly the row type's columns and Arrow types; it
-    // still compares nested field names (pyarrow names a map's entries "map", arrow-rs
-    // "entries"), a known gap: tests/regression/ipc_nested_field_names.rs.
+    // ArrowStore::load_ipc takes pyarrow's file too, although pyarrow names a map's entries
+    // "map"/"key"/"value" (tests/regression/ipc_nested_field_names.rs).
     let loaded = ArrowStore::<Every>::new();
-    match loaded.load_ipc(out_dir.join("pyarrow.arrow")).await {
-        Ok(()) => assert_same_rows(&loaded.load().await.unwrap().into_rows(), &rows, "load_ipc"),
-        Err(Error::SchemaMismatch { reason, .. }) if reason.contains("column \"map\"") => {
-            println!("known gap: ArrowStore::load_ipc(pyarrow.arrow): {reason}");
-        }
-        Err(e) => panic!("load_ipc(pyarrow.arrow): {e}"),
-    }
+    loaded
+        .load_ipc(out_dir.join("pyarrow.arrow"))
+        .await
+        .unwrap_or_else(|e| panic!("load_ipc(pyarrow.arrow): {e}"));
+    assert_same_rows(&loaded.load().await.unwrap().into_rows(), &rows, "load_ipc");
 }
 
 // ---------------------------------------------------------------------------------------------
