@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use soa_examples::{Order, OrderGenerator, OrderSoA};
+use soa_examples::{Order, OrderGenerator, OrderSoA, ms, parse_rows};
 use soa_runtime::store::parquet::{Codec, ParquetStore};
 use soa_runtime::{Store, ToArrow};
 
@@ -23,31 +23,8 @@ type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 const DATA_DIR: &str = "parquet_demo_data";
 const APPEND_ROWS: usize = 10_000;
 
-fn parse_rows() -> DemoResult<usize> {
-    let mut rows = 1_000_000;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rows" => {
-                let value = args.next().ok_or("--rows needs a number")?;
-                rows = value.replace('_', "").parse()?;
-            }
-            "-h" | "--help" => {
-                println!("usage: parquet_demo [--rows N]   (default 1000000)");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(rows)
-}
-
 fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn spinner(message: &'static str) -> ProgressBar {
@@ -116,7 +93,7 @@ fn file_identity(path: &Path) -> DemoResult<(u64, String, u64)> {
 
 #[tokio::main]
 async fn main() -> DemoResult {
-    let rows = parse_rows()?;
+    let rows = parse_rows("parquet_demo")?;
     let dir = PathBuf::from(DATA_DIR);
     let started = Instant::now();
     println!("soa ParquetStore demo: {rows} orders -> ./{DATA_DIR}/\n");

@@ -8,9 +8,9 @@
 //! The first build compiles DuckDB's C++ sources (tens of minutes on two cores, once per target
 //! directory and profile).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use soa_examples::{Order, OrderGenerator, OrderSoA, Side};
+use soa_examples::{Order, OrderGenerator, OrderSoA, Side, ms, parse_rows};
 use soa_runtime::sql::SqlEngine;
 use soa_runtime::sql::duckdb::arrow::util::pretty::pretty_format_batches;
 use soa_runtime::store::parquet::ParquetStore;
@@ -20,29 +20,6 @@ type DemoResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 const DATA_DIR: &str = "sql_demo_data";
 const CHUNK: usize = 100_000;
-
-fn parse_rows() -> DemoResult<usize> {
-    let mut rows = 1_000_000;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rows" => {
-                let value = args.next().ok_or("--rows needs a number")?;
-                rows = value.replace('_', "").parse()?;
-            }
-            "-h" | "--help" => {
-                println!("usage: sql_demo [--rows N]   (default 1000000)");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)").into()),
-        }
-    }
-    Ok(rows)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// Revenue per side: the example query.
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
@@ -73,7 +50,7 @@ pub struct Customer {
 }
 
 fn main() -> DemoResult {
-    let rows = parse_rows()?;
+    let rows = parse_rows("sql_demo")?;
     let started = Instant::now();
     println!("soa SQL demo: {rows} orders, embedded DuckDB\n");
 
