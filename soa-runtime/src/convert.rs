@@ -170,21 +170,23 @@ pub mod helpers {
             .map_err(|e| Error::arrow("assembling a record batch", e))
     }
 
-    /// How one field converts: chosen by the macro (the type's `ArrowField` impl, or an adapter).
-    pub type ToArrayFn<T> = fn(&[T]) -> Result<ArrayRef, FieldError>;
+    /// How one field converts: chosen by the macro (the type's `ArrowField` impl, an adapter, or
+    /// an Arrow-shaped column). `C` is what the container holds (`[T]` borrowed, `Vec<T>` owned,
+    /// or the `#[soa(arrow_layout)]` column type).
+    pub type ToArrayFn<C> = fn(&C) -> Result<ArrayRef, FieldError>;
     /// Owned variant of [`ToArrayFn`].
-    pub type IntoArrayFn<T> = fn(Vec<T>) -> Result<ArrayRef, FieldError>;
+    pub type IntoArrayFn<C> = fn(C) -> Result<ArrayRef, FieldError>;
     /// Reads a borrowed column.
-    pub type FromArrayFn<T> = fn(&dyn Array) -> Result<Vec<T>, FieldError>;
+    pub type FromArrayFn<C> = fn(&dyn Array) -> Result<C, FieldError>;
     /// Reads an owned column.
-    pub type FromArrayOwnedFn<T> = fn(ArrayRef) -> Result<Vec<T>, FieldError>;
+    pub type FromArrayOwnedFn<C> = fn(ArrayRef) -> Result<C, FieldError>;
     /// The column used when the batch lacks it (`None`: the column is required).
-    pub type AbsentFn<T> = fn(usize) -> Option<Vec<T>>;
+    pub type AbsentFn<C> = fn(usize) -> Option<C>;
 
     /// Converts one borrowed column, adding the struct and field to any error.
-    pub fn column_to_array<T>(
-        values: &[T],
-        to: ToArrayFn<T>,
+    pub fn column_to_array<C: ?Sized>(
+        values: &C,
+        to: ToArrayFn<C>,
         struct_name: &'static str,
         field: &'static str,
     ) -> Result<ArrayRef> {
@@ -192,9 +194,9 @@ pub mod helpers {
     }
 
     /// Converts one owned column, adding the struct and field to any error.
-    pub fn column_into_array<T>(
-        values: Vec<T>,
-        into: IntoArrayFn<T>,
+    pub fn column_into_array<C>(
+        values: C,
+        into: IntoArrayFn<C>,
         struct_name: &'static str,
         field: &'static str,
     ) -> Result<ArrayRef> {
@@ -202,7 +204,7 @@ pub mod helpers {
     }
 
     /// `into_array` through a borrowed conversion (adapters have no owned variant).
-    pub fn via_ref<T>(values: Vec<T>, to: ToArrayFn<T>) -> Result<ArrayRef, FieldError> {
+    pub fn via_ref<T>(values: Vec<T>, to: ToArrayFn<[T]>) -> Result<ArrayRef, FieldError> {
         to(&values)
     }
 
@@ -211,9 +213,8 @@ pub mod helpers {
         None
     }
 
-    /// A column of `Default` values (for `#[soa(default)]` fields missing from a batch, and
-    /// `#[soa(skip)]` fields).
-    pub fn default_column<T: Default>(len: usize) -> Option<Vec<T>> {
+    /// A column of `Default` values (for `#[soa(default)]` fields missing from a batch).
+    pub fn default_column<T: Default, C: FromIterator<T>>(len: usize) -> Option<C> {
         Some((0..len).map(|_| T::default()).collect())
     }
 
@@ -298,17 +299,17 @@ pub mod helpers {
         }
     }
 
-    /// Reads the column named `column` of a borrowed batch into a `Vec<T>`.
+    /// Reads the column named `column` of a borrowed batch into a column `C`.
     #[allow(clippy::too_many_arguments)]
-    pub fn read_column<T>(
+    pub fn read_column<C>(
         batch: &RecordBatch,
         struct_name: &'static str,
         field: &'static str,
         column: &'static str,
         expected: fn() -> DataType,
-        from: FromArrayFn<T>,
-        absent: AbsentFn<T>,
-    ) -> Result<Vec<T>> {
+        from: FromArrayFn<C>,
+        absent: AbsentFn<C>,
+    ) -> Result<C> {
         let Some(array) = batch.column_by_name(column) else {
             return absent(batch.num_rows()).ok_or_else(|| Error::MissingColumn {
                 struct_name,
@@ -358,17 +359,17 @@ pub mod helpers {
             .map_err(|e| Error::arrow("reading flattened columns", e))
     }
 
-    /// Moves the column named `column` out of an owned batch into a `Vec<T>`.
+    /// Moves the column named `column` out of an owned batch into a column `C`.
     #[allow(clippy::too_many_arguments)]
-    pub fn take_column<T>(
+    pub fn take_column<C>(
         columns: &mut OwnedColumns,
         struct_name: &'static str,
         field: &'static str,
         column: &'static str,
         expected: fn() -> DataType,
-        from: FromArrayOwnedFn<T>,
-        absent: AbsentFn<T>,
-    ) -> Result<Vec<T>> {
+        from: FromArrayOwnedFn<C>,
+        absent: AbsentFn<C>,
+    ) -> Result<C> {
         let array = columns
             .schema
             .index_of(column)

@@ -47,6 +47,7 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod column;
 pub mod convert;
 pub mod error;
 pub mod field;
@@ -55,6 +56,7 @@ pub mod soa;
 pub mod sql;
 pub mod store;
 
+pub use column::{OptionStringColumn, StringColumn};
 pub use convert::ToArrow;
 pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};

@@ -21,7 +21,9 @@ pub struct Order {
     pub order_id: u64,
     /// Customer.
     pub customer_id: u32,
-    /// Instrument.
+    /// Instrument. Stored Arrow-shaped in `OrderSoA` (one byte buffer + offsets): moving the
+    /// column into a record batch copies nothing, and scans read contiguous bytes.
+    #[soa(arrow_layout)]
     pub symbol: String,
     /// Buy or sell.
     pub side: Side,
@@ -31,7 +33,8 @@ pub struct Order {
     pub unit_price: f64,
     /// Whether the order was filled.
     pub filled: bool,
-    /// Free text.
+    /// Free text, Arrow-shaped too (bytes + offsets + validity bits).
+    #[soa(arrow_layout)]
     pub note: Option<String>,
     /// Timestamp in microseconds since the epoch.
     pub ts_micros: i64,

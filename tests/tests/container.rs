@@ -78,7 +78,7 @@ fn sort_applies_one_permutation_to_every_column() {
     expected.sort_by(|a, b| a.unit_price.total_cmp(&b.unit_price));
     assert_eq!(soa.clone().into_rows(), expected);
 
-    soa.sort_by_key(|r| (r.symbol.clone(), *r.order_id));
+    soa.sort_by_key(|r| (r.symbol.to_owned(), *r.order_id));
     let mut expected = rows;
     expected.sort_by_key(|r| (r.symbol.clone(), r.order_id));
     assert_eq!(soa.into_rows(), expected);

@@ -396,7 +396,7 @@ async fn main() -> DemoResult<()> {
                 && *a.quantity == b.quantity
                 && a.unit_price.to_bits() == b.unit_price.to_bits()
                 && *a.filled == b.filled
-                && *a.note == b.note
+                && a.note == b.note.as_deref()
                 && *a.ts_micros == b.ts_micros
         });
     println!(

@@ -30,6 +30,10 @@ pub struct Codec {
     pub from_array_owned: TokenStream,
     /// `fn(usize) -> Option<Vec<T>>`: the column when the batch lacks it.
     pub absent: TokenStream,
+    /// The container's column type (`Vec<T>`, or the Arrow-shaped column).
+    pub column: TokenStream,
+    /// What `to_array` borrows (`[T]`, or the Arrow-shaped column).
+    pub borrowed: TokenStream,
 }
 
 fn adapter_type(krate: &syn::Path, layout: &Layout, value_ty: &Type) -> TokenStream {
@@ -79,7 +83,33 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
     let default_absent = field
         .attrs
         .default
-        .map(|_| quote_spanned!(span=> #krate::__private::default_column::<#ty>));
+        .map(|_| quote_spanned!(span=> #krate::__private::default_column));
+
+    let vec_column = quote_spanned!(span=> #krate::__private::Vec<#ty>);
+    let slice = quote_spanned!(span=> [#ty]);
+    if field.attrs.arrow_layout.is_some() {
+        // The column is already Arrow-shaped: its own conversions, the type's Arrow type.
+        let m = quote_spanned!(span=> <#ty as #krate::ArrowField>);
+        let column = arrow_column(krate, ty);
+        let c = quote_spanned!(span=> <#column as #krate::column::Column<#ty>>);
+        return Codec {
+            data_type: quote_spanned!(span=> #m::data_type()),
+            expected: quote_spanned!(span=> #m::data_type),
+            nullable: quote_spanned!(span=> #m::NULLABLE),
+            metadata: with_meta(quote_spanned!(span=> #m::field_metadata())),
+            to_array: quote_spanned!(span=> #c::to_array),
+            into_array: quote_spanned!(span=> #c::into_array),
+            from_array: quote_spanned!(span=> #c::from_array),
+            from_array_owned: quote_spanned!(span=> #c::from_array_owned),
+            absent: field.attrs.default.map_or_else(
+                || quote_spanned!(span=> #c::absent),
+                |_| quote_spanned!(span=> #krate::__private::default_column::<#ty, #column>),
+            ),
+            borrowed: column.clone(),
+            column,
+        };
+    }
+    let default_absent = default_absent.map(|f| quote!(#f::<#ty, #vec_column>));
 
     let Some(layout) = field.attrs.layouts.first() else {
         let m = quote_spanned!(span=> <#ty as #krate::ArrowField>);
@@ -93,6 +123,8 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
             from_array: quote_spanned!(span=> #m::from_array),
             from_array_owned: quote_spanned!(span=> #m::from_array_owned),
             absent: default_absent.unwrap_or_else(|| quote_spanned!(span=> #m::absent)),
+            column: vec_column,
+            borrowed: slice,
         };
     };
 
@@ -133,7 +165,14 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
         to_array: to,
         from_array: from,
         absent: default_absent.unwrap_or(absent),
+        column: vec_column,
+        borrowed: slice,
     }
+}
+
+/// The Arrow-shaped column type of a `#[soa(arrow_layout)]` field, spanned on its type.
+pub fn arrow_column(krate: &syn::Path, ty: &Type) -> TokenStream {
+    quote_spanned!(ty.span()=> <#ty as #krate::column::ArrowLayout>::Column)
 }
 
 /// Gives every token (recursively) the span `span`.

@@ -108,18 +108,19 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             &c.absent,
             &c.expected,
         );
+        let (col, borrowed) = (&c.column, &c.borrowed);
         schema_fields.push(quote_spanned! {span=>
             fields.push(#p::Arc::new(
                 #p::Field::new(#column, #data_type, #nullable).with_metadata(#metadata),
             ));
         });
-        to_arrays.push(quote_spanned!(span=> columns.push(#p::column_to_array::<#ty>(&self.#ident, #to, #row_name, #name)?);));
-        into_arrays.push(quote_spanned!(span=> columns.push(#p::column_into_array::<#ty>(self.#ident, #into, #row_name, #name)?);));
+        to_arrays.push(quote_spanned!(span=> columns.push(#p::column_to_array::<#borrowed>(&self.#ident, #to, #row_name, #name)?);));
+        into_arrays.push(quote_spanned!(span=> columns.push(#p::column_into_array::<#col>(self.#ident, #into, #row_name, #name)?);));
         reads.push(quote_spanned!(span=>
-            #ident: #p::read_column::<#ty>(batch, #row_name, #name, #column, #expected, #from, #absent)?
+            #ident: #p::read_column::<#col>(batch, #row_name, #name, #column, #expected, #from, #absent)?
         ));
         takes.push(quote_spanned!(span=>
-            #ident: #p::take_column::<#ty>(&mut columns, #row_name, #name, #column, #expected, #owned, #absent)?
+            #ident: #p::take_column::<#col>(&mut columns, #row_name, #name, #column, #expected, #owned, #absent)?
         ));
     }
     let check_lens = quote! {

@@ -58,6 +58,9 @@ pub struct Field {
     pub default: Option<Span>,
     /// `#[soa(flatten)]`: a nested struct's columns inlined as `field_inner`.
     pub flatten: Option<Span>,
+    /// `#[soa(arrow_layout)]`: the container stores this column Arrow-shaped
+    /// (`<T as ArrowLayout>::Column`) instead of a `Vec<T>`.
+    pub arrow_layout: Option<Span>,
     /// Attribute-chosen layouts (more than one is an error reported by `check`).
     pub layouts: Vec<Layout>,
     /// `#[soa(metadata(key = "value", ..))]`: Arrow field metadata.
@@ -307,6 +310,8 @@ impl Field {
                 flag(cx, meta, &mut out.default, DEFAULT)
             } else if meta.path == FLATTEN {
                 flag(cx, meta, &mut out.flatten, FLATTEN)
+            } else if meta.path == ARROW_LAYOUT {
+                flag(cx, meta, &mut out.arrow_layout, ARROW_LAYOUT)
             } else if meta.path == LARGE {
                 let mut span = None;
                 flag(cx, meta, &mut span, LARGE)?;
@@ -344,7 +349,15 @@ impl Field {
                     meta,
                     "field",
                     &[
-                        RENAME, SKIP, DEFAULT, FLATTEN, LARGE, DICTIONARY, TIMESTAMP, DECIMAL,
+                        RENAME,
+                        SKIP,
+                        DEFAULT,
+                        FLATTEN,
+                        ARROW_LAYOUT,
+                        LARGE,
+                        DICTIONARY,
+                        TIMESTAMP,
+                        DECIMAL,
                         METADATA,
                     ],
                 ))

@@ -13,7 +13,8 @@ pub fn check(cx: &Ctxt, container: &Container<'_>) {
 }
 
 /// A field takes at most one layout attribute; `skip` excludes every other option; `flatten`
-/// inlines another struct's columns and cannot also pick a layout.
+/// inlines another struct's columns and cannot also pick a layout; `arrow_layout` keeps the
+/// type's default Arrow type, so no layout attribute goes with it.
 fn check_field_options(cx: &Ctxt, container: &Container<'_>) {
     let Body::Struct(fields) = &container.body else {
         return;
@@ -29,6 +30,7 @@ fn check_field_options(cx: &Ctxt, container: &Container<'_>) {
         if let Some(span) = a.skip {
             let others = a.rename.is_some()
                 || a.default.is_some()
+                || a.arrow_layout.is_some()
                 || a.flatten.is_some()
                 || !a.layouts.is_empty()
                 || !a.metadata.is_empty();
@@ -41,11 +43,25 @@ fn check_field_options(cx: &Ctxt, container: &Container<'_>) {
         }
         if let Some(span) = a.flatten
             && a.skip.is_none()
-            && (!a.layouts.is_empty() || a.default.is_some() || !a.metadata.is_empty())
+            && (!a.layouts.is_empty()
+                || a.default.is_some()
+                || !a.metadata.is_empty()
+                || a.arrow_layout.is_some())
         {
             cx.syn_error(syn::Error::new(
                 span,
-                "`flatten` inlines the nested struct's own columns: it cannot be combined with a layout, `default` or `metadata`",
+                "`flatten` inlines the nested struct's own columns: it cannot be combined with a layout, `arrow_layout`, `default` or `metadata`",
+            ));
+        }
+        // `arrow_layout` stores the column as Arrow's default layout of the type; another Arrow
+        // layout would need a conversion pass again.
+        if let (Some(_), Some(layout)) = (a.arrow_layout, a.layouts.first())
+            && a.skip.is_none()
+            && a.flatten.is_none()
+        {
+            cx.syn_error(syn::Error::new(
+                layout.span(),
+                "`arrow_layout` stores the column in the type's default Arrow layout (Utf8 for `String`): it cannot be combined with `large`, `dictionary`, `timestamp` or `decimal`",
             ));
         }
     }

@@ -22,6 +22,7 @@ pub const DECIMAL: Symbol = Symbol("decimal");
 pub const PRECISION: Symbol = Symbol("precision");
 pub const SCALE: Symbol = Symbol("scale");
 pub const FLATTEN: Symbol = Symbol("flatten");
+pub const ARROW_LAYOUT: Symbol = Symbol("arrow_layout");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {
