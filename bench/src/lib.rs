@@ -6,6 +6,7 @@
 pub mod competitors;
 pub mod fixed;
 pub mod parquet_io;
+pub mod plain;
 pub mod report;
 pub mod scan;
 #[cfg(feature = "arrow-store")]

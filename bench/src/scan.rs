@@ -8,6 +8,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
 
 use crate::competitors::soa_derive_impl::DOrderVec;
+use crate::plain::OrderPlainSoA;
 use crate::{Order, OrderSoA};
 
 /// The symbol counted by the string-equality scan.
@@ -25,8 +26,27 @@ pub fn soa(orders: &OrderSoA) -> ScanResult {
         .zip(orders.unit_price.iter())
         .map(|(q, p)| f64::from(*q) * p)
         .sum();
+    let count = orders.symbol.iter().filter(|s| *s == SYMBOL).count();
+    (notional, count)
+}
+
+/// Over the plain container (`Vec<String>` symbol column).
+#[must_use]
+pub fn plain(orders: &OrderPlainSoA) -> ScanResult {
+    let notional: f64 = orders
+        .quantity
+        .iter()
+        .zip(orders.unit_price.iter())
+        .map(|(q, p)| f64::from(*q) * p)
+        .sum();
     let count = orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count();
     (notional, count)
+}
+
+/// Symbol count only, plain container.
+#[must_use]
+pub fn plain_count(orders: &OrderPlainSoA) -> usize {
+    orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count()
 }
 
 /// Notional only, SoA.
@@ -38,7 +58,7 @@ pub fn soa_notional(orders: &OrderSoA) -> f64 {
 /// Symbol count only, SoA.
 #[must_use]
 pub fn soa_count(orders: &OrderSoA) -> usize {
-    orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count()
+    orders.symbol.iter().filter(|s| *s == SYMBOL).count()
 }
 
 /// Over a `Vec<Order>`.

@@ -429,9 +429,11 @@ impl StringColumn {
     /// Iterates over the values in order.
     pub fn iter(&self) -> StringIter<'_> {
         StringIter {
-            column: self,
-            next: 0,
-            end: self.len(),
+            bytes: &self.bytes,
+            offsets: match &self.offsets {
+                Offsets::Small(o) => IterOffsets::Small(o),
+                Offsets::Large(o) => IterOffsets::Large(o),
+            },
         }
     }
 
@@ -489,12 +491,26 @@ impl StringColumn {
         removed
     }
 
-    /// Moves every value of `other` to the end of `self`.
+    /// Moves every value of `other` to the end of `self` (one `memcpy` of the bytes, offsets
+    /// shifted in one pass).
     pub fn append(&mut self, other: &mut Self) {
-        self.bytes.reserve(other.bytes.len());
-        self.offsets.reserve(other.len());
-        for s in other.iter() {
-            self.push_str(s);
+        let base = self.bytes.len();
+        match (&mut self.offsets, &other.offsets) {
+            (Offsets::Small(mine), Offsets::Small(theirs))
+                if i32::try_from(base + other.bytes.len()).is_ok() =>
+            {
+                // Fits i32 (checked above), so every shifted offset does too.
+                let shift = base as i32;
+                mine.extend(theirs[1..].iter().map(|&o| o + shift));
+                self.bytes.extend_from_slice(&other.bytes);
+            }
+            _ => {
+                self.bytes.reserve(other.bytes.len());
+                self.offsets.reserve(other.len());
+                for s in other.iter() {
+                    self.push_str(s);
+                }
+            }
         }
         other.clear();
     }
@@ -584,9 +600,26 @@ impl StringColumn {
 /// Iterator over the values of a [`StringColumn`].
 #[derive(Debug, Clone)]
 pub struct StringIter<'a> {
-    column: &'a StringColumn,
-    next: usize,
-    end: usize,
+    bytes: &'a [u8],
+    offsets: IterOffsets<'a>,
+}
+
+/// The offsets still to visit: value `i` spans `o[i]..o[i + 1]`.
+#[derive(Debug, Clone)]
+enum IterOffsets<'a> {
+    Small(&'a [i32]),
+    Large(&'a [i64]),
+}
+
+impl<'a> StringIter<'a> {
+    #[inline]
+    fn str_in(&self, range: Range<usize>) -> &'a str {
+        // SAFETY: as `StringColumn::str_at`: every offset range of the column is valid UTF-8.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::str::from_utf8_unchecked(&self.bytes[range])
+        }
+    }
 }
 
 impl<'a> Iterator for StringIter<'a> {
@@ -594,17 +627,31 @@ impl<'a> Iterator for StringIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a str> {
-        if self.next < self.end {
-            let s = self.column.str_at(self.next);
-            self.next += 1;
-            Some(s)
-        } else {
-            None
-        }
+        let range = match &mut self.offsets {
+            IterOffsets::Small(o) => match **o {
+                [start, end, ..] => {
+                    *o = &o[1..];
+                    start as usize..end as usize
+                }
+                _ => return None,
+            },
+            IterOffsets::Large(o) => match **o {
+                [start, end, ..] => {
+                    *o = &o[1..];
+                    start as usize..end as usize
+                }
+                _ => return None,
+            },
+        };
+        Some(self.str_in(range))
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.end - self.next;
+        let n = match self.offsets {
+            IterOffsets::Small(o) => o.len().saturating_sub(1),
+            IterOffsets::Large(o) => o.len().saturating_sub(1),
+        };
         (n, Some(n))
     }
 }
@@ -612,13 +659,25 @@ impl<'a> Iterator for StringIter<'a> {
 impl ExactSizeIterator for StringIter<'_> {}
 
 impl DoubleEndedIterator for StringIter<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.next < self.end {
-            self.end -= 1;
-            Some(self.column.str_at(self.end))
-        } else {
-            None
-        }
+        let range = match &mut self.offsets {
+            IterOffsets::Small(o) => match **o {
+                [.., start, end] => {
+                    *o = &o[..o.len() - 1];
+                    start as usize..end as usize
+                }
+                _ => return None,
+            },
+            IterOffsets::Large(o) => match **o {
+                [.., start, end] => {
+                    *o = &o[..o.len() - 1];
+                    start as usize..end as usize
+                }
+                _ => return None,
+            },
+        };
+        Some(self.str_in(range))
     }
 }
 
@@ -907,6 +966,21 @@ impl Validity {
         }
     }
 
+    /// Appends `other`'s bits: whole words when `self` ends on a word boundary.
+    fn append(&mut self, other: &Validity) {
+        if self.len % 64 == 0 {
+            self.words.truncate(self.len / 64);
+            self.words.extend_from_slice(&other.words);
+            self.len += other.len;
+            self.nulls += other.nulls;
+        } else {
+            self.reserve(other.len);
+            for i in 0..other.len {
+                self.push(other.get(i));
+            }
+        }
+    }
+
     fn reserve(&mut self, additional: usize) {
         let needed = (self.len + additional).div_ceil(64);
         self.words.reserve(needed.saturating_sub(self.words.len()));
@@ -1112,11 +1186,8 @@ impl OptionStringColumn {
 
     /// Moves every value of `other` to the end of `self`.
     pub fn append(&mut self, other: &mut Self) {
-        self.reserve(other.len());
-        self.values.reserve_bytes(other.values.bytes_len());
-        for v in other.iter() {
-            self.push_opt(v);
-        }
+        self.values.append(&mut other.values);
+        self.validity.append(&other.validity);
         other.clear();
     }
 
@@ -1446,6 +1517,11 @@ mod tests {
         assert_eq!(c, ["a", "", "ünï", "dd"]);
         assert_eq!(c.get(2), Some("ünï"));
         assert_eq!(c.get(4), None);
+        assert_eq!(c.iter().rev().collect::<Vec<_>>(), ["dd", "ünï", "", "a"]);
+        assert_eq!(c.iter().len(), 4);
+        let one: StringColumn = ["x"].into_iter().collect();
+        assert_eq!(one.iter().next_back(), Some("x"));
+        assert_eq!(StringColumn::new().iter().next(), None);
         assert_eq!(c.swap_remove(0), "a");
         assert_eq!(c, ["dd", "", "ünï"]);
         c.truncate(1);
@@ -1490,6 +1566,14 @@ mod tests {
         assert_eq!(back, c);
         let owned = OptionStringColumn::from_array_owned(array).unwrap();
         assert_eq!(owned, c);
+        for split in [0, 1, 64, 65, 129] {
+            let mut a: OptionStringColumn = values[..split].iter().copied().collect();
+            let mut b: OptionStringColumn = values[split..].iter().copied().collect();
+            a.append(&mut b);
+            assert_eq!(a, c, "split at {split}");
+            assert_eq!(a.null_count(), c.null_count());
+            assert!(b.is_empty());
+        }
         let mut t = c.clone();
         t.truncate(65);
         assert_eq!(

@@ -36,6 +36,8 @@ pub trait SoaColumns: Default + Extend<Self::Row> + FromIterator<Self::Row> + Si
     fn push(&mut self, row: Self::Row);
     /// Removes every row, keeping the allocations.
     fn clear(&mut self);
+    /// Reserves room for `additional` more rows in every column.
+    fn reserve(&mut self, additional: usize);
     /// Moves every row out, in order.
     fn into_rows(self) -> Vec<Self::Row>;
     /// Appends every row of `other`, moving them.

@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, into, to, from, append).
+//! `perf record -g target/release/profile into 20` (workloads: rows, borrowed, into, to, from, append, breakdown).
 
 use std::hint::black_box;
 
@@ -15,6 +15,7 @@ fn main() {
     let batch = soa.clone().into_record_batch().expect("batch");
     match what.as_str() {
         "rows" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(rows.clone()).into_record_batch()))),
+        "borrowed" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..]).into_record_batch()))),
         "into" => (0..iters).for_each(|_| drop(black_box(soa.clone().into_record_batch()))),
         "to" => (0..iters).for_each(|_| drop(black_box(soa.to_record_batch()))),
         "from" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from_record_batch(&batch)))),
@@ -34,6 +35,7 @@ fn main() {
 /// Median time of each column's conversion at 1M rows (setup untimed), to attribute the cost of
 /// `into_record_batch` / `to_record_batch` to columns.
 fn breakdown(soa: &OrderSoA, reps: usize) {
+    let soa = &soa_bench::plain::plain_soa(&soa.clone().into_rows());
     use soa_bench::report::fmt_dur;
     use soa_bench::timing::measure;
     use soa_runtime::ArrowField;
@@ -67,6 +69,6 @@ fn breakdown(soa: &OrderSoA, reps: usize) {
         soa.side.iter().map(|s| *s as i8).collect::<Vec<i8>>()
     }));
     let rows = soa.clone().into_rows();
-    show("transpose Vec<Order> -> OrderSoA (From)", measure(reps, true, || rows.clone(), OrderSoA::from));
+    show("transpose Vec<Order> -> OrderSoA (From)", measure(reps, true, || rows.clone(), soa_bench::plain::OrderPlainSoA::from));
     show("drop Vec<Order>", measure(reps, true, || rows.clone(), drop));
 }

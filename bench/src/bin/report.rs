@@ -18,6 +18,7 @@ use soa_bench::competitors::{
     soa_derive_impl as sd, typed_arrow_impl as ta,
 };
 use soa_bench::fixed::{OrderFixedSoA, fixed_soa};
+use soa_bench::plain::{OrderPlainSoA, plain_soa};
 use soa_bench::report::{Report, fmt_dur, fmt_mib, fmt_rows};
 use soa_bench::timing::measure;
 use soa_bench::{Order, OrderSoA, orders, parquet_io, scan};
@@ -117,17 +118,18 @@ fn main() {
         let rows: Vec<Order> = orders(n);
         let soa: OrderSoA = rows.clone().into();
         let batch: RecordBatch = soa.clone().into_record_batch().expect("batch");
+        let plain: OrderPlainSoA = plain_soa(&rows);
 
         if !large {
             if args.wants("1") {
                 workload_1(&mut report, &rows, reps);
             }
             if args.wants("7") {
-                workload_7(&mut report, &rows, &soa, &batch, reps);
+                workload_7(&mut report, &rows, &soa, &plain, &batch, reps);
             }
         }
         if args.wants("2") {
-            workload_2(&mut report, &rows, &soa, reps, large);
+            workload_2(&mut report, &rows, &soa, &plain, reps, large);
         }
         if args.wants("3") {
             workload_3(&mut report, &rows, &soa, &batch, reps, large);
@@ -144,7 +146,7 @@ fn main() {
             let ipc = args.data.join(format!("orders_{n}.arrow"));
             write_ipc(&ipc, &batch);
         }
-        drop((rows, soa, batch));
+        drop((rows, soa, plain, batch));
     }
 
     #[cfg(not(feature = "arrow-store"))]
@@ -172,10 +174,12 @@ fn main() {
 fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
     let n = rows.len();
     eprintln!("-- 1 {T1}");
+    let s = measure(reps, true, || (), |()| OrderSoA::from(rows).into_record_batch().expect("batch"));
+    report.add("1", T1, n, "ours: OrderSoA::from(&rows[..]).into_record_batch()", true, true, &s, "rows borrowed");
+    let s = measure(reps, true, || (), |()| OrderSoA::from(rows));
+    report.add("1", T1, n, "ours, transpose only: OrderSoA::from(&rows[..])", true, false, &s, "part of the line above");
     let s = measure(reps, true, || rows.to_vec(), |r| OrderSoA::from(r).into_record_batch().expect("batch"));
-    report.add("1", T1, n, "ours: OrderSoA::from(rows).into_record_batch()", true, true, &s, "rows moved in");
-    let s = measure(reps, true, || rows.to_vec(), OrderSoA::from);
-    report.add("1", T1, n, "ours, transpose only: OrderSoA::from(rows)", true, false, &s, "part of the line above");
+    report.add("1", T1, n, "ours: OrderSoA::from(rows: Vec<Order>).into_record_batch()", true, false, &s, "rows moved in: includes freeing their Strings");
     let s = measure(reps, true, || (), |()| hw::rows_to_batch(rows));
     report.add("1", T1, n, "hand-written arrow-rs 60 builders, presized", false, false, &s, "rows borrowed");
     {
@@ -198,15 +202,24 @@ fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
     report.add("1", T1, n, "soa_derive 0.14: rows -> DOrderVec (no Arrow)", false, false, &s, "transpose only, for reference");
 }
 
-fn workload_2(report: &mut Report, rows: &[Order], soa: &OrderSoA, reps: usize, large: bool) {
+fn workload_2(
+    report: &mut Report,
+    rows: &[Order],
+    soa: &OrderSoA,
+    plain: &OrderPlainSoA,
+    reps: usize,
+    large: bool,
+) {
     let n = soa.len();
     eprintln!("-- 2 {T2}");
     let s = measure(reps, true, || soa.clone(), |s| s.into_record_batch().expect("batch"));
-    report.add("2", T2, n, "ours: into_record_batch()", true, true, &s, "");
+    report.add("2", T2, n, "ours: into_record_batch() (arrow_layout strings)", true, true, &s, "");
+    let s = measure(reps, true, || plain.clone(), |s| s.into_record_batch().expect("batch"));
+    report.add("2", T2, n, "ours without arrow_layout: Vec<String> columns", true, false, &s, "one pass + one free per string");
     if !large {
         let s = measure(reps, true, || (), |()| soa.to_record_batch().expect("batch"));
         report.add("2", T2, n, "ours: to_record_batch() (borrowed)", true, false, &s, "");
-        let s = measure(reps, true, || soa.clone(), hw::soa_to_batch);
+        let s = measure(reps, true, || plain.clone(), hw::soa_to_batch);
         report.add("2", T2, n, "hand-written arrow-rs 60 From<Vec<_>> (move)", false, false, &s, "");
     }
     {
@@ -334,14 +347,24 @@ fn workload_parquet(
     }
 }
 
-fn workload_7(report: &mut Report, rows: &[Order], soa: &OrderSoA, batch: &RecordBatch, reps: usize) {
+fn workload_7(
+    report: &mut Report,
+    rows: &[Order],
+    soa: &OrderSoA,
+    plain: &OrderPlainSoA,
+    batch: &RecordBatch,
+    reps: usize,
+) {
     let n = soa.len();
     let reps = reps * 3;
     eprintln!("-- 7 scan");
     let expected = scan::soa(soa);
     assert_eq!(scan::rows(rows), expected);
     let s = measure(reps, true, || (), |()| scan::soa(soa));
-    report.add("7", T7, n, "ours: OrderSoA columns", true, true, &s, format!("count={}", expected.1));
+    report.add("7", T7, n, "ours: OrderSoA columns (arrow_layout strings)", true, true, &s, format!("count={}", expected.1));
+    assert_eq!(scan::plain(plain), expected);
+    let s = measure(reps, true, || (), |()| scan::plain(plain));
+    report.add("7", T7, n, "ours without arrow_layout: Vec<String> symbol column", true, false, &s, "");
     let s = measure(reps, true, || (), |()| scan::rows(rows));
     report.add("7", T7, n, "Vec<Order> (same loop)", false, false, &s, "");
     let dvec = sd::from_rows(rows.to_vec());
@@ -355,7 +378,9 @@ fn workload_7(report: &mut Report, rows: &[Order], soa: &OrderSoA, batch: &Recor
     let s = measure(reps, true, || (), |()| scan::rows_notional(rows));
     report.add("7n", T7N, n, "Vec<Order> (same loop)", false, false, &s, "");
     let s = measure(reps, true, || (), |()| scan::soa_count(soa));
-    report.add("7c", T7C, n, "ours: OrderSoA columns", true, true, &s, "");
+    report.add("7c", T7C, n, "ours: OrderSoA columns (arrow_layout strings)", true, true, &s, "");
+    let s = measure(reps, true, || (), |()| scan::plain_count(plain));
+    report.add("7c", T7C, n, "ours without arrow_layout: Vec<String>", true, false, &s, "");
     let s = measure(reps, true, || (), |()| scan::rows_count(rows));
     report.add("7c", T7C, n, "Vec<Order> (same loop)", false, false, &s, "");
 }
@@ -463,7 +488,7 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
     let big = args.large;
     let mut g = String::new();
     g.push_str("| goal | measured | status |\n|---|---|---|\n");
-    let ours1 = "ours: OrderSoA::from(rows).into_record_batch()";
+    let ours1 = "ours: OrderSoA::from(&rows[..]).into_record_batch()";
     for (theirs, limit, label) in [
         ("hand-written arrow-rs 60 builders, presized", 1.0 / 1.5, "(1) >= 1.5x faster than presized hand-written builders"),
         ("typed-arrow 0.8 BuildRows (presized)", 0.5, "(1) >= 2x faster than typed-arrow"),
@@ -477,7 +502,7 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
     let v = ratio(r, "2f", big, fx, fx).and_then(|_| Some(r.median("2f", big, fx)?.as_secs_f64() / r.median("2f", n, fx)?.as_secs_f64()));
     goal(&mut g, "(2) fixed-width SoA -> RecordBatch: time(10M) <= 2x time(1M)", v, 2.0, true, &format!("10M/1M = {:.2}", v.unwrap_or(0.0)));
     for rows in [n, big] {
-        let v = ratio(r, "2", rows, "ours: into_record_batch()", "serde_arrow 0.15 to_record_batch (same rows)");
+        let v = ratio(r, "2", rows, "ours: into_record_batch() (arrow_layout strings)", "serde_arrow 0.15 to_record_batch (same rows)");
         goal(&mut g, &format!("(2) full Order SoA -> RecordBatch >= 100x faster than serde_arrow, {}", fmt_rows(rows)), v, 0.01, true, &speed(v));
         let v = r.median("2f", rows, fx).zip(r.median("2", rows, "serde_arrow 0.15 to_record_batch (same rows)")).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
         goal(&mut g, &format!("(2) fixed-width columns vs serde_arrow (all columns), {}", fmt_rows(rows)), v, 0.01, true, &speed(v));
@@ -505,7 +530,7 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
     goal(&mut g, "(6) count() < 1 ms on a 10M-row single-file store", v, 1.0, true, &format!("{}", r.median("6", big, c).map(fmt_dur).unwrap_or_default()));
     let v = r.median("6", big, c).zip(r.median("6", n, c)).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
     goal(&mut g, "(6) count() independent of rows: time(10M) <= 2x time(1M)", v, 2.0, true, &format!("10M/1M = {:.2}", v.unwrap_or(0.0)));
-    let v = ratio(r, "7", n, "ours: OrderSoA columns", "Vec<Order> (same loop)");
+    let v = ratio(r, "7", n, "ours: OrderSoA columns (arrow_layout strings)", "Vec<Order> (same loop)");
     goal(&mut g, "(7) SoA scan >= 4x faster than the loop over Vec<Order>", v, 0.25, true, &speed(v));
     let v = r.median("8r-p99", 100, "ours: ArrowStore::append(&soa)").map(|d| d.as_secs_f64() * 1e6);
     goal(&mut g, "(8) ArrowStore append p99 < 10 µs (100-row batch, 2 readers)", v, 10.0, true, &format!("{:.2} µs", v.unwrap_or(0.0)));
@@ -521,6 +546,7 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
         (the `Order` model of the demos and tests). Times are medians of the repetitions; \
         **ours / this** is our primary implementation's median divided by that line's median \
         (below 1: we are faster; 0.25 = 4x faster).\n\n");
+    out.push_str("SQL (DuckDB over our stores vs DuckDB's Python client): [BENCH_SQL.md](BENCH_SQL.md).\n\n");
     out.push_str("## Machine\n\n");
     out.push_str(&machine());
     out.push_str(&format!("- Run time of the whole report: {}\n", fmt_dur(elapsed)));

@@ -67,9 +67,10 @@ pub fn rows_to_batch(rows: &[Order]) -> RecordBatch {
     RecordBatch::try_new(OrderSoA::schema(), columns).expect("schema matches")
 }
 
-/// SoA columns -> `RecordBatch` by move with the plain arrow-rs `From` impls.
+/// SoA columns (plain `Vec`s, as a hand-written SoA has them) -> `RecordBatch` by move with the
+/// plain arrow-rs `From` impls.
 #[must_use]
-pub fn soa_to_batch(soa: OrderSoA) -> RecordBatch {
+pub fn soa_to_batch(soa: crate::plain::OrderPlainSoA) -> RecordBatch {
     let side = Int8Array::from_iter_values(soa.side.iter().map(|s| side_key(*s)));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from(soa.order_id)),

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Python: `--python`, else `$SOA_PYTHON`, else `.venv/bin/python` (made by scripts/test.sh; it
-//! needs `duckdb` and `pyarrow`). Prints a Markdown report (pasted into BENCH_SQL.md).
+//! needs `duckdb` and `pyarrow`). Prints a Markdown report (saved as BENCH_SQL.md at the repository root).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

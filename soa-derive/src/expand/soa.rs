@@ -411,6 +411,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 fn len(&self) -> usize { #soa::len(self) }
                 fn push(&mut self, row: Self::Row) { #soa::push(self, row) }
                 fn clear(&mut self) { #soa::clear(self) }
+                fn reserve(&mut self, additional: usize) { #soa::reserve(self, additional) }
                 fn into_rows(self) -> ::std::vec::Vec<Self::Row> { #soa::into_rows(self) }
                 fn append(&mut self, other: &mut Self) { #soa::append(self, other) }
             }

@@ -1016,11 +1016,21 @@ impl Inner {
 
     fn load<C: ToArrow + Send>(&self) -> Result<C> {
         let files = self.snapshot()?;
+        let total: u64 = files.iter().map(|f| f.entry.rows).sum();
         let mut out: Option<C> = None;
         for file in &files {
+            // Each part is dropped as soon as it is appended, and the result is reserved up front
+            // (untouched capacity costs no memory): the peak stays near one copy of the data plus
+            // one file's parts, instead of two copies.
             for mut part in self.load_file::<C>(file)? {
                 match &mut out {
-                    None => out = Some(part),
+                    None => {
+                        let rest = usize::try_from(total)
+                            .unwrap_or(0)
+                            .saturating_sub(part.len());
+                        part.reserve(rest);
+                        out = Some(part);
+                    }
                     Some(all) => all.append(&mut part),
                 }
             }
@@ -1045,6 +1055,32 @@ impl Inner {
             .filter(|name| file_schema.index_of(name).is_ok())
             .collect();
         let threads = self.options.threads;
+        // A file whose every column fits comfortably in one Arrow array (well under the 2 GiB of
+        // Utf8 offsets) decodes as one batch, converted column by column, each decoded column
+        // dropped as soon as it is copied: peak memory one copy of the data plus one column,
+        // instead of decoded batches and converted parts side by side. Bigger files go row
+        // group by row group.
+        let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
+            let mut batches =
+                decode::decode_columns(&bytes, &metadata, &file.path, &names, rows, threads)?;
+            drop(bytes);
+            if batches.len() == 1
+                && let Some(batch) = batches.pop()
+            {
+                return Ok(vec![
+                    decode::convert_batch::<C>(batch, &file.path, 1)?
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default(),
+                ]);
+            }
+            let mut out = Vec::with_capacity(batches.len());
+            for batch in batches {
+                out.extend(decode::convert_batch::<C>(batch, &file.path, threads)?);
+            }
+            return Ok(out);
+        }
         let batch_size = largest_row_group(&metadata);
         let batches =
             decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
@@ -1176,6 +1212,23 @@ impl Inner {
             }
         }
     }
+}
+
+/// Uncompressed bytes above which a file's columns are not decoded into one array each.
+const ONE_BATCH_COLUMN_LIMIT: u64 = 512 << 20;
+
+/// The largest uncompressed size of one column over all row groups of a file.
+fn largest_column_bytes(metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata) -> u64 {
+    let mut sizes: Vec<u64> = Vec::new();
+    for row_group in metadata.metadata().row_groups() {
+        for (i, chunk) in row_group.columns().iter().enumerate() {
+            if sizes.len() <= i {
+                sizes.resize(i + 1, 0);
+            }
+            sizes[i] += u64::try_from(chunk.uncompressed_size()).unwrap_or(u64::MAX / 4);
+        }
+    }
+    sizes.into_iter().max().unwrap_or(0)
 }
 
 fn largest_row_group(metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata) -> usize {
