@@ -273,10 +273,11 @@ fn copy_utf8(array: &StringArray) -> (Vec<i32>, Vec<u8>) {
     (offsets, bytes)
 }
 
+/// Offsets, bytes and validity taken over from a Utf8 array.
+type Utf8Parts = (Vec<i32>, Vec<u8>, Option<NullBuffer>);
+
 /// Takes the buffers of a uniquely owned, unsliced Utf8 array over; `Err` gives it back.
-fn reclaim_utf8(
-    array: StringArray,
-) -> Result<(Vec<i32>, Vec<u8>, Option<NullBuffer>), StringArray> {
+fn reclaim_utf8(array: StringArray) -> Result<Utf8Parts, StringArray> {
     let len = array.len();
     let (offsets, values, nulls) = array.into_parts();
     if offsets.first() != 0 {
@@ -959,7 +960,7 @@ impl Validity {
         self.nulls -= removed_nulls;
         self.len = len;
         self.words.truncate(len.div_ceil(64));
-        if len % 64 != 0
+        if !len.is_multiple_of(64)
             && let Some(w) = self.words.last_mut()
         {
             *w &= (1u64 << (len % 64)) - 1;
@@ -968,7 +969,7 @@ impl Validity {
 
     /// Appends `other`'s bits: whole words when `self` ends on a word boundary.
     fn append(&mut self, other: &Validity) {
-        if self.len % 64 == 0 {
+        if self.len.is_multiple_of(64) {
             self.words.truncate(self.len / 64);
             self.words.extend_from_slice(&other.words);
             self.len += other.len;
@@ -1000,7 +1001,7 @@ impl Validity {
         match nulls {
             None => {
                 let mut words = vec![u64::MAX; len / 64];
-                if len % 64 != 0 {
+                if !len.is_multiple_of(64) {
                     words.push((1u64 << (len % 64)) - 1);
                 }
                 Validity {

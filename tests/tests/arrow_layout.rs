@@ -40,7 +40,7 @@ fn quote(i: u32) -> Quote {
     Quote {
         id: i,
         symbol: ["AAPL", "", "Zürich-€", "MSFT"][i as usize % 4].repeat(1 + i as usize % 3),
-        venue: (i % 3 != 0).then(|| format!("v{i}")),
+        venue: (!i.is_multiple_of(3)).then(|| format!("v{i}")),
         desk: format!("d{}", i % 2),
     }
 }

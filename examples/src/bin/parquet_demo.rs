@@ -142,7 +142,6 @@ async fn main() -> DemoResult {
     progress.finish_and_clear();
     // Measured by moving the columns into Arrow and back: no copy of the data is made. (Growth
     // slack is trimmed first so that the figure is the data, not the capacity.)
-    let mut orders = orders;
     orders.shrink_to_fit();
     let batch = orders.into_record_batch()?;
     let arrow_bytes = batch.get_array_memory_size() as u64;
