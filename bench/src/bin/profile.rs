@@ -27,6 +27,16 @@ fn main() {
                 rt.block_on(soa_runtime::Store::append(&store, &chunk)).expect("append");
             }
         }
+        "save" => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("rt");
+            let dir = tempfile::tempdir().expect("tmp");
+            for i in 0..iters {
+                let store = rt
+                    .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(dir.path().join(i.to_string())))
+                    .expect("create");
+                rt.block_on(soa_runtime::Store::save(&store, &soa)).expect("save");
+            }
+        }
         "breakdown" => breakdown(&soa, iters),
         other => panic!("unknown workload {other}"),
     }
