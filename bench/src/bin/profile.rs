@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, borrowed, into, to, from, append, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, borrowed, into, to, from, append, save, breakdown).
 
 use std::hint::black_box;
 
