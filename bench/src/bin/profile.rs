@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, borrowed, into, to, from, append, save, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, builders, transpose, borrowed, into, to, from, append, save, breakdown).
 
 use std::hint::black_box;
 
@@ -15,6 +15,8 @@ fn main() {
     let batch = soa.clone().into_record_batch().expect("batch");
     match what.as_str() {
         "rows" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(rows.clone()).into_record_batch()))),
+        "builders" => (0..iters).for_each(|_| drop(black_box(soa_bench::competitors::handwritten::rows_to_batch(&rows)))),
+        "transpose" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..])))),
         "borrowed" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..]).into_record_batch()))),
         "into" => (0..iters).for_each(|_| drop(black_box(soa.clone().into_record_batch()))),
         "to" => (0..iters).for_each(|_| drop(black_box(soa.to_record_batch()))),
