@@ -2,6 +2,7 @@
 //! statistics, schema checks and Arrow IPC files (round trips, pyarrow, corrupt files).
 
 use std::collections::HashMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -843,4 +844,32 @@ async fn concurrent_writers_and_snapshot_readers() {
         8 * total as u64,
         "order_id bytes after concurrent appends"
     );
+}
+
+/// A `save_ipc` killed mid-write leaves `.<name>.<pid>.<n>.tmp`; the next successful save to the
+/// same path removes those of dead processes and leaves a live process's alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn save_ipc_sweeps_temporary_files_of_dead_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.arrow");
+    // pid_max is at most 2^22 on Linux: this pid cannot be alive.
+    let dead = dir.path().join(".orders.arrow.4999999.0.tmp");
+    let live = dir
+        .path()
+        .join(format!(".orders.arrow.{}.77.tmp", std::process::id()));
+    let other = dir.path().join(".other.arrow.4999999.0.tmp");
+    for p in [&dead, &live, &other] {
+        fs::write(p, b"partial").unwrap();
+    }
+    let store = ArrowStore::<Order>::new();
+    store
+        .append_owned(orders(10).into_iter().collect())
+        .unwrap();
+    store.save_ipc(&path, IpcCompression::None).await.unwrap();
+    assert!(!dead.exists(), "a dead process's temporary file is removed");
+    assert!(live.exists(), "a live process's temporary file is kept");
+    assert!(other.exists(), "temporary files of other targets are kept");
+    let back = ArrowStore::<Order>::new();
+    back.load_ipc(&path).await.unwrap();
+    assert_eq!(back.count().await.unwrap(), 10);
 }

@@ -367,7 +367,8 @@ impl<T: Record> ArrowStore<T> {
     /// Writes the whole content (a snapshot) to an Arrow IPC **file** at `path`, replacing it
     /// atomically: the data goes to a hidden temporary file (`.<name>.<pid>.<n>.tmp`) in the same
     /// directory, which is fsynced and renamed over `path`; then the directory is fsynced. A crash
-    /// leaves either the old or the new file (and possibly a stale temporary file).
+    /// leaves either the old or the new file (and possibly a stale temporary file, which the next
+    /// successful `save_ipc` to the same path removes once its process is gone).
     ///
     /// Encoding and I/O run on tokio's blocking thread pool. The file carries the row type name in
     /// its custom metadata (`soa.type`).
@@ -837,7 +838,43 @@ fn write_ipc_file(
         let _ = std::fs::remove_file(&temp);
         return Err(Error::io(path, e));
     }
-    sync_dir(&dir)
+    sync_dir(&dir)?;
+    sweep_stale_temps(&dir, &file_name.to_string_lossy());
+    Ok(())
+}
+
+/// Removes the temporary files that killed `save_ipc` calls of *dead* processes left next to
+/// `file_name` (`.<name>.<pid>.<n>.tmp`). Best effort, and only where liveness can be checked
+/// (a mounted `/proc`): a temporary file of a live process (this one included, or another process
+/// saving to the same path right now) is never touched.
+fn sweep_stale_temps(dir: &Path, file_name: &str) {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some((pid, counter)) = rest.split_once('.') else {
+            continue;
+        };
+        let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), counter.parse::<u64>()) else {
+            continue;
+        };
+        if pid != std::process::id() && !proc_root.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_and_sync(
