@@ -15,11 +15,15 @@ mod names;
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
-/// Generates a Structure-of-Arrays container `NameSoA` (one `Vec` column per field), a borrowed
+/// Generates a Structure-of-Arrays container `NameSoA` (one `Vec` column per field; an
+/// Arrow-shaped column for `#[soa(arrow_layout)]` fields), a borrowed
 /// row view `NameRef<'_>`, and implements `soa_runtime::Soa` for the struct.
 ///
 /// Container attributes: `#[soa(crate = "path")]`, `#[soa(derive(Debug, Clone, PartialEq))]`
-/// (the traits derived on the generated container; this is the default list).
+/// (the traits derived on the generated container; this is the default list). Field attribute
+/// `#[soa(arrow_layout)]` (on `String` / `Option<String>`) stores that column Arrow-shaped
+/// (`soa_runtime::StringColumn` / `OptionStringColumn`); the other field attributes are listed in
+/// the runtime crate's README.
 #[proc_macro_derive(Soa, attributes(soa))]
 pub fn derive_soa(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

@@ -2,7 +2,8 @@
 //!
 //! Annotate a plain struct with `#[derive(Soa, ToArrow)]` and get
 //!
-//! * a Structure-of-Arrays container (`OrderSoA`, one `Vec` per field) with `push`, `extend`,
+//! * a Structure-of-Arrays container (`OrderSoA`, one `Vec` per field, or an Arrow-shaped
+//!   [`StringColumn`] for `#[soa(arrow_layout)]` string fields) with `push`, `extend`,
 //!   `sort_by`, `retain`, `iter` and friends ([`Soa`], [`SoaColumns`]);
 //! * an Arrow schema and [`RecordBatch`](arrow::record_batch::RecordBatch) conversion in both
 //!   directions, by column name, type-checked, zero-copy for fixed-width columns ([`ToArrow`]);
