@@ -5,7 +5,7 @@
 //! * a Structure-of-Arrays container (`OrderSoA`, one `Vec` per field, or an Arrow-shaped
 //!   [`StringColumn`] for `#[soa(arrow_layout)]` string fields) with `push`, `extend`,
 //!   `sort_by`, `retain`, `iter` and friends ([`Soa`], [`SoaColumns`]);
-//! * an Arrow schema and [`RecordBatch`](arrow::record_batch::RecordBatch) conversion in both
+//! * an Arrow schema and [`RecordBatch`](arrow::array::RecordBatch) conversion in both
 //!   directions, by column name, type-checked, zero-copy for fixed-width columns ([`ToArrow`]);
 //! * the field type mapping as a trait you can implement for your own types ([`ArrowField`]).
 //!

@@ -1,5 +1,5 @@
 //! Decimals: `Decimal128` columns for `i128` (raw unscaled values, through [`adapt::Decimal`]) and,
-//! with the `rust_decimal` feature, for [`rust_decimal::Decimal`].
+//! with the `rust_decimal` feature, for `rust_decimal::Decimal`.
 //!
 //! | Rust | attribute | Arrow | notes |
 //! |---|---|---|---|

@@ -399,7 +399,7 @@ impl<T: Record> ArrowStore<T> {
     /// The file's schema must have the columns of `T` (by name, same Arrow types, no others). The
     /// whole file is decoded and checked before the content is replaced: on error the store is
     /// unchanged. Decoding runs on tokio's blocking thread pool, inside
-    /// [`catch_unwind`](std::panic::catch_unwind) because the upstream reader panics on some
+    /// [`std::panic::catch_unwind`] because the upstream reader panics on some
     /// corrupt inputs; such a panic becomes [`Error::Corrupt`] (the default panic hook still prints
     /// it to stderr). With `panic = "abort"` this guard is lost.
     ///
