@@ -615,10 +615,15 @@ enum IterOffsets<'a> {
 impl<'a> StringIter<'a> {
     #[inline]
     fn str_in(&self, range: Range<usize>) -> &'a str {
-        // SAFETY: as `StringColumn::str_at`: every offset range of the column is valid UTF-8.
+        debug_assert!(range.start <= range.end && range.end <= self.bytes.len());
+        // SAFETY: the column's offsets never decrease and never exceed its byte length (every
+        // constructor keeps that: `push_str` appends the end of what it wrote, arrays are copied
+        // or taken over from valid Utf8 arrays with their offsets, `append` shifts by the byte
+        // length it appends), so the range is in bounds; and every such range is valid UTF-8
+        // (see `StringColumn::str_at`).
         #[allow(unsafe_code)]
         unsafe {
-            std::str::from_utf8_unchecked(&self.bytes[range])
+            std::str::from_utf8_unchecked(self.bytes.get_unchecked(range))
         }
     }
 }

@@ -20,7 +20,7 @@ use soa_bench::competitors::{
 use soa_bench::fixed::{OrderFixedSoA, fixed_soa};
 use soa_bench::plain::{OrderPlainSoA, plain_soa};
 use soa_bench::report::{Report, fmt_dur, fmt_mib, fmt_rows};
-use soa_bench::timing::measure;
+use soa_bench::timing::{Rep, measure, measure_interleaved, rep};
 use soa_bench::{Order, OrderSoA, orders, parquet_io, scan};
 use soa_runtime::ToArrow;
 
@@ -196,33 +196,44 @@ fn main() {
 
 fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
     let n = rows.len();
-    eprintln!("-- 1 {T1}");
-    let s = measure(reps, true, || (), |()| OrderSoA::from(rows).into_record_batch().expect("batch"));
-    report.add("1", T1, n, "ours: OrderSoA::from(&rows[..]).into_record_batch()", true, true, &s, "rows borrowed");
-    let s = measure(reps, true, || (), |()| OrderSoA::from(rows));
-    report.add("1", T1, n, "ours, transpose only: OrderSoA::from(&rows[..])", true, false, &s, "part of the line above");
-    let s = measure(reps, true, || rows.to_vec(), |r| OrderSoA::from(r).into_record_batch().expect("batch"));
-    report.add("1", T1, n, "ours: OrderSoA::from(rows: Vec<Order>).into_record_batch()", true, false, &s, "rows moved in: includes freeing their Strings");
-    let s = measure(reps, true, || (), |()| hw::rows_to_batch(rows));
-    report.add("1", T1, n, "hand-written arrow-rs 60 builders, presized", false, false, &s, "rows borrowed");
-    {
-        let fields = sa::fields();
-        let srows: Vec<sa::SOrder> = rows.iter().map(sa::SOrder::from).collect();
-        let s = measure(reps, true, || (), |()| sa::to_batch(&fields, &srows));
-        report.add("1", T1, n, "serde_arrow 0.15 to_record_batch", false, false, &s, "rows borrowed");
+    eprintln!("-- 1 {T1} (interleaved)");
+    let fields = sa::fields();
+    let srows: Vec<sa::SOrder> = rows.iter().map(sa::SOrder::from).collect();
+    let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
+    let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
+    let lines: Vec<Line<'_>> = vec![
+        ("ours: OrderSoA::from(&rows[..]).into_record_batch()", true, true, "rows borrowed".to_owned(),
+            rep(|| (), |()| OrderSoA::from(rows).into_record_batch().expect("batch"))),
+        ("ours, transpose only: OrderSoA::from(&rows[..])", true, false, "part of the line above".to_owned(),
+            rep(|| (), |()| OrderSoA::from(rows))),
+        ("ours: OrderSoA::from(rows: Vec<Order>).into_record_batch()", true, false, "rows moved in: includes freeing their Strings".to_owned(),
+            rep(|| rows.to_vec(), |r| OrderSoA::from(r).into_record_batch().expect("batch"))),
+        ("hand-written arrow-rs 60 builders, presized", false, false, "rows borrowed".to_owned(),
+            rep(|| (), |()| hw::rows_to_batch(rows))),
+        ("serde_arrow 0.15 to_record_batch", false, false, "rows borrowed".to_owned(),
+            rep(|| (), |()| sa::to_batch(&fields, &srows))),
+        ("arrow_convert 0.12 try_into_arrow", false, false, "rows borrowed; side as dense Union".to_owned(),
+            rep(|| (), |()| ac::to_batch(&crows))),
+        ("typed-arrow 0.8 BuildRows (presized)", false, false, "rows moved in; side as Dictionary<i8,String>".to_owned(),
+            rep(|| trows.clone(), ta::to_batch)),
+        ("soa_derive 0.14: rows -> DOrderVec (no Arrow)", false, false, "transpose only, for reference".to_owned(),
+            rep(|| rows.to_vec(), sd::from_rows)),
+    ];
+    add_interleaved(report, "1", T1, n, reps, lines);
+}
+
+/// One line of an interleaved workload: (name, ours, primary, note, repetition).
+type Line<'a> = (&'a str, bool, bool, String, Rep<'a>);
+
+/// Measures `lines` interleaved (see `measure_interleaved`) and adds them to the report.
+fn add_interleaved(report: &mut Report, workload: &str, title: &str, n: usize, reps: usize, lines: Vec<Line<'_>>) {
+    let (meta, mut runs): (Vec<_>, Vec<Rep<'_>>) =
+        lines.into_iter().map(|(name, ours, primary, note, run)| ((name, ours, primary, note), run)).unzip();
+    let samples = measure_interleaved(reps, &mut runs);
+    drop(runs);
+    for ((name, ours, primary, note), s) in meta.into_iter().zip(&samples) {
+        report.add(workload, title, n, name, ours, primary, s, note);
     }
-    {
-        let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
-        let s = measure(reps, true, || (), |()| ac::to_batch(&crows));
-        report.add("1", T1, n, "arrow_convert 0.12 try_into_arrow", false, false, &s, "rows borrowed; side as dense Union");
-    }
-    {
-        let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
-        let s = measure(reps, true, || trows.clone(), ta::to_batch);
-        report.add("1", T1, n, "typed-arrow 0.8 BuildRows (presized)", false, false, &s, "rows moved in; side as Dictionary<i8,String>");
-    }
-    let s = measure(reps, true, || rows.to_vec(), sd::from_rows);
-    report.add("1", T1, n, "soa_derive 0.14: rows -> DOrderVec (no Arrow)", false, false, &s, "transpose only, for reference");
 }
 
 fn workload_2(
@@ -383,19 +394,19 @@ fn workload_7(
     eprintln!("-- 7 scan");
     let expected = scan::soa(soa);
     assert_eq!(scan::rows(rows), expected);
-    let s = measure(reps, true, || (), |()| scan::soa(soa));
-    report.add("7", T7, n, "ours: OrderSoA columns (arrow_layout strings)", true, true, &s, format!("count={}", expected.1));
     assert_eq!(scan::plain(plain), expected);
-    let s = measure(reps, true, || (), |()| scan::plain(plain));
-    report.add("7", T7, n, "ours without arrow_layout: Vec<String> symbol column", true, false, &s, "");
-    let s = measure(reps, true, || (), |()| scan::rows(rows));
-    report.add("7", T7, n, "Vec<Order> (same loop)", false, false, &s, "");
     let dvec = sd::from_rows(rows.to_vec());
-    let s = measure(reps, true, || (), |()| scan::soa_derive(&dvec));
-    report.add("7", T7, n, "soa_derive 0.14 DOrderVec", false, false, &s, "");
+    let lines: Vec<Line<'_>> = vec![
+        ("ours: OrderSoA columns (arrow_layout strings)", true, true, format!("count={}", expected.1),
+            rep(|| (), |()| scan::soa(soa))),
+        ("ours without arrow_layout: Vec<String> symbol column", true, false, String::new(),
+            rep(|| (), |()| scan::plain(plain))),
+        ("Vec<Order> (same loop)", false, false, String::new(), rep(|| (), |()| scan::rows(rows))),
+        ("soa_derive 0.14 DOrderVec", false, false, String::new(), rep(|| (), |()| scan::soa_derive(&dvec))),
+        ("Arrow RecordBatch arrays (same loop)", false, false, String::new(), rep(|| (), |()| scan::arrow(batch))),
+    ];
+    add_interleaved(report, "7", T7, n, reps, lines);
     drop(dvec);
-    let s = measure(reps, true, || (), |()| scan::arrow(batch));
-    report.add("7", T7, n, "Arrow RecordBatch arrays (same loop)", false, false, &s, "");
     let s = measure(reps, true, || (), |()| scan::soa_notional(soa));
     report.add("7n", T7N, n, "ours: OrderSoA columns", true, true, &s, "");
     let s = measure(reps, true, || (), |()| scan::rows_notional(rows));
