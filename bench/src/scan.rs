@@ -17,30 +17,22 @@ pub const SYMBOL: &str = "AAPL";
 /// Result of one scan: the notional sum and the symbol count.
 pub type ScanResult = (f64, usize);
 
+/// `sum(quantity * unit_price)` over two columns: the numeric half of every columnar scan below.
+#[must_use]
+pub fn notional(quantity: &[u32], unit_price: &[f64]) -> f64 {
+    quantity.iter().zip(unit_price).map(|(q, p)| f64::from(*q) * p).sum()
+}
+
 /// Over our SoA columns.
 #[must_use]
 pub fn soa(orders: &OrderSoA) -> ScanResult {
-    let notional: f64 = orders
-        .quantity
-        .iter()
-        .zip(orders.unit_price.iter())
-        .map(|(q, p)| f64::from(*q) * p)
-        .sum();
-    let count = orders.symbol.iter().filter(|s| *s == SYMBOL).count();
-    (notional, count)
+    (soa_notional(orders), soa_count(orders))
 }
 
 /// Over the plain container (`Vec<String>` symbol column).
 #[must_use]
 pub fn plain(orders: &OrderPlainSoA) -> ScanResult {
-    let notional: f64 = orders
-        .quantity
-        .iter()
-        .zip(orders.unit_price.iter())
-        .map(|(q, p)| f64::from(*q) * p)
-        .sum();
-    let count = orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count();
-    (notional, count)
+    (notional(&orders.quantity, &orders.unit_price), plain_count(orders))
 }
 
 /// Symbol count only, plain container.
@@ -52,7 +44,7 @@ pub fn plain_count(orders: &OrderPlainSoA) -> usize {
 /// Notional only, SoA.
 #[must_use]
 pub fn soa_notional(orders: &OrderSoA) -> f64 {
-    orders.quantity.iter().zip(orders.unit_price.iter()).map(|(q, p)| f64::from(*q) * p).sum()
+    notional(&orders.quantity, &orders.unit_price)
 }
 
 /// Symbol count only, SoA.
@@ -84,14 +76,8 @@ pub fn rows_count(orders: &[Order]) -> usize {
 /// Over soa_derive's container.
 #[must_use]
 pub fn soa_derive(orders: &DOrderVec) -> ScanResult {
-    let notional: f64 = orders
-        .quantity
-        .iter()
-        .zip(orders.unit_price.iter())
-        .map(|(q, p)| f64::from(*q) * p)
-        .sum();
     let count = orders.symbol.iter().filter(|s| s.as_str() == SYMBOL).count();
-    (notional, count)
+    (notional(&orders.quantity, &orders.unit_price), count)
 }
 
 /// Over an Arrow record batch (same loops on the arrays).
@@ -99,8 +85,7 @@ pub fn soa_derive(orders: &DOrderVec) -> ScanResult {
 pub fn arrow(batch: &RecordBatch) -> ScanResult {
     let q = batch.column_by_name("quantity").expect("quantity").as_primitive::<UInt32Type>();
     let p = batch.column_by_name("unit_price").expect("unit_price").as_primitive::<Float64Type>();
-    let notional: f64 =
-        q.values().iter().zip(p.values().iter()).map(|(q, p)| f64::from(*q) * p).sum();
+    let notional = notional(q.values(), p.values());
     let s = batch.column_by_name("symbol").expect("symbol").as_string::<i32>();
     let count = (0..s.len()).filter(|&i| s.value(i) == SYMBOL).count();
     (notional, count)

@@ -1056,37 +1056,27 @@ impl Inner {
             .collect();
         let threads = self.options.threads;
         // A file whose every column fits comfortably in one Arrow array (well under the 2 GiB of
-        // Utf8 offsets) decodes as one batch, converted column by column, each decoded column
-        // dropped as soon as it is copied: peak memory one copy of the data plus one column,
-        // instead of decoded batches and converted parts side by side. Bigger files go row
-        // group by row group.
+        // Utf8 offsets) decodes as one batch, converted on this thread column by column, each
+        // decoded column dropped as soon as it is copied: peak memory one copy of the data plus
+        // one column, instead of decoded batches and converted parts side by side. Bigger files
+        // go row group by row group, converted on `threads` threads.
         let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
-        if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
-            let mut batches =
-                decode::decode_columns(&bytes, &metadata, &file.path, &names, rows, threads)?;
-            drop(bytes);
-            if batches.len() == 1
-                && let Some(batch) = batches.pop()
-            {
-                return Ok(vec![
-                    decode::convert_batch::<C>(batch, &file.path, 1)?
-                        .into_iter()
-                        .next()
-                        .unwrap_or_default(),
-                ]);
-            }
-            let mut out = Vec::with_capacity(batches.len());
-            for batch in batches {
-                out.extend(decode::convert_batch::<C>(batch, &file.path, threads)?);
-            }
-            return Ok(out);
-        }
-        let batch_size = largest_row_group(&metadata);
+        let batch_size = if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
+            rows
+        } else {
+            largest_row_group(&metadata)
+        };
         let batches =
             decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
+        drop(bytes);
+        let convert_threads = if batches.len() == 1 { 1 } else { threads };
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
-            out.extend(decode::convert_batch::<C>(batch, &file.path, threads)?);
+            out.extend(decode::convert_batch::<C>(
+                batch,
+                &file.path,
+                convert_threads,
+            )?);
         }
         Ok(out)
     }
