@@ -63,7 +63,7 @@ pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};
 pub use soa::{Soa, SoaColumns};
 pub use soa_derive::{Soa, ToArrow};
-pub use store::{ArrowStore, ParquetStore, Record, Store, StoreStats};
+pub use store::{ArrowStore, ParquetStore, Record, SoaFile, Store, StoreStats};
 
 /// The Arrow crates this crate is built on, re-exported so users need no version match.
 pub mod arrow {

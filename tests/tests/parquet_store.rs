@@ -215,7 +215,11 @@ async fn save_load_append_count_clear() {
     store.clear().await.unwrap();
     assert_eq!(store.count().await.unwrap(), 0);
     assert!(store.load().await.unwrap().is_empty());
-    assert_eq!(listing(dir.path()), ["_soa_manifest"]);
+    // an empty store is still a dataset: one data.parquet with zero rows and the schema
+    assert_eq!(
+        listing(dir.path()),
+        ["_soa_lock", "_soa_manifest", "data.parquet"]
+    );
     assert_eq!(store.stats().bytes, 0);
 }
 
@@ -1176,7 +1180,10 @@ async fn interrupted_commits_leave_the_old_or_the_new_state() {
     assert_eq!(staged.len(), 1, "the staged data file waits for its rename");
     let reopened = ParquetStore::<Order>::open(dir.path()).await.unwrap();
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows(0, 7));
-    assert_eq!(listing(dir.path()), ["_soa_manifest", "data.parquet"]);
+    assert_eq!(
+        listing(dir.path()),
+        ["_soa_lock", "_soa_manifest", "data.parquet"]
+    );
 
     // simulated crash leftovers: staging files and an unlisted part are swept; other files stay
     fs::write(
@@ -1199,7 +1206,7 @@ async fn interrupted_commits_leave_the_old_or_the_new_state() {
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows(0, 7));
     assert_eq!(
         listing(dir.path()),
-        ["_soa_manifest", "data.parquet", "notes.txt"]
+        ["_soa_lock", "_soa_manifest", "data.parquet", "notes.txt"]
     );
 }
 
@@ -1318,9 +1325,10 @@ async fn killed_writers_leave_the_old_or_the_new_state() {
             on_disk, listed_sorted,
             "trial {trial}: only committed files remain"
         );
+        let listed_now = listing(dir.path());
         assert!(
-            !listing(dir.path()).iter().any(|n| n.starts_with('.')),
-            "trial {trial}: staging files swept"
+            !listed_now.iter().any(|n| n.starts_with('.')),
+            "trial {trial}: staging files swept: {listed_now:?}"
         );
         states.insert((n, listed.len()));
     }

@@ -802,7 +802,7 @@ fn var_width_bytes(offsets: Option<&[u8]>, offset: usize, len: usize, width: usi
 /// Distinguishes temporary files of concurrent saves in one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn write_ipc_file(
+pub(crate) fn write_ipc_file(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
@@ -955,7 +955,7 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
 /// Reads and checks every batch of an IPC file (on a blocking thread).
 ///
 /// The file is read into memory once; batches of an uncompressed file are slices of that buffer.
-fn read_ipc_file(path: &Path, expected: &SchemaRef) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_ipc_file(path: &Path, expected: &SchemaRef) -> Result<Vec<RecordBatch>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = Buffer::from_vec(bytes);
     let footer_start = check_ipc_framing(&bytes, path)?;

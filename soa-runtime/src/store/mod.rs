@@ -17,9 +17,11 @@ use crate::convert::ToArrow;
 use crate::error::Result;
 use crate::soa::Soa;
 
+pub mod file;
 pub mod memory;
 pub mod parquet;
 
+pub use file::SoaFile;
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;
 

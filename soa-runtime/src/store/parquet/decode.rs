@@ -37,45 +37,45 @@ pub(crate) struct OpenFile {
 }
 
 /// Opens a file listed in the manifest and checks its size (cheap: one `fstat`). `staged` is the
-/// file's staging name while a committed rename is still pending (it is read from there).
+/// file's staging name while a committed rename is pending: the file is looked for under the
+/// staging name first (until the rename, the final name may still hold the file it replaces),
+/// then under its name (the rename is atomic: once the staged name is gone, the final name has
+/// the new content). `Ok(None)` if it is under neither name (a later commit removed it, or it
+/// is lost).
 pub(crate) fn open_listed(
     dir: &Path,
     entry: &StoredFile,
     staged: Option<&str>,
     counter: &Arc<AtomicU64>,
-) -> Result<OpenFile> {
-    let mut path = dir.join(&entry.name);
+) -> Result<Option<OpenFile>> {
+    let mut candidates = Vec::with_capacity(2);
     if let Some(staged) = staged {
-        let staged = dir.join(staged);
-        if staged.exists() {
-            path = staged;
-        }
+        candidates.push(dir.join(staged));
     }
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    candidates.push(dir.join(&entry.name));
+    for path in candidates {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        if len != entry.size {
             return Err(Error::Corrupt {
                 path,
-                reason: "the file is listed in the manifest but missing".into(),
+                reason: format!(
+                    "the file has {len} bytes, the manifest recorded {} (truncated or overwritten)",
+                    entry.size
+                ),
             });
         }
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-    if len != entry.size {
-        return Err(Error::Corrupt {
+        return Ok(Some(OpenFile {
             path,
-            reason: format!(
-                "the file has {len} bytes, the manifest recorded {} (truncated or overwritten)",
-                entry.size
-            ),
-        });
+            entry: entry.clone(),
+            file: CountingFile::new(Arc::new(file), len, Arc::clone(counter)),
+        }));
     }
-    Ok(OpenFile {
-        path,
-        entry: entry.clone(),
-        file: CountingFile::new(Arc::new(file), len, Arc::clone(counter)),
-    })
+    Ok(None)
 }
 
 fn checksum_error(path: &Path, actual: u32, expected: u32) -> Error {

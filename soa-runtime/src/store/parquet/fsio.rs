@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 use super::manifest::{DATA_FILE, MANIFEST};
 
 const MAGIC: &[u8; 4] = b"PAR1";
+/// The commit lock: an advisory `flock` on this (empty) file serializes commits of every process
+/// and store instance. The leading `_` hides it from dataset readers.
+pub(crate) const LOCK_FILE: &str = "_soa_lock";
 const STAGED_PREFIX: &str = ".soa-";
 const STAGED_SUFFIX: &str = ".tmp";
 
@@ -46,6 +49,100 @@ pub(crate) fn staged_name(seq: u64, target: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
     format!("{STAGED_PREFIX}{seq}-{pid}-{n}-{target}{STAGED_SUFFIX}")
+}
+
+/// Takes the commit lock of `dir`, waiting while another process or store instance holds it.
+/// The lock lives as long as the returned handle (and never outlives the process: the kernel
+/// releases it when the process dies, `kill -9` included).
+pub(crate) fn lock_commits(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = open_lock_file(&path).map_err(|e| Error::io(&path, e))?;
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
+
+/// Takes the commit lock if nobody holds it (`None` if somebody does, or if the lock file cannot
+/// be opened, for example in a read-only directory without one).
+pub(crate) fn try_lock_commits(dir: &Path) -> Option<File> {
+    let file = open_lock_file(&dir.join(LOCK_FILE)).ok()?;
+    file.try_lock().ok()?;
+    Some(file)
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    match File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
+        Ok(file) => Ok(file),
+        // A read-only directory that already has the lock file: a shared handle locks too.
+        Err(e) if e.kind() != io::ErrorKind::NotFound => File::open(path).map_err(|_| e),
+        Err(e) => Err(e),
+    }
+}
+
+/// What identifies one version of the manifest file: a commit renames a new file over it, so
+/// inode, size and change time differ after every commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    ino: u64,
+    len: u64,
+    changed: i128,
+}
+
+/// The [`Stamp`] of `path`, `None` if it does not exist.
+pub(crate) fn stamp(path: &Path) -> Result<Option<Stamp>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    #[cfg(unix)]
+    let (ino, changed) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            meta.ino(),
+            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        )
+    };
+    #[cfg(not(unix))]
+    let (ino, changed) = (
+        0,
+        meta.modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128),
+    );
+    Ok(Some(Stamp {
+        ino,
+        len: meta.len(),
+        changed,
+    }))
+}
+
+/// The directory of `path` and a temporary name next to it for an atomic replace of `path`.
+pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, PathBuf)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let Some(name) = path.file_name() else {
+        return Err(Error::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
+        ));
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.{}.soa.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    Ok((dir, temp))
 }
 
 /// Makes the directory entries of `dir` (creations, renames, unlinks) durable.

@@ -98,10 +98,12 @@
 
 mod decode;
 mod encode;
+pub(crate) mod foreign;
 mod fsio;
 mod manifest;
 mod options;
 mod parallel;
+mod state;
 
 use std::fmt;
 use std::io;
@@ -322,13 +324,14 @@ impl<T: Record> ParquetStoreBuilder<T> {
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
         let props = self.options.writer_properties(&schema, type_name)?;
         let dir = self.dir;
-        let (dir, manifest, unsettled) = blocking(move || {
-            let (manifest, unsettled) = open_dir(&dir, mode, type_name)?;
-            Ok((dir, manifest, unsettled))
+        let (dir, committed) = blocking(move || {
+            let committed = open_dir(&dir, mode, type_name)?;
+            Ok((dir, committed))
         })
         .await?;
-        let stats = stats_of(&manifest, &schema);
-        Ok(ParquetStore {
+        let stats = stats_of(&committed.manifest, &schema);
+        let initialize = committed.stamp.is_none() && mode != OpenMode::Existing;
+        let store = ParquetStore {
             inner: Arc::new(Inner {
                 dir,
                 options: self.options,
@@ -337,15 +340,17 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
-                state: tokio::sync::RwLock::new(State {
-                    manifest,
-                    unsettled,
-                }),
+                state: std::sync::RwLock::new(committed),
                 stats: std::sync::Mutex::new(stats),
                 bytes_read: Arc::new(AtomicU64::new(0)),
             }),
             _rows: PhantomData,
-        })
+        };
+        if initialize {
+            // A new store is a dataset from the start: an empty `data.parquet` with the schema.
+            store.write(WriteOp::Init).await?;
+        }
+        Ok(store)
     }
 }
 
@@ -387,20 +392,18 @@ struct Inner {
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
     /// release it while the commit still runs.
     writer: Arc<tokio::sync::Mutex<()>>,
-    /// The committed state; written only at the commit point, read while opening a snapshot.
-    state: tokio::sync::RwLock<State>,
+    /// The committed state as last read or written; refreshed from disk before every read when
+    /// another process or instance has committed since (see [`Inner::refresh`]).
+    state: std::sync::RwLock<state::Committed>,
     stats: std::sync::Mutex<StoreStats>,
     bytes_read: Arc<AtomicU64>,
 }
 
-struct State {
-    manifest: Manifest,
-    /// A committed manifest's pending renames or sweep have not completed (an error after the
-    /// commit point); the next commit finishes them, readers read staged files meanwhile.
-    unsettled: bool,
-}
-
 enum WriteOp {
+    /// Commits an empty store unless another writer created one first.
+    Init,
+    /// Adds files written elsewhere, each checked by `conform` (batch -> batch of the row type).
+    Import(Vec<PathBuf>, Conform),
     Save(RecordBatch),
     SaveOwned(Box<dyn FnOnce() -> Result<RecordBatch> + Send>),
     Append(RecordBatch),
@@ -455,9 +458,54 @@ impl<T: Record> ParquetStore<T> {
         &self.inner.options
     }
 
-    /// The committed data files, in row order.
+    /// The committed data files, in row order (re-reading the manifest if another process or
+    /// store instance committed since; if that read fails, the files last known).
     pub async fn files(&self) -> Vec<StoredFile> {
-        self.inner.state.read().await.manifest.files.clone()
+        let inner = Arc::clone(&self.inner);
+        let refreshed = blocking({
+            let inner = Arc::clone(&inner);
+            move || inner.refresh()
+        })
+        .await;
+        let _ = refreshed; // an error here surfaces on the next read; this call only reports
+        inner.read_state().manifest.files.clone()
+    }
+
+    /// Files the manifest listed that were missing from the directory (neither the file nor its
+    /// staged copy exists) when this instance last read the manifest: their rows are lost. The
+    /// store still opens and reads: it rolls back to the files that are whole, and its next
+    /// commit writes the repaired manifest. Empty for a healthy store.
+    ///
+    /// Files only go missing when something outside this crate deletes them (or a disk loses
+    /// them): commits never publish a manifest naming a file they do not have, and opening or
+    /// reading a store never deletes anything a live writer owns.
+    pub fn dropped_files(&self) -> Vec<StoredFile> {
+        self.inner.read_state().dropped.clone()
+    }
+
+    /// Adds Parquet files written elsewhere (pyarrow, polars, Spark, DuckDB, another store) to
+    /// the store, in one commit, after them in row order.
+    ///
+    /// Every file is read whole and every batch converted as
+    /// [`from_record_batch`](ToArrow::from_record_batch) converts it (columns by name, extra
+    /// columns ignored, the widenings of schema evolution), then written again as a
+    /// `part-NNNNNN.parquet` file of the store with its settings, schema, size and CRC32. The
+    /// source files are not changed. Nothing is committed unless every file converts: a file
+    /// that does not fit `T` is an error naming it and the field, and the store is unchanged.
+    /// Files written by this crate for another row type are refused
+    /// ([`Error::SchemaMismatch`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] for a file that cannot be read, [`Error::Corrupt`] for one that is not
+    /// Parquet, [`Error::SchemaMismatch`], and the conversion errors of `from_record_batch`
+    /// ([`Error::Field`], ...) in the context of the file's path.
+    pub async fn import<P: AsRef<Path>>(&self, files: &[P]) -> Result<()> {
+        let files: Vec<PathBuf> = files.iter().map(|p| p.as_ref().to_owned()).collect();
+        if files.is_empty() {
+            return Ok(());
+        }
+        self.write(WriteOp::Import(files, conform_to::<T::Columns>))
+            .await
     }
 
     /// Bytes this store instance has read from data files so far (byte accounting).
@@ -558,7 +606,7 @@ impl<T: Record> ParquetStore<T> {
 
 impl<T: Record> Store<T> for ParquetStore<T> {
     /// Replaces the content with `data`: afterwards the directory holds exactly one data file,
-    /// `data.parquet` (or none if `data` is empty: an empty store has no data file).
+    /// `data.parquet` (with zero rows and the schema if `data` is empty).
     async fn save(&self, data: &T::Columns) -> Result<()> {
         let batch = data.to_record_batch()?;
         self.write(WriteOp::Save(batch)).await
@@ -579,9 +627,11 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         blocking(move || inner.load::<<T as Soa>::Columns>()).await
     }
 
-    /// From the manifest: no file is read.
+    /// From the manifest: no data file is read. One `stat` of the manifest tells whether another
+    /// process or instance committed since (then the manifest is read again).
     async fn count(&self) -> Result<u64> {
-        Ok(self.inner.state.read().await.manifest.rows())
+        self.inner.refresh()?;
+        Ok(self.inner.read_state().manifest.rows())
     }
 
     /// Streams batches of at most `scan_batch_size` rows, file after file, from a blocking task
@@ -609,7 +659,8 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         Ok(Box::pin(stream))
     }
 
-    /// Removes every data file (the manifest stays, listing none).
+    /// Removes every data file; the store keeps one empty `data.parquet` with the schema, so
+    /// external dataset readers see zero rows with every column.
     async fn clear(&self) -> Result<()> {
         self.write(WriteOp::Clear).await
     }
@@ -643,22 +694,25 @@ fn stats_of(manifest: &Manifest, schema: &SchemaRef) -> StoreStats {
             validity_bytes: 0,
         })
         .collect();
-    for file in &manifest.files {
+    // An empty store's placeholder file holds no rows: it counts as no data.
+    let files = || manifest.files.iter().filter(|f| f.rows > 0);
+    for file in files() {
         for (column, bytes) in columns.iter_mut().zip(&file.column_bytes) {
             column.bytes += bytes;
         }
     }
     StoreStats {
         rows: manifest.rows(),
-        batches: manifest.files.len() as u64,
-        bytes: manifest.files.iter().map(|f| f.size).sum(),
+        batches: files().count() as u64,
+        bytes: files().map(|f| f.size).sum(),
         columns,
     }
 }
 
-/// Opens (or creates) the directory and reads, rolls forward and sweeps the store in it.
-/// Returns the manifest and whether finishing the last commit failed (read-only directory).
-fn open_dir(dir: &Path, mode: OpenMode, type_name: &str) -> Result<(Manifest, bool)> {
+/// Opens (or creates) the directory and reads the committed state. If no other process or
+/// instance is committing, finishes an interrupted commit and removes its leftovers; otherwise
+/// changes nothing (a reader never touches what a live writer owns).
+fn open_dir(dir: &Path, mode: OpenMode, type_name: &str) -> Result<state::Committed> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -684,57 +738,44 @@ fn open_dir(dir: &Path, mode: OpenMode, type_name: &str) -> Result<(Manifest, bo
         Err(e) => return Err(Error::io(dir, e)),
     }
     let path = fsio::manifest_path(dir);
-    let manifest = match std::fs::read(&path) {
-        Ok(bytes) => {
-            if mode == OpenMode::Create {
-                return Err(Error::io(
-                    &path,
-                    io::Error::new(
-                        io::ErrorKind::AlreadyExists,
-                        "the directory already holds a store",
-                    ),
-                ));
-            }
-            let text = String::from_utf8(bytes).map_err(|_| Error::Corrupt {
-                path: path.clone(),
-                reason: "the manifest is not UTF-8 text".into(),
-            })?;
-            Manifest::decode(&text, &path)?
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let strays = fsio::data_files(dir)?;
-            if let Some(first) = strays.first() {
-                return Err(Error::Corrupt {
-                    path,
-                    reason: format!(
-                        "no manifest, but {} data file(s) such as {} exist: the directory is \
-                         not a soa store, or its manifest was lost",
-                        strays.len(),
-                        first.display()
-                    ),
-                });
-            }
-            Manifest::empty(type_name)
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    if manifest.type_name != type_name {
-        return Err(Error::SchemaMismatch {
-            path,
-            reason: format!(
-                "the store holds rows of type `{}`, expected `{type_name}`",
-                manifest.type_name
+    let committed = state::read_committed(dir, type_name)?;
+    if committed.stamp.is_some() && mode == OpenMode::Create {
+        return Err(Error::io(
+            &path,
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the directory already holds a store",
             ),
-        });
+        ));
     }
-    // A failure here (read-only directory with leftovers) does not prevent reading: the store
-    // opens unsettled and the next commit retries.
-    let unsettled = settle(dir, &manifest).is_err();
-    Ok((manifest, unsettled))
+    if committed.stamp.is_none() {
+        let strays = fsio::data_files(dir)?;
+        if let Some(first) = strays.first() {
+            return Err(Error::Corrupt {
+                path,
+                reason: format!(
+                    "no manifest, but {} data file(s) such as {} exist: the directory is not a \
+                     soa store, or its manifest was lost (to add Parquet files written \
+                     elsewhere, create a store in another directory and `import` them)",
+                    strays.len(),
+                    first.display()
+                ),
+            });
+        }
+    }
+    // Only while nobody commits (we hold the lock) is a leftover provably abandoned. A failure
+    // here (read-only directory) does not prevent reading: the next commit settles first.
+    if let Some(_lock) = fsio::try_lock_commits(dir) {
+        let again = state::read_committed(dir, type_name)?;
+        let _ = settle(dir, &again.manifest);
+        return Ok(again);
+    }
+    Ok(committed)
 }
 
 /// Finishes a commit: applies the pending renames, removes unlisted data files and staging
-/// leftovers, and fsyncs the directory if anything changed. Idempotent.
+/// leftovers, and fsyncs the directory if anything changed. Idempotent. Only ever called with
+/// the commit lock held: then no staging file belongs to a live commit.
 fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
     let mut changed = false;
     for (staged, target) in &manifest.pending {
@@ -759,19 +800,8 @@ fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
                 std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
                 changed = true;
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Err(e) = std::fs::symlink_metadata(&to) {
-                    if e.kind() == io::ErrorKind::NotFound {
-                        return Err(Error::Corrupt {
-                            path: to,
-                            reason: "a committed file is missing (neither it nor its staged copy \
-                                     exists)"
-                                .into(),
-                        });
-                    }
-                    return Err(Error::io(to, e));
-                }
-            }
+            // Already renamed (or lost: `read_committed` reports that).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(from, e)),
         }
     }
@@ -781,6 +811,14 @@ fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
         fsio::sync_dir(dir)?;
     }
     Ok(())
+}
+
+/// Checks a batch of a foreign file against the row type: `from_record_batch`, then back to a
+/// batch with the row type's exact schema.
+type Conform = fn(&RecordBatch) -> Result<RecordBatch>;
+
+fn conform_to<C: ToArrow>(batch: &RecordBatch) -> Result<RecordBatch> {
+    C::from_record_batch(batch)?.into_record_batch()
 }
 
 /// Where new files go in the next manifest.
@@ -812,51 +850,99 @@ impl Inner {
         }
     }
 
-    fn run_write(&self, op: WriteOp) -> Result<()> {
-        // Finish an earlier commit whose renames failed before building on it.
-        {
-            let mut state = self.state.blocking_write();
-            if state.unsettled {
-                settle(&self.dir, &state.manifest)?;
-                state.unsettled = false;
-            }
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, state::Committed> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set_state(&self, committed: state::Committed) {
+        let stats = stats_of(&committed.manifest, &self.schema);
+        *self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = committed;
+        match self.stats.lock() {
+            Ok(mut s) => *s = stats,
+            Err(poisoned) => *poisoned.into_inner() = stats,
         }
-        let (seq, next_part, files) = {
-            let state = self.state.blocking_read();
+    }
+
+    /// Re-reads the manifest if the file changed since this instance last read or wrote it
+    /// (another process or instance committed): one `stat` when nothing changed.
+    fn refresh(&self) -> Result<()> {
+        let path = fsio::manifest_path(&self.dir);
+        if fsio::stamp(&path)? == self.read_state().stamp {
+            return Ok(());
+        }
+        self.set_state(state::read_committed(&self.dir, self.type_name)?);
+        Ok(())
+    }
+
+    fn run_write(&self, op: WriteOp) -> Result<()> {
+        // Every commit of every process and instance holds the lock from here to its end, so the
+        // manifest read below stays the latest until we replace it, and every staging file that
+        // exists now is a leftover of a dead commit.
+        let _lock = fsio::lock_commits(&self.dir)?;
+        self.set_state(state::read_committed(&self.dir, self.type_name)?);
+        let (seq, next_part, files, exists) = {
+            let state = self.read_state();
             let m = &state.manifest;
-            (m.seq + 1, m.next_part, m.files.clone())
+            settle(&self.dir, m)?;
+            (
+                m.seq + 1,
+                m.next_part,
+                m.files.clone(),
+                state.stamp.is_some(),
+            )
+        };
+        let append = Placement::Append {
+            next_part: next_part + 1,
         };
         match op {
-            WriteOp::Clear => self.commit(seq, Vec::new(), Placement::Replace),
-            // An empty store holds no data file (it has no rows to put in one).
-            WriteOp::Save(batch) if batch.num_rows() == 0 => {
-                self.commit(seq, Vec::new(), Placement::Replace)
+            WriteOp::Init if exists => Ok(()),
+            WriteOp::Init | WriteOp::Clear => {
+                let staged = self.stage(seq, DATA_FILE, std::iter::empty())?;
+                self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::Save(batch) => {
                 let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::SaveOwned(convert) => {
-                let batch = convert()?;
-                if batch.num_rows() == 0 {
-                    return self.commit(seq, Vec::new(), Placement::Replace);
-                }
-                let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
+                let staged = self.stage(seq, DATA_FILE, [convert()])?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::Append(batch) => {
                 let staged = self.stage(seq, &fsio::part_name(next_part), [Ok(batch)])?;
-                let placement = Placement::Append {
-                    next_part: next_part + 1,
-                };
-                self.commit(seq, vec![staged], placement)
+                self.commit(seq, vec![staged], append)
             }
             WriteOp::AppendOwned(convert) => {
                 let staged = self.stage(seq, &fsio::part_name(next_part), [convert()])?;
-                let placement = Placement::Append {
-                    next_part: next_part + 1,
-                };
-                self.commit(seq, vec![staged], placement)
+                self.commit(seq, vec![staged], append)
+            }
+            WriteOp::Import(paths, conform) => {
+                let mut staged = Vec::with_capacity(paths.len());
+                let mut part = next_part;
+                let result = paths.iter().try_for_each(|path| {
+                    let batches = foreign::read_batches(path, self.type_name)?;
+                    let converted = batches.iter().map(|b| {
+                        conform(b).map_err(|e| Error::InFile {
+                            path: path.clone(),
+                            source: Box::new(e),
+                        })
+                    });
+                    staged.push(self.stage(seq, &fsio::part_name(part), converted)?);
+                    part += 1;
+                    Ok(())
+                });
+                if let Err(e) = result {
+                    for (name, _) in &staged {
+                        let _ = std::fs::remove_file(self.dir.join(name));
+                    }
+                    return Err(e);
+                }
+                self.commit(seq, staged, Placement::Append { next_part: part })
             }
             WriteOp::Compact => {
                 match files.as_slice() {
@@ -904,15 +990,15 @@ impl Inner {
         }
     }
 
-    /// Steps 2-4: commits the staged files (see the module docs).
+    /// Steps 2-4: commits the staged files (see the module docs). Called with the commit lock.
     fn commit(
         &self,
         seq: u64,
         staged: Vec<(String, StoredFile)>,
         placement: Placement,
     ) -> Result<()> {
-        let mut state = self.state.blocking_write();
-        let next = match self.commit_manifest(&state.manifest, seq, &staged, placement) {
+        let current = self.read_state().manifest.clone();
+        let next = match self.commit_manifest(&current, seq, &staged, placement) {
             Ok(next) => next,
             Err(e) => {
                 for (name, _) in &staged {
@@ -922,17 +1008,16 @@ impl Inner {
             }
         };
         // Committed: from here on the new manifest is the store's state, whatever fails next.
-        state.manifest = next;
-        let stats = stats_of(&state.manifest, &self.schema);
-        match self.stats.lock() {
-            Ok(mut s) => *s = stats,
-            Err(poisoned) => *poisoned.into_inner() = stats,
-        }
-        let finish = self
-            .fault(FaultPoint::AfterCommit)
-            .and_then(|()| settle(&self.dir, &state.manifest));
-        state.unsettled = finish.is_err();
-        finish
+        let stamp = fsio::stamp(&fsio::manifest_path(&self.dir)).ok().flatten();
+        self.set_state(state::Committed {
+            manifest: next,
+            stamp,
+            dropped: Vec::new(),
+        });
+        self.fault(FaultPoint::AfterCommit)?;
+        // If the renames fail, readers find the files under their staging names, and the next
+        // commit (or open) finishes them.
+        settle(&self.dir, &self.read_state().manifest)
     }
 
     /// Steps 2 and 3: returns the committed manifest, or an error before the commit point.
@@ -943,12 +1028,6 @@ impl Inner {
         staged: &[(String, StoredFile)],
         placement: Placement,
     ) -> Result<Manifest> {
-        if current.seq + 1 != seq {
-            return Err(Error::Task(format!(
-                "commit {seq} raced another writer (the manifest is at {})",
-                current.seq
-            )));
-        }
         let mut next = current.clone();
         next.seq = seq;
         env!("CARGO_PKG_VERSION").clone_into(&mut next.version);
@@ -960,8 +1039,26 @@ impl Inner {
         match placement {
             Placement::Replace => next.files = new_files.collect(),
             Placement::Append { next_part } => {
+                // An empty store's placeholder file gives way to the first rows.
+                next.files.retain(|f| f.rows > 0);
                 next.files.extend(new_files);
                 next.next_part = next_part;
+            }
+        }
+        // Never publish a manifest naming a file we do not have.
+        for (name, file) in staged {
+            let path = self.dir.join(name);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .len();
+            if len != file.size {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: format!(
+                        "the staged file has {len} bytes, {} were written",
+                        file.size
+                    ),
+                });
             }
         }
         fsio::sync_dir(&self.dir)?;
@@ -981,24 +1078,42 @@ impl Inner {
     }
 
     /// Opens every committed file (a consistent snapshot: the handles keep their content even if
-    /// a later commit replaces or removes the names).
+    /// a later commit replaces or removes the names). A file that disappears while we open it
+    /// was replaced by a commit of another process or instance: read the new manifest and start
+    /// again.
     fn snapshot(&self) -> Result<Vec<OpenFile>> {
-        let state = self.state.blocking_read();
-        let m = &state.manifest;
-        m.files
-            .iter()
-            .map(|entry| {
-                let staged = if state.unsettled {
-                    m.pending
-                        .iter()
-                        .find(|(_, target)| *target == entry.name)
-                        .map(|(staged, _)| staged.as_str())
-                } else {
-                    None
-                };
-                decode::open_listed(&self.dir, entry, staged, &self.bytes_read)
-            })
-            .collect()
+        let mut attempts = 0;
+        loop {
+            self.refresh()?;
+            let state = self.read_state();
+            let m = &state.manifest;
+            let mut files = Vec::with_capacity(m.files.len());
+            let mut missing = None;
+            for entry in &m.files {
+                let staged = state::staged_name_of(m, entry);
+                match decode::open_listed(&self.dir, entry, staged, &self.bytes_read)? {
+                    Some(file) => files.push(file),
+                    None => {
+                        missing = Some(self.dir.join(&entry.name));
+                        break;
+                    }
+                }
+            }
+            let Some(path) = missing else {
+                return Ok(files);
+            };
+            let stamp = state.stamp;
+            drop(state);
+            attempts += 1;
+            if attempts >= 100 || fsio::stamp(&fsio::manifest_path(&self.dir))? == stamp {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: "the file is listed in the manifest but missing (reopen the store to \
+                             roll back to the files that are whole: see `dropped_files`)"
+                        .into(),
+                });
+            }
+        }
     }
 
     fn check_rows(&self, file: &OpenFile, footer_rows: i64) -> Result<()> {
@@ -1088,7 +1203,8 @@ impl Inner {
                 .map_err(|e| Error::arrow("projecting the schema", e))?,
         );
         if indices.is_empty() {
-            let rows = usize::try_from(self.state.blocking_read().manifest.rows()).unwrap_or(0);
+            self.refresh()?;
+            let rows = usize::try_from(self.read_state().manifest.rows()).unwrap_or(0);
             let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
             return RecordBatch::try_new_with_options(schema, Vec::new(), &options)
                 .map_err(|e| Error::arrow("an empty projection", e));
@@ -1162,8 +1278,13 @@ impl Inner {
     }
 
     /// Opens a file for streaming: verify in place, then a batch reader over positional reads.
-    fn stream_file(&self, file: &OpenFile, batch_size: usize) -> Result<ParquetRecordBatchReader> {
-        if self.options.verify_checksums {
+    fn stream_file(
+        &self,
+        file: &OpenFile,
+        batch_size: usize,
+        verify: bool,
+    ) -> Result<ParquetRecordBatchReader> {
+        if verify {
             decode::verify_in_place(file)?;
         }
         let metadata = decode::read_metadata(&file.file, &file.path, self.type_name)?;
@@ -1179,7 +1300,8 @@ impl Inner {
 
     fn scan_into(&self, files: &[OpenFile], tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>) {
         for file in files {
-            let mut reader = match self.stream_file(file, self.options.scan_batch_size) {
+            let verify = self.options.verify_checksums;
+            let mut reader = match self.stream_file(file, self.options.scan_batch_size, verify) {
                 Ok(reader) => reader,
                 Err(e) => {
                     let _ = tx.blocking_send(Err(e));
@@ -1259,9 +1381,11 @@ impl Iterator for CompactSource<'_> {
                 self.done = true;
                 break;
             };
+            // A rewrite always verifies (whatever `verify_checksums` says): it would give damaged
+            // values a fresh, valid checksum.
             match self
                 .inner
-                .stream_file(&file, self.inner.options.scan_batch_size)
+                .stream_file(&file, self.inner.options.scan_batch_size, true)
             {
                 Ok(reader) => self.current = Some((reader, file.path)),
                 Err(e) => {

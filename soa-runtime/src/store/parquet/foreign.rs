@@ -1,0 +1,97 @@
+//! Reading one Parquet file that any writer produced (pyarrow, polars, Spark, DuckDB, this
+//! crate): the `PAR1` guard, the row-type check for files written by this crate, and
+//! panic-guarded decoding.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+
+use crate::convert::ToArrow;
+use crate::error::{Error, Result};
+
+use super::decode::{self, Columns};
+use super::encode::{self, WriteSettings};
+use super::fsio::{self, check_magic};
+use super::options::{ParquetOptions, RUST_TYPE_KEY};
+
+/// Rows per decoded batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// Decodes every batch of the Parquet file at `path`, with the file's own column types. A file
+/// that this crate wrote for another row type than `type_name` is [`Error::SchemaMismatch`];
+/// files without our metadata are taken as they are (their columns decide).
+pub(crate) fn read_batches(path: &Path, type_name: &str) -> Result<Vec<RecordBatch>> {
+    let bytes = Bytes::from(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+    check_magic(&bytes, path)?;
+    let metadata = decode::guarded(path, || {
+        ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(|source| {
+            Error::Parquet {
+                path: path.to_owned(),
+                source,
+            }
+        })
+    })?;
+    let written_for = metadata
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == RUST_TYPE_KEY))
+        .and_then(|kv| kv.value.as_deref());
+    if let Some(found) = written_for
+        && found != type_name
+    {
+        return Err(Error::SchemaMismatch {
+            path: path.to_owned(),
+            reason: format!("the file was written for type `{found}`, expected `{type_name}`"),
+        });
+    }
+    let reader = decode::batch_reader(bytes, metadata, path, BATCH_ROWS, Columns::All)?;
+    decode::all_batches(reader, path)
+}
+
+/// Reads the Parquet file at `path` into a container: every batch converted as
+/// `from_record_batch` converts it, errors in the context of the file.
+pub(crate) fn read_container<C: ToArrow>(path: &Path) -> Result<C> {
+    let mut out = C::default();
+    for batch in read_batches(path, C::TYPE_NAME)? {
+        let mut part = C::try_from_record_batch(batch).map_err(|e| Error::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
+        if out.is_empty() {
+            out = part;
+        } else {
+            out.append(&mut part);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `batch` as the Parquet file `path` with `options`, atomically: a temporary file next
+/// to it, fsynced, renamed over `path`, directory fsynced. A crash leaves the old file or the new
+/// one (and possibly a `.<name>.<pid>.<n>.soa.tmp` file).
+pub(crate) fn write_atomic(
+    path: &Path,
+    batch: RecordBatch,
+    options: &ParquetOptions,
+    type_name: &'static str,
+) -> Result<()> {
+    let schema = batch.schema();
+    let props = options.writer_properties(&schema, type_name)?;
+    let (dir, temp) = fsio::temp_beside(path)?;
+    let settings = WriteSettings {
+        schema: &schema,
+        props: &props,
+        row_group_size: options.row_group_size,
+        threads: options.threads,
+    };
+    let written = encode::write_file(&temp, settings, [Ok(batch)])
+        .and_then(|_| std::fs::rename(&temp, path).map_err(|e| Error::io(path, e)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    fsio::sync_dir(&dir)
+}
