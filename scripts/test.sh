@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soa-target}"
+# Builds go where every other documented command builds: cargo's default ./target (unless
+# CARGO_TARGET_DIR says otherwise, as CI does), so `cargo run --release --features duckdb --bin
+# sql_demo` right after this script reuses its DuckDB build instead of compiling it again.
 
 # Real Python readers (pyarrow, polars, pandas, duckdb) for the interop checks, pinned.
 venv="${SOA_VENV:-$PWD/.venv}"
