@@ -918,9 +918,29 @@ impl Inner {
         };
         match op {
             WriteOp::Init if exists => Ok(()),
-            WriteOp::Init | WriteOp::Clear => {
+            WriteOp::Init => {
                 let staged = self.stage(seq, DATA_FILE, std::iter::empty())?;
                 self.commit(seq, vec![staged], Placement::Replace)
+            }
+            WriteOp::Clear => {
+                let placeholder = self
+                    .stage(seq, DATA_FILE, std::iter::empty())
+                    .and_then(|staged| self.commit(seq, vec![staged], Placement::Replace));
+                match placeholder {
+                    Err(Error::Io { source, .. })
+                        if source.kind() == io::ErrorKind::StorageFull
+                            && self.read_state().manifest.seq < seq =>
+                    {
+                        // A full disk is when clearing matters most: free the space first (a
+                        // manifest listing no file), then add the empty file if it fits now.
+                        self.commit(seq, Vec::new(), Placement::Replace)?;
+                        if let Ok(staged) = self.stage(seq + 1, DATA_FILE, std::iter::empty()) {
+                            let _ = self.commit(seq + 1, vec![staged], Placement::Replace);
+                        }
+                        Ok(())
+                    }
+                    other => other,
+                }
             }
             WriteOp::Save(batch) => {
                 let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
