@@ -104,11 +104,15 @@ fn split(value: i64, unit: TimeUnit) -> (i64, u32) {
 }
 
 /// Joins seconds and nanoseconds (may be >= 1e9 on a leap second) into a count of `unit`s,
-/// flooring; `None` on overflow.
+/// flooring; `None` when the count does not fit an `i64`.
 fn join(secs: i64, nanos: u32, unit: TimeUnit) -> Option<i64> {
     let per = per_second(unit);
-    secs.checked_mul(per)?
-        .checked_add(i64::from(nanos) / (NANOS_PER_SECOND / per))
+    // In i128: for the first second of the nanosecond range (i64::MIN ns is
+    // 1677-09-21T00:12:43.145224192), `secs * 1e9` alone is below i64::MIN although the sum with
+    // the non-negative nanoseconds fits.
+    let units =
+        i128::from(secs) * i128::from(per) + i128::from(nanos) / i128::from(NANOS_PER_SECOND / per);
+    i64::try_from(units).ok()
 }
 
 // ---- timestamps --------------------------------------------------------------------------
