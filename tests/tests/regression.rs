@@ -4,6 +4,8 @@
 
 #[path = "regression/enospc_is_error_io.rs"]
 mod enospc_is_error_io;
+#[path = "regression/errors_in_lists_name_the_batch_row.rs"]
+mod errors_in_lists_name_the_batch_row;
 #[path = "regression/fixed_bytes_from_variable_binary.rs"]
 mod fixed_bytes_from_variable_binary;
 #[path = "regression/fixed_list_from_list.rs"]
