@@ -16,6 +16,8 @@ mod fuzz_decoder_panics;
 mod ipc_dictionary_replacement;
 #[path = "regression/ipc_nested_field_names.rs"]
 mod ipc_nested_field_names;
+#[path = "regression/load_ipc_reads_like_from_record_batch.rs"]
+mod load_ipc_reads_like_from_record_batch;
 #[path = "regression/nullable_struct_children.rs"]
 mod nullable_struct_children;
 #[path = "regression/timestamp_range_edges.rs"]
