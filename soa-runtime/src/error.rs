@@ -320,9 +320,8 @@ impl FieldError {
     /// present rows of a nullable struct) to the parent array: `parent(i)` is the parent row
     /// holding child value `i` and, for a list or map, the value's index in that row. Called on
     /// the error path only, so the happy path never builds the mapping.
-    #[doc(hidden)]
     #[must_use]
-    pub fn relocate(self, parent: &dyn Fn(usize) -> (usize, Option<usize>)) -> Self {
+    pub(crate) fn relocate(self, parent: &dyn Fn(usize) -> (usize, Option<usize>)) -> Self {
         let moved = |row: &mut usize, items: &mut Vec<usize>| {
             let (to, item) = parent(*row);
             *row = to;
