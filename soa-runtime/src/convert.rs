@@ -75,6 +75,16 @@ pub mod helpers {
         FieldError::Nested(Box::new(error))
     }
 
+    /// The index of the `i`-th `true` in `flags` (`i` itself if there is none).
+    fn nth_true(flags: &[bool], i: usize) -> usize {
+        flags
+            .iter()
+            .enumerate()
+            .filter(|(_, flag)| **flag)
+            .nth(i)
+            .map_or(i, |(index, _)| index)
+    }
+
     /// `Struct` type of a nested derived struct: its schema's fields.
     pub fn struct_data_type<C: ToArrow>() -> DataType {
         DataType::Struct(C::schema().fields().clone())
@@ -92,7 +102,9 @@ pub mod helpers {
         valid: &[bool],
         compact: C,
     ) -> Result<ArrayRef, FieldError> {
-        let dense = struct_into_array(compact)?;
+        // Row `i` of `compact` is the `i`-th present row.
+        let dense =
+            struct_into_array(compact).map_err(|e| e.relocate(&|i| (nth_true(valid, i), None)))?;
         let nulls = arrow_buffer::NullBuffer::from(valid.to_vec());
         if dense.is_empty() {
             // Every row is null and there is no value to stand in: a null struct of that length.
@@ -152,7 +164,11 @@ pub mod helpers {
         };
         let mask = BooleanArray::new(nulls.inner().clone(), None);
         let valid = arrow_select::filter::filter(array, &mask)?;
-        let mut rows = read_struct::<C>(valid.as_struct())?.into_iter();
+        // Row `i` of the filtered array is the `i`-th present row.
+        let present = |i: usize| (nulls.valid_indices().nth(i).unwrap_or(i), None);
+        let mut rows = read_struct::<C>(valid.as_struct())
+            .map_err(|e| e.relocate(&present))?
+            .into_iter();
         Ok(nulls
             .iter()
             .map(|v| if v { rows.next() } else { None })

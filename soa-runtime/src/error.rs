@@ -4,6 +4,7 @@
 //! conversion errors, the file path for I/O and format errors. Upstream errors (arrow, parquet,
 //! io) are kept as [`std::error::Error::source`], never flattened into strings.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use arrow_schema::{ArrowError, DataType};
@@ -27,17 +28,22 @@ pub enum FieldError {
     },
     /// A null value in a column whose field is not an `Option`.
     #[error(
-        "found a null at row {row}, but the field is not an Option (expected non-null {expected})"
+        "found a null at {}, but the field is not an Option (expected non-null {expected})",
+        At(*row, items)
     )]
     UnexpectedNull {
         /// Row index (within the batch) of the first null.
         row: usize,
+        /// Where in that row, for a value inside a list, map or fixed-size list: its index there,
+        /// outermost first (empty for the row's own value). See [`FieldError::items`].
+        items: Vec<usize>,
         /// The Arrow type the field maps to.
         expected: DataType,
     },
     /// A string that names no variant of a unit enum.
     #[error(
-        "unknown variant {found:?} of enum {enum_name} at row {row} (expected one of {expected:?})"
+        "unknown variant {found:?} of enum {enum_name} at {} (expected one of {expected:?})",
+        At(*row, items)
     )]
     UnknownVariant {
         /// The enum's Rust name.
@@ -48,10 +54,24 @@ pub enum FieldError {
         found: String,
         /// Row index (within the batch).
         row: usize,
+        /// Where in that row (see [`FieldError::items`]).
+        items: Vec<usize>,
     },
-    /// A value that does not fit the Rust type (for example a string longer than `i32` offsets allow).
+    /// A column that does not fit its layout as a whole (for example more string bytes than `i32`
+    /// offsets allow). A single value out of range is [`FieldError::ValueOutOfRange`].
     #[error("value out of range: {0}")]
     OutOfRange(String),
+    /// A value that does not fit the Rust type or the Arrow column (for example a timestamp
+    /// outside chrono's range, or a date-time past 2262 in a nanosecond column).
+    #[error("value out of range: {}: {reason}", At(*row, items))]
+    ValueOutOfRange {
+        /// Row index (within the batch).
+        row: usize,
+        /// Where in that row (see [`FieldError::items`]).
+        items: Vec<usize>,
+        /// What does not fit where.
+        reason: String,
+    },
     /// A combination of types this crate does not map (for example `Option<Option<T>>`).
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -229,6 +249,138 @@ pub enum Error {
         /// DuckDB's reason.
         reason: String,
     },
+}
+
+/// Displays a position: `row 2`, `row 2 (item 1)`, `row 2 (item 1, then item 0)`.
+struct At<'a>(usize, &'a [usize]);
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {}", self.0)?;
+        for (depth, item) in self.1.iter().enumerate() {
+            let sep = if depth == 0 { " (" } else { ", then " };
+            write!(f, "{sep}item {item}")?;
+        }
+        if !self.1.is_empty() {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl FieldError {
+    /// [`FieldError::UnexpectedNull`] at `row` (a value of the row itself, not inside a list).
+    pub fn unexpected_null(row: usize, expected: DataType) -> Self {
+        FieldError::UnexpectedNull {
+            row,
+            items: Vec::new(),
+            expected,
+        }
+    }
+
+    /// [`FieldError::ValueOutOfRange`] at `row` (a value of the row itself, not inside a list).
+    pub fn out_of_range_at(row: usize, reason: impl Into<String>) -> Self {
+        FieldError::ValueOutOfRange {
+            row,
+            items: Vec::new(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The row index this error names, if it names one.
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            FieldError::UnexpectedNull { row, .. }
+            | FieldError::UnknownVariant { row, .. }
+            | FieldError::ValueOutOfRange { row, .. } => Some(*row),
+            FieldError::Nested(error) => match error.as_ref() {
+                Error::Column { source, .. } => source.row(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The positions inside the row (list item, map entry, fixed-size list element), outermost
+    /// first; empty when the error names a row's own value or no row at all.
+    pub fn items(&self) -> &[usize] {
+        match self {
+            FieldError::UnexpectedNull { items, .. }
+            | FieldError::UnknownVariant { items, .. }
+            | FieldError::ValueOutOfRange { items, .. } => items,
+            FieldError::Nested(error) => match error.as_ref() {
+                Error::Column { source, .. } => source.items(),
+                _ => &[],
+            },
+            _ => &[],
+        }
+    }
+
+    /// Moves the position of an error raised on a child array (the values of a list or map, the
+    /// present rows of a nullable struct) to the parent array: `parent(i)` is the parent row
+    /// holding child value `i` and, for a list or map, the value's index in that row. Called on
+    /// the error path only, so the happy path never builds the mapping.
+    #[must_use]
+    pub(crate) fn relocate(self, parent: &dyn Fn(usize) -> (usize, Option<usize>)) -> Self {
+        let moved = |row: &mut usize, items: &mut Vec<usize>| {
+            let (to, item) = parent(*row);
+            *row = to;
+            if let Some(item) = item {
+                items.insert(0, item);
+            }
+        };
+        match self {
+            FieldError::UnexpectedNull {
+                mut row,
+                mut items,
+                expected,
+            } => {
+                moved(&mut row, &mut items);
+                FieldError::UnexpectedNull {
+                    row,
+                    items,
+                    expected,
+                }
+            }
+            FieldError::UnknownVariant {
+                enum_name,
+                expected,
+                found,
+                mut row,
+                mut items,
+            } => {
+                moved(&mut row, &mut items);
+                FieldError::UnknownVariant {
+                    enum_name,
+                    expected,
+                    found,
+                    row,
+                    items,
+                }
+            }
+            FieldError::ValueOutOfRange {
+                mut row,
+                mut items,
+                reason,
+            } => {
+                moved(&mut row, &mut items);
+                FieldError::ValueOutOfRange { row, items, reason }
+            }
+            FieldError::Nested(error) => match *error {
+                Error::Column {
+                    struct_name,
+                    field,
+                    source,
+                } => FieldError::Nested(Box::new(Error::Column {
+                    struct_name,
+                    field,
+                    source: source.relocate(parent),
+                })),
+                other => FieldError::Nested(Box::new(other)),
+            },
+            other => other,
+        }
+    }
 }
 
 impl Error {

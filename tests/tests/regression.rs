@@ -4,6 +4,8 @@
 
 #[path = "regression/enospc_is_error_io.rs"]
 mod enospc_is_error_io;
+#[path = "regression/errors_in_lists_name_the_batch_row.rs"]
+mod errors_in_lists_name_the_batch_row;
 #[path = "regression/fixed_bytes_from_variable_binary.rs"]
 mod fixed_bytes_from_variable_binary;
 #[path = "regression/fixed_list_from_list.rs"]
@@ -14,5 +16,9 @@ mod fuzz_decoder_panics;
 mod ipc_dictionary_replacement;
 #[path = "regression/ipc_nested_field_names.rs"]
 mod ipc_nested_field_names;
+#[path = "regression/load_ipc_reads_like_from_record_batch.rs"]
+mod load_ipc_reads_like_from_record_batch;
 #[path = "regression/nullable_struct_children.rs"]
 mod nullable_struct_children;
+#[path = "regression/timestamp_range_edges.rs"]
+mod timestamp_range_edges;

@@ -896,11 +896,11 @@ fn chrono_values_that_do_not_fit_are_out_of_range() {
     let err =
         <adapt::Timestamp<Nanosecond> as Adapter<DateTime<Utc>>>::to_array(&late).unwrap_err();
     assert!(err.to_string().contains("row 1"), "{err}");
-    assert!(matches!(err, FieldError::OutOfRange(_)));
+    assert!(matches!(err, FieldError::ValueOutOfRange { row: 1, .. }));
     let early = [utc(1600, 1, 1, 0, 0, 0, 0).naive_utc()];
     assert!(matches!(
         <adapt::Timestamp<Nanosecond> as Adapter<NaiveDateTime>>::to_array(&early),
-        Err(FieldError::OutOfRange(_))
+        Err(FieldError::ValueOutOfRange { row: 0, .. })
     ));
 
     // Reading values outside chrono's range.
@@ -987,7 +987,7 @@ fn decimal_and_uuid_errors_name_the_field() {
         .unwrap();
     assert!(matches!(
         <adapt::Decimal<5, 1> as Adapter<i128>>::from_array(&inexact),
-        Err(FieldError::OutOfRange(_))
+        Err(FieldError::ValueOutOfRange { row: 0, .. })
     ));
 
     // A decimal that rust_decimal cannot hold: 38 significant digits at scale 30.

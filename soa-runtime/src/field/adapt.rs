@@ -188,7 +188,8 @@ fn large_list<T: ArrowField + Clone>(rows: &[Option<&[T]>]) -> Result<ArrayRef, 
         }
         offsets.push(flat.len() as i64);
     }
-    let child = T::into_array(flat)?;
+    let child =
+        T::into_array(flat).map_err(|e| e.relocate(&|i| list::list_position(&offsets, i)))?;
     let array = GenericListArray::<i64>::try_new(
         Arc::new(item_field::<T>()),
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -297,7 +298,7 @@ fn arrow_cast_reinterpret(array: ArrayRef, to: DataType) -> Result<ArrayRef, Fie
 /// fails if precision would be lost).
 ///
 /// # Errors
-/// [`FieldError::TypeMismatch`] for non-timestamp columns, [`FieldError::OutOfRange`] on overflow
+/// [`FieldError::TypeMismatch`] for non-timestamp columns, [`FieldError::ValueOutOfRange`] on overflow
 /// or precision loss.
 pub fn timestamp_values<U: Unit>(array: &dyn Array) -> Result<Vec<Option<i64>>, FieldError> {
     let DataType::Timestamp(unit, _) = array.data_type() else {
@@ -315,24 +316,28 @@ pub fn timestamp_values<U: Unit>(array: &dyn Array) -> Result<Vec<Option<i64>>, 
         data.into_builder().data_type(DataType::Int64).build()?,
     );
     ints.iter()
-        .map(|v| match v {
+        .enumerate()
+        .map(|(row, v)| match v {
             None => Ok(None),
             Some(v) if from == to => Ok(Some(v)),
             Some(v) if from < to => v.checked_mul(to / from).map(Some).ok_or_else(|| {
-                FieldError::OutOfRange(format!(
-                    "timestamp {v} overflows when converted to {:?}",
-                    U::UNIT
-                ))
+                FieldError::out_of_range_at(
+                    row,
+                    format!(
+                        "timestamp {v} in {unit:?} overflows a 64-bit count of {:?}",
+                        U::UNIT
+                    ),
+                )
             }),
             Some(v) => {
                 let f = from / to;
                 if v % f == 0 {
                     Ok(Some(v / f))
                 } else {
-                    Err(FieldError::OutOfRange(format!(
-                        "timestamp {v} in {unit:?} loses precision in {:?}",
-                        U::UNIT
-                    )))
+                    Err(FieldError::out_of_range_at(
+                        row,
+                        format!("timestamp {v} in {unit:?} loses precision in {:?}", U::UNIT),
+                    ))
                 }
             }
         })

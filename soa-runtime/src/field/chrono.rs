@@ -20,7 +20,7 @@
 //!
 //! * Writing truncates towards the past to the column's unit (chrono keeps nanoseconds; a
 //!   microsecond column keeps microseconds). Use `#[soa(timestamp = "ns")]` to keep nanoseconds.
-//! * A value that does not fit the column fails with [`FieldError::OutOfRange`] naming the row,
+//! * A value that does not fit the column fails with [`FieldError::ValueOutOfRange`] naming the row,
 //!   never a panic: nanosecond timestamps only span the years 1677 to 2262, a `TimeDelta` beyond
 //!   ±292,000 years has no microsecond count, and a `NaiveTime` on a leap second (`23:59:60`) has no
 //!   Arrow `Time64` value.
@@ -28,7 +28,7 @@
 //!   zone only tells how to display it), `Date32` and `Date64` for `NaiveDate`, `Time32` and
 //!   `Time64` of any unit for `NaiveTime`, and `Duration` of any unit for `TimeDelta`, always
 //!   exactly: a nanosecond column read into a microsecond field keeps its nanoseconds (chrono holds
-//!   them). A value outside chrono's range fails with [`FieldError::OutOfRange`].
+//!   them). A value outside chrono's range fails with [`FieldError::ValueOutOfRange`].
 //!
 //! # `DateTime<FixedOffset>`
 //!
@@ -104,11 +104,15 @@ fn split(value: i64, unit: TimeUnit) -> (i64, u32) {
 }
 
 /// Joins seconds and nanoseconds (may be >= 1e9 on a leap second) into a count of `unit`s,
-/// flooring; `None` on overflow.
+/// flooring; `None` when the count does not fit an `i64`.
 fn join(secs: i64, nanos: u32, unit: TimeUnit) -> Option<i64> {
     let per = per_second(unit);
-    secs.checked_mul(per)?
-        .checked_add(i64::from(nanos) / (NANOS_PER_SECOND / per))
+    // In i128: for the first second of the nanosecond range (i64::MIN ns is
+    // 1677-09-21T00:12:43.145224192), `secs * 1e9` alone is below i64::MIN although the sum with
+    // the non-negative nanoseconds fits.
+    let units =
+        i128::from(secs) * i128::from(per) + i128::from(nanos) / i128::from(NANOS_PER_SECOND / per);
+    i64::try_from(units).ok()
 }
 
 // ---- timestamps --------------------------------------------------------------------------
@@ -120,21 +124,27 @@ fn instant_to_units(
     unit: TimeUnit,
 ) -> Result<i64, FieldError> {
     join(instant.timestamp(), instant.timestamp_subsec_nanos(), unit).ok_or_else(|| {
-        FieldError::OutOfRange(format!(
-            "row {row}: {instant} does not fit a 64-bit count of {} since 1970 (nanosecond \
+        FieldError::out_of_range_at(
+            row,
+            format!(
+                "{instant} does not fit a 64-bit count of {} since 1970 (nanosecond \
              timestamps span the years 1677 to 2262)",
-            unit_name(unit)
-        ))
+                unit_name(unit)
+            ),
+        )
     })
 }
 
 fn units_to_instant(row: usize, value: i64, unit: TimeUnit) -> Result<DateTime<Utc>, FieldError> {
     let (secs, nanos) = split(value, unit);
     DateTime::from_timestamp(secs, nanos).ok_or_else(|| {
-        FieldError::OutOfRange(format!(
-            "row {row}: timestamp {value} ({} since 1970) is outside the range of chrono dates",
-            unit_name(unit)
-        ))
+        FieldError::out_of_range_at(
+            row,
+            format!(
+                "timestamp {value} ({} since 1970) is outside the range of chrono dates",
+                unit_name(unit)
+            ),
+        )
     })
 }
 
@@ -305,9 +315,10 @@ fn days_to_date(row: usize, days: i64) -> Result<NaiveDate, FieldError> {
         .and_then(|d| d.checked_add(EPOCH_DAYS_FROM_CE))
         .and_then(NaiveDate::from_num_days_from_ce_opt)
         .ok_or_else(|| {
-            FieldError::OutOfRange(format!(
-                "row {row}: {days} days since 1970-01-01 is outside the range of chrono dates"
-            ))
+            FieldError::out_of_range_at(
+                row,
+                format!("{days} days since 1970-01-01 is outside the range of chrono dates"),
+            )
         })
 }
 
@@ -372,9 +383,10 @@ impl ArrowField for NaiveDate {
 fn time_to_micros(row: usize, time: &NaiveTime) -> Result<i64, FieldError> {
     let nanos = time.nanosecond();
     if nanos >= 1_000_000_000 {
-        return Err(FieldError::OutOfRange(format!(
-            "row {row}: {time} is a leap second, which Arrow Time64 cannot represent"
-        )));
+        return Err(FieldError::out_of_range_at(
+            row,
+            format!("{time} is a leap second, which Arrow Time64 cannot represent"),
+        ));
     }
     Ok(i64::from(time.num_seconds_from_midnight()) * 1_000_000 + i64::from(nanos / 1_000))
 }
@@ -385,10 +397,13 @@ fn units_to_time(row: usize, value: i64, unit: TimeUnit) -> Result<NaiveTime, Fi
         .ok()
         .and_then(|secs| NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos))
         .ok_or_else(|| {
-            FieldError::OutOfRange(format!(
-                "row {row}: {value} {} is not a time of day (0 to 24 hours)",
-                unit_name(unit)
-            ))
+            FieldError::out_of_range_at(
+                row,
+                format!(
+                    "{value} {} is not a time of day (0 to 24 hours)",
+                    unit_name(unit)
+                ),
+            )
         })
 }
 
@@ -462,9 +477,10 @@ impl ArrowField for NaiveTime {
 
 fn delta_to_micros(row: usize, delta: &TimeDelta) -> Result<i64, FieldError> {
     delta.num_microseconds().ok_or_else(|| {
-        FieldError::OutOfRange(format!(
-            "row {row}: duration {delta} does not fit a 64-bit count of microseconds"
-        ))
+        FieldError::out_of_range_at(
+            row,
+            format!("duration {delta} does not fit a 64-bit count of microseconds"),
+        )
     })
 }
 
@@ -476,10 +492,13 @@ fn units_to_delta(row: usize, value: i64, unit: TimeUnit) -> Result<TimeDelta, F
         TimeUnit::Nanosecond => Some(TimeDelta::nanoseconds(value)),
     };
     delta.ok_or_else(|| {
-        FieldError::OutOfRange(format!(
-            "row {row}: duration of {value} {} is outside the range of chrono::TimeDelta",
-            unit_name(unit)
-        ))
+        FieldError::out_of_range_at(
+            row,
+            format!(
+                "duration of {value} {} is outside the range of chrono::TimeDelta",
+                unit_name(unit)
+            ),
+        )
     })
 }
 

@@ -91,10 +91,7 @@ pub fn data_enum_tags<'a>(
             continue;
         }
         let Some(name) = name else {
-            return Err(FieldError::UnexpectedNull {
-                row,
-                expected: tag_type(),
-            });
+            return Err(FieldError::unexpected_null(row, tag_type()));
         };
         match variants.iter().position(|v| *v == name) {
             Some(index) => tags.push(Some(index)),
@@ -104,6 +101,7 @@ pub fn data_enum_tags<'a>(
                     expected: variants,
                     found: name,
                     row,
+                    items: Vec::new(),
                 });
             }
         }
@@ -118,9 +116,10 @@ pub fn data_enum_child<'a>(structs: &'a StructArray, variant: &str) -> Option<&'
 
 /// The error for a row whose tag names a variant but whose child is null.
 pub fn missing_payload(enum_name: &str, variant: &str, row: usize) -> FieldError {
-    FieldError::OutOfRange(format!(
-        "row {row} of enum {enum_name} is tagged {variant:?} but that variant's data is null"
-    ))
+    FieldError::out_of_range_at(
+        row,
+        format!("enum {enum_name} is tagged {variant:?} but that variant's data is null"),
+    )
 }
 
 /// Optional rows to required rows, failing on the first null.

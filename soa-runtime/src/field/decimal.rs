@@ -18,15 +18,15 @@
 //! # Errors instead of silent rounding
 //!
 //! * Writing a value with more fractional digits than the column's scale fails with
-//!   [`FieldError::OutOfRange`] **unless the extra digits are zeros** (`1.50000000000` with scale 11
+//!   [`FieldError::ValueOutOfRange`] **unless the extra digits are zeros** (`1.50000000000` with scale 11
 //!   fits scale 9; `0.0000000001` does not). Nothing is ever rounded.
 //! * Writing a value with more than `P` significant digits at scale `S` fails the same way.
 //! * Reading accepts `Decimal128` of any precision and scale. A `rust_decimal::Decimal` keeps the
 //!   column's scale when it can (so `1.5` written at scale 9 reads back as `1.500000000`, which is
 //!   `==` to `1.5`); a scale above 28 or a mantissa beyond 96 bits is reduced by dropping trailing
-//!   zeros, and fails with [`FieldError::OutOfRange`] (naming the row) when that is not exact.
+//!   zeros, and fails with [`FieldError::ValueOutOfRange`] (naming the row) when that is not exact.
 //! * Reading an `i128` through [`adapt::Decimal<P, S>`] rescales a column of another scale to `S`
-//!   when that is exact, and fails with [`FieldError::OutOfRange`] naming the row otherwise.
+//!   when that is exact, and fails with [`FieldError::ValueOutOfRange`] naming the row otherwise.
 //!
 //! [`adapt::Decimal`]: super::adapt::Decimal
 //! [`adapt::Decimal<P, S>`]: super::adapt::Decimal
@@ -98,9 +98,12 @@ pub(crate) fn precision_error(
     precision: u8,
     scale: i8,
 ) -> FieldError {
-    FieldError::OutOfRange(format!(
-        "row {row}: {value} does not fit Decimal128({precision}, {scale}) (at most {precision} digits)"
-    ))
+    FieldError::out_of_range_at(
+        row,
+        format!(
+            "{value} does not fit Decimal128({precision}, {scale}) (at most {precision} digits)"
+        ),
+    )
 }
 
 /// Reads the unscaled values and the scale of a `Decimal128` column of any precision.
@@ -143,9 +146,10 @@ fn i128_column<const P: u8, const S: i8>(
         .map(|(row, v)| {
             v.map(|v| {
                 rescale(v, i32::from(scale), i32::from(S)).ok_or_else(|| {
-                    FieldError::OutOfRange(format!(
-                        "row {row}: unscaled value {v} at scale {scale} is not exact at scale {S}"
-                    ))
+                    FieldError::out_of_range_at(
+                        row,
+                        format!("unscaled value {v} at scale {scale} is not exact at scale {S}"),
+                    )
                 })
             })
             .transpose()
@@ -213,18 +217,24 @@ mod rust {
         // A rust_decimal scale is 0..=28, so it always fits i32.
         let from = i32::try_from(value.scale()).unwrap_or(i32::MAX);
         let Some(v) = rescale(value.mantissa(), from, i32::from(scale)) else {
-            return Err(FieldError::OutOfRange(format!(
-                "row {row}: {value} has more than {scale} fractional digits (Decimal128({precision}, \
+            return Err(FieldError::out_of_range_at(
+                row,
+                format!(
+                    "{value} has more than {scale} fractional digits (Decimal128({precision}, \
                  {scale}) would round it); choose a larger scale with #[soa(decimal(precision = P, scale = S))]"
-            )));
+                ),
+            ));
         };
         if fits_precision(v, precision) {
             Ok(v)
         } else {
-            Err(FieldError::OutOfRange(format!(
-                "row {row}: {value} has more than {precision} digits at scale {scale}, the limit of \
+            Err(FieldError::out_of_range_at(
+                row,
+                format!(
+                    "{value} has more than {precision} digits at scale {scale}, the limit of \
                  Decimal128({precision}, {scale})"
-            )))
+                ),
+            ))
         }
     }
 
@@ -258,10 +268,13 @@ mod rust {
     /// One unscaled value at `scale` as a `rust_decimal::Decimal`, exactly or not at all.
     fn to_rust(row: usize, value: i128, scale: i8) -> Result<RustDecimal, FieldError> {
         let out_of_range = || {
-            FieldError::OutOfRange(format!(
-                "row {row}: unscaled value {value} at scale {scale} does not fit rust_decimal::Decimal \
+            FieldError::out_of_range_at(
+                row,
+                format!(
+                    "unscaled value {value} at scale {scale} does not fit rust_decimal::Decimal \
                  (96-bit mantissa, at most 28 fractional digits)"
-            ))
+                ),
+            )
         };
         let (mut m, mut s) = (value, i32::from(scale));
         if s < 0 {

@@ -47,6 +47,26 @@ fn item_ref<T: ArrowField>() -> FieldRef {
     Arc::new(super::item_field::<T>())
 }
 
+/// The row of a list (given its offsets) holding child value `index`, and the value's index in
+/// that row: the position an error in the child array names. A binary search, run on the error
+/// path only.
+pub(crate) fn list_position<O: OffsetSizeTrait>(
+    offsets: &[O],
+    index: usize,
+) -> (usize, Option<usize>) {
+    // The last row starting at or before `index`: empty rows before it start there too.
+    let row = offsets
+        .partition_point(|o| o.as_usize() <= index)
+        .saturating_sub(1);
+    let start = offsets.get(row).map_or(0, |o| o.as_usize());
+    (row, Some(index.saturating_sub(start)))
+}
+
+/// The row of a fixed-size list of `n` values holding child value `index`, and its index there.
+fn fixed_position(n: usize, index: usize) -> (usize, Option<usize>) {
+    (index / n.max(1), Some(index % n.max(1)))
+}
+
 /// Builds a `List<T>` array: the values of every row are gathered into one child column.
 pub fn to_list<T: ArrowField + Clone>(rows: &[Option<&[T]>]) -> Result<ArrayRef, FieldError> {
     let total: usize = rows.iter().flatten().map(|r| r.len()).sum();
@@ -59,7 +79,7 @@ pub fn to_list<T: ArrowField + Clone>(rows: &[Option<&[T]>]) -> Result<ArrayRef,
         }
         offsets.push(offset(flat.len())?);
     }
-    let child = T::into_array(flat)?;
+    let child = T::into_array(flat).map_err(|e| e.relocate(&|i| list_position(&offsets, i)))?;
     let array = ListArray::try_new(
         item_ref::<T>(),
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -79,7 +99,9 @@ where
     let first = offsets.first().map_or(0, |o| o.as_usize());
     let last = offsets.last().map_or(0, |o| o.as_usize());
     let child = list.values().slice(first, last - first);
-    let mut items = T::from_array(child.as_ref())?.into_iter();
+    let mut items = T::from_array(child.as_ref())
+        .map_err(|e| e.relocate(&|i| list_position(offsets, first + i)))?
+        .into_iter();
     let mut out = Vec::with_capacity(list.len());
     for (row, window) in offsets.windows(2).enumerate() {
         let n = window[1].as_usize() - window[0].as_usize();
@@ -123,7 +145,7 @@ pub fn to_fixed<T: ArrowField + Clone>(
             field, size, child, nulls,
         )?));
     }
-    let child = T::into_array(flat)?;
+    let child = T::into_array(flat).map_err(|e| e.relocate(&|i| fixed_position(n, i)))?;
     Ok(Arc::new(FixedSizeListArray::try_new(
         item_ref::<T>(),
         size,
@@ -156,7 +178,8 @@ pub fn from_fixed<T: ArrowField>(
     // Null rows may hold nulls in a non-nullable child: read them as optional, then check valid rows.
     let child_valid: Vec<bool> = (0..child.len()).map(|i| child.is_valid(i)).collect();
     let items = if child.null_count() == 0 {
-        T::from_array(child.as_ref())?
+        T::from_array(child.as_ref())
+            .map_err(|e| e.relocate(&|i| fixed_position(n, i)))?
             .into_iter()
             .map(Some)
             .collect::<Vec<_>>()
@@ -165,7 +188,19 @@ pub fn from_fixed<T: ArrowField>(
             child.as_ref(),
             &arrow_array::BooleanArray::from(child_valid.clone()),
         )?;
-        let mut values = T::from_array(filtered.as_ref())?.into_iter();
+        // Value `i` of the filtered child is the `i`-th valid value of the child.
+        let unfiltered = |i: usize| {
+            let index = child_valid
+                .iter()
+                .enumerate()
+                .filter(|(_, valid)| **valid)
+                .nth(i)
+                .map_or(i, |(index, _)| index);
+            fixed_position(n, index)
+        };
+        let mut values = T::from_array(filtered.as_ref())
+            .map_err(|e| e.relocate(&unfiltered))?
+            .into_iter();
         child_valid
             .iter()
             .map(|&v| if v { values.next() } else { None })
@@ -182,7 +217,8 @@ pub fn from_fixed<T: ArrowField>(
                     Some(v) => full.push(v),
                     None => {
                         return Err(FieldError::UnexpectedNull {
-                            row: row * n + i,
+                            row,
+                            items: vec![i],
                             expected: T::data_type(),
                         });
                     }
@@ -288,10 +324,10 @@ fn exact_lengths<T>(
         if let Some(v) = value
             && v.len() != n
         {
-            return Err(FieldError::OutOfRange(format!(
-                "expected {n} values at row {row} for a fixed-size field, found {}",
-                v.len()
-            )));
+            return Err(FieldError::out_of_range_at(
+                row,
+                format!("a fixed-size field needs {n} values, found {}", v.len()),
+            ));
         }
     }
     Ok(rows)
@@ -303,7 +339,7 @@ pub fn required<T>(rows: Vec<Option<T>>, expected: DataType) -> Result<Vec<T>, F
     for (row, value) in rows.into_iter().enumerate() {
         match value {
             Some(v) => out.push(v),
-            None => return Err(FieldError::UnexpectedNull { row, expected }),
+            None => return Err(FieldError::unexpected_null(row, expected)),
         }
     }
     Ok(out)
@@ -337,12 +373,16 @@ fn into_fixed<T, const N: usize>(
     rows: Vec<Option<Vec<T>>>,
 ) -> Result<Vec<Option<[T; N]>>, FieldError> {
     rows.into_iter()
-        .map(|row| match row {
+        .enumerate()
+        .map(|(row, value)| match value {
             None => Ok(None),
             Some(v) => {
                 let len = v.len();
                 <[T; N]>::try_from(v).map(Some).map_err(|_| {
-                    FieldError::OutOfRange(format!("expected {N} values in a row, found {len}"))
+                    FieldError::out_of_range_at(
+                        row,
+                        format!("a fixed-size field needs {N} values, found {len}"),
+                    )
                 })
             }
         })

@@ -82,9 +82,13 @@ where
             "map entries must be a struct".into(),
         ));
     };
+    let position = |e: FieldError| e.relocate(&|i| list::list_position(&offsets, i));
     let entries = StructArray::try_new(
         fields.clone(),
-        vec![K::into_array(keys)?, V::into_array(values)?],
+        vec![
+            K::into_array(keys).map_err(position)?,
+            V::into_array(values).map_err(position)?,
+        ],
         None,
     )?;
     let nulls = NullBuffer::from(valid);
@@ -119,8 +123,9 @@ fn from_map<K: ArrowField, V: ArrowField>(
     let first = offsets.first().map_or(0, |o| *o as usize);
     let last = offsets.last().map_or(0, |o| *o as usize);
     let len = last.saturating_sub(first);
-    let keys = K::from_array(entries.column(0).slice(first, len).as_ref())?;
-    let values = V::from_array(entries.column(1).slice(first, len).as_ref())?;
+    let position = |e: FieldError| e.relocate(&|i| list::list_position(offsets, first + i));
+    let keys = K::from_array(entries.column(0).slice(first, len).as_ref()).map_err(position)?;
+    let values = V::from_array(entries.column(1).slice(first, len).as_ref()).map_err(position)?;
     let mut pairs = keys.into_iter().zip(values);
     let mut out = Vec::with_capacity(map.len());
     for (row, window) in offsets.windows(2).enumerate() {

@@ -217,7 +217,7 @@ pub fn reject_nulls(array: &dyn Array, expected: DataType) -> Result<(), FieldEr
     match array.logical_nulls() {
         Some(nulls) if nulls.null_count() > 0 => {
             let row = nulls.iter().position(|valid| !valid).unwrap_or(0);
-            Err(FieldError::UnexpectedNull { row, expected })
+            Err(FieldError::unexpected_null(row, expected))
         }
         _ => Ok(()),
     }
@@ -492,10 +492,7 @@ impl ArrowField for String {
                 out.push(s.to_owned());
                 Ok(())
             }
-            None => Err(FieldError::UnexpectedNull {
-                row,
-                expected: DataType::Utf8,
-            }),
+            None => Err(FieldError::unexpected_null(row, DataType::Utf8)),
         })?;
         Ok(out)
     }
@@ -687,6 +684,7 @@ pub fn enum_from_array_opt<E: UnitEnum>(array: &dyn Array) -> Result<Vec<Option<
                         expected: E::VARIANTS,
                         found: names.get(key).cloned().flatten().unwrap_or_default(),
                         row,
+                        items: Vec::new(),
                     });
                 }
             }
@@ -705,6 +703,7 @@ pub fn enum_from_array_opt<E: UnitEnum>(array: &dyn Array) -> Result<Vec<Option<
                         expected: E::VARIANTS,
                         found: name.to_owned(),
                         row,
+                        items: Vec::new(),
                     });
                 }
             },
@@ -750,6 +749,7 @@ pub fn enum_from_array<E: UnitEnum>(array: &dyn Array) -> Result<Vec<E>, FieldEr
                         expected: E::VARIANTS,
                         found,
                         row,
+                        items: Vec::new(),
                     });
                 }
             }
@@ -762,10 +762,7 @@ pub fn enum_from_array<E: UnitEnum>(array: &dyn Array) -> Result<Vec<E>, FieldEr
         match v {
             Some(v) => out.push(v),
             None => {
-                return Err(FieldError::UnexpectedNull {
-                    row,
-                    expected: expected.clone(),
-                });
+                return Err(FieldError::unexpected_null(row, expected.clone()));
             }
         }
     }

@@ -15,16 +15,16 @@
 //! Arrow has no 128-bit integer type, and Parquet, pyarrow, polars and DuckDB all read
 //! `Decimal128(38, 0)` as an exact integer-valued decimal, so that is the column type. Its range is
 //! 38 decimal digits, ±(10^38 - 1), slightly less than `i128` (±1.7 × 10^38) and `u128`
-//! (3.4 × 10^38): writing a value outside it fails with [`FieldError::OutOfRange`] naming the row
+//! (3.4 × 10^38): writing a value outside it fails with [`FieldError::ValueOutOfRange`] naming the row
 //! rather than writing a column that other readers reject. Reading accepts `Decimal128(p, 0)` of any
 //! precision and, widening, every Arrow integer type (`Int8`..`Int64`, `UInt8`..`UInt64`); reading a
-//! negative value into a `u128` fails with [`FieldError::OutOfRange`]. A raw unscaled `i128` with
+//! negative value into a `u128` fails with [`FieldError::ValueOutOfRange`]. A raw unscaled `i128` with
 //! another precision and scale is the `#[soa(decimal(precision = P, scale = S))]` adapter.
 //!
 //! # `char`
 //!
 //! A `char` column is a `Utf8` column of one-character strings. Reading a string that is not exactly
-//! one Unicode scalar value (empty, or longer) fails with [`FieldError::OutOfRange`] naming the row.
+//! one Unicode scalar value (empty, or longer) fails with [`FieldError::ValueOutOfRange`] naming the row.
 //!
 //! # Borrowed strings
 //!
@@ -100,9 +100,7 @@ fn read_int128(array: &dyn Array, expected: DataType) -> Result<Vec<Option<i128>
 
 fn to_u128(row: usize, value: i128) -> Result<u128, FieldError> {
     u128::try_from(value).map_err(|_| {
-        FieldError::OutOfRange(format!(
-            "row {row}: {value} is negative and does not fit u128"
-        ))
+        FieldError::out_of_range_at(row, format!("{value} is negative and does not fit u128"))
     })
 }
 
@@ -231,9 +229,12 @@ fn one_char(row: usize, s: &str) -> Result<char, FieldError> {
             let count = s.chars().count();
             let shown: String = s.chars().take(16).collect();
             let more = if count > 16 { "..." } else { "" };
-            Err(FieldError::OutOfRange(format!(
-                "row {row}: a char column needs exactly one character, found {count} in {shown:?}{more}"
-            )))
+            Err(FieldError::out_of_range_at(
+                row,
+                format!(
+                    "a char column needs exactly one character, found {count} in {shown:?}{more}"
+                ),
+            ))
         }
     }
 }

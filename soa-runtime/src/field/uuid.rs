@@ -9,7 +9,7 @@
 //! Reading accepts `FixedSizeBinary(16)`, `Binary`, `LargeBinary` and `BinaryView` (every value must
 //! be 16 bytes long) and string columns of UUID text such as `"67e55044-10b1-426f-9247-bb680e5fe0c8"`
 //! (as older DuckDB versions export them); a value of another length or text that is not a UUID
-//! fails with [`FieldError::OutOfRange`] naming the row.
+//! fails with [`FieldError::ValueOutOfRange`] naming the row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,10 +50,10 @@ fn uuids_to_array(
 
 fn uuid_from_bytes(row: usize, bytes: &[u8]) -> Result<Uuid, FieldError> {
     Uuid::from_slice(bytes).map_err(|_| {
-        FieldError::OutOfRange(format!(
-            "row {row}: a UUID is 16 bytes, found {} bytes",
-            bytes.len()
-        ))
+        FieldError::out_of_range_at(
+            row,
+            format!("a UUID is 16 bytes, found {} bytes", bytes.len()),
+        )
     })
 }
 
@@ -100,9 +100,10 @@ impl ArrowField for Uuid {
                     let parsed = s
                         .map(|s| {
                             Uuid::parse_str(s).map_err(|e| {
-                                FieldError::OutOfRange(format!(
-                                    "row {row}: {s:?} is not a UUID ({e})"
-                                ))
+                                FieldError::out_of_range_at(
+                                    row,
+                                    format!("{s:?} is not a UUID ({e})"),
+                                )
                             })
                         })
                         .transpose()?;

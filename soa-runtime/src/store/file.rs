@@ -20,9 +20,14 @@
 //! `tokio::task::spawn_blocking`, or use a store.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
 
 use crate::convert::ToArrow;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::store::memory::{self, IpcCompression};
 use crate::store::parquet::{ParquetOptions, foreign};
 
@@ -77,17 +82,22 @@ pub trait SoaFile: ToArrow {
     /// As [`read_parquet`](Self::read_parquet).
     fn read_ipc(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let mut out = Self::default();
-        for batch in memory::read_ipc_file(path, &Self::schema())? {
-            let mut part = Self::try_from_record_batch(batch).map_err(|e| Error::InFile {
-                path: path.to_owned(),
-                source: Box::new(e),
-            })?;
-            if out.is_empty() {
-                out = part;
-            } else {
-                out.append(&mut part);
+        // The reader checks the file's schema with an empty batch, then hands every decoded
+        // batch over, inside its panic guard; the containers are collected here.
+        let parts = std::cell::RefCell::new(Vec::new());
+        let schema = Self::schema();
+        let collect = |batch: RecordBatch| {
+            let part = Self::try_from_record_batch(batch)?;
+            if !part.is_empty() {
+                parts.borrow_mut().push(part);
             }
+            Ok(RecordBatch::new_empty(Arc::clone(&schema)))
+        };
+        memory::read_ipc_file(path, &collect)?;
+        let mut parts = parts.into_inner().into_iter();
+        let mut out = parts.next().unwrap_or_default();
+        for mut part in parts {
+            out.append(&mut part);
         }
         Ok(out)
     }

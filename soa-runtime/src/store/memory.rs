@@ -396,9 +396,13 @@ impl<T: Record> ArrowStore<T> {
     /// Replaces the content with the record batches of the Arrow IPC file at `path` (written by
     /// [`save_ipc`](Self::save_ipc) or any Arrow implementation: pyarrow, polars, arrow-rs).
     ///
-    /// The file's schema must have the columns of `T` (by name, same Arrow types, no others). The
-    /// whole file is decoded and checked before the content is replaced: on error the store is
-    /// unchanged. Decoding runs on tokio's blocking thread pool, inside
+    /// The file is read by the rules of [`ToArrow::from_record_batch`]: columns match by name in
+    /// any order, extra columns are ignored, the schema-evolution widenings are accepted
+    /// (`Int32` for an `i64`, `LargeUtf8` or `Utf8View` for a `String`, ...), a missing `Option`
+    /// column loads as `None` and a missing `#[soa(default)]` column as `Default`. Each batch is
+    /// converted and stored with `T`'s own schema, so [`snapshot`](Self::snapshot) and
+    /// [`save_ipc`](Self::save_ipc) always see exactly that schema. The whole file is decoded and
+    /// converted before the content is replaced: on error the store is unchanged. Decoding runs on tokio's blocking thread pool, inside
     /// [`std::panic::catch_unwind`] because the upstream reader panics on some
     /// corrupt inputs; such a panic becomes [`Error::Corrupt`] (the default panic hook still prints
     /// it to stderr). With `panic = "abort"` this guard is lost.
@@ -415,12 +419,21 @@ impl<T: Record> ArrowStore<T> {
     /// # Errors
     /// [`Error::Io`] with the path when the file cannot be opened or read (kind `NotFound` for a
     /// missing file); [`Error::Corrupt`] for a file that is not a complete Arrow IPC file
-    /// (truncated, garbage, undecodable); [`Error::SchemaMismatch`] for a file written for another
-    /// type; [`Error::Task`] if the blocking task was cancelled.
+    /// (truncated, garbage, undecodable); [`Error::SchemaMismatch`] when the file's schema cannot
+    /// be read into `T` (a missing column or a type that does not fit, checked before decoding
+    /// any data; the reason is the `Struct.field` error of `from_record_batch`, for example
+    /// `Trade.px: expected Arrow type Float64, found Utf8`); [`Error::InFile`] wrapping the
+    /// [`Error::Column`] for a value `T` cannot hold (a null in a field that is not an `Option`,
+    /// an unknown enum variant, ...; its row counts from the start of the file); [`Error::Task`] if
+    /// the blocking task was cancelled.
     pub async fn load_ipc(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref().to_path_buf();
-        let schema = schema::<T>();
-        let batches = tokio::task::spawn_blocking(move || read_ipc_file(&path, &schema))
+        // The rules of `from_record_batch`, then `T`'s exact schema for the stored batches.
+        let convert = |batch: RecordBatch| {
+            <T::Columns as ToArrow>::try_from_record_batch(batch)
+                .and_then(ToArrow::into_record_batch)
+        };
+        let batches = tokio::task::spawn_blocking(move || read_ipc_file(&path, &convert))
             .await
             .map_err(|e| Error::Task(format!("reading an Arrow IPC file: {e}")))??;
         self.replace(batches);
@@ -952,15 +965,21 @@ fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-/// Reads and checks every batch of an IPC file (on a blocking thread).
+/// Converts a decoded batch into one with the row type's schema (see `ArrowStore::load_ipc`).
+type Convert<'a> = &'a dyn Fn(RecordBatch) -> Result<RecordBatch>;
+
+/// Reads, checks and converts every batch of an IPC file (on a blocking thread).
 ///
-/// The file is read into memory once; batches of an uncompressed file are slices of that buffer.
-pub(crate) fn read_ipc_file(path: &Path, expected: &SchemaRef) -> Result<Vec<RecordBatch>> {
+/// The file is read into memory once; batches of an uncompressed file are slices of that buffer
+/// until `convert` turns them into the row type's columns.
+pub(crate) fn read_ipc_file(path: &Path, convert: Convert<'_>) -> Result<Vec<RecordBatch>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = Buffer::from_vec(bytes);
     let footer_start = check_ipc_framing(&bytes, path)?;
+    // The conversion runs inside the guard too: decoded arrays of a damaged file may be
+    // inconsistent in ways only a reader of their values trips over.
     match catch_unwind(AssertUnwindSafe(|| {
-        decode_ipc(&bytes, footer_start, path, expected)
+        decode_ipc(&bytes, footer_start, path, convert)
     })) {
         Ok(result) => result,
         Err(panic) => {
@@ -1021,12 +1040,12 @@ fn decode_error(path: &Path, e: ArrowError) -> Error {
 }
 
 /// Decodes the file with arrow-ipc's [`FileDecoder`], after checking each block's bounds and the
-/// sizes its compressed buffers declare (see [`check_compressed_sizes`]).
+/// sizes its compressed buffers declare (see [`check_compressed_sizes`]), and converts each batch.
 fn decode_ipc(
     bytes: &Buffer,
     footer_start: usize,
     path: &Path,
-    expected: &SchemaRef,
+    convert: Convert<'_>,
 ) -> Result<Vec<RecordBatch>> {
     let footer_bytes = bytes
         .get(footer_start..bytes.len() - 10)
@@ -1045,8 +1064,11 @@ fn decode_ipc(
     let schema = Arc::new(
         arrow_ipc::convert::try_fb_to_schema(ipc_schema).map_err(|e| decode_error(path, e))?,
     );
-    // Refuse a file for another type before decoding any data.
-    let indices = column_indices(expected, &schema).map_err(|reason| mismatch(path, reason))?;
+    // Refuse a file for another type before decoding any data: converting an empty batch of the
+    // file's schema checks every column's presence and type, by `from_record_batch`'s rules
+    // (extra columns, any order, widenings, absent `Option` / `#[soa(default)]` columns).
+    convert(RecordBatch::new_empty(Arc::clone(&schema)))
+        .map_err(|e| mismatch(path, e.to_string()))?;
 
     let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
     for (number, block) in footer.dictionaries().into_iter().flatten().enumerate() {
@@ -1063,6 +1085,7 @@ fn decode_ipc(
         .recordBatches()
         .ok_or_else(|| corrupt(path, "the footer lists no record batches"))?;
     let mut batches = Vec::with_capacity(blocks.len());
+    let mut first_row = 0;
     for (number, block) in blocks.iter().enumerate() {
         let what = || format!("record batch {number}");
         let buf = block_bytes(bytes, block, footer_start)
@@ -1075,11 +1098,33 @@ fn decode_ipc(
         else {
             continue;
         };
-        let batch = project(expected, &batch, &indices)
-            .map_err(|reason| mismatch(path, format!("{}: {reason}", what())))?;
+        // A value the row type cannot hold (a null in a field that is not an `Option`, an
+        // unknown enum variant, ...): the column-level error, naming the file.
+        let rows = batch.num_rows();
+        let batch = convert(batch).map_err(|e| Error::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(at_file_row(e, first_row)),
+        })?;
+        first_row += rows;
         batches.push(batch);
     }
     Ok(batches)
+}
+
+/// Counts the row an error names from the start of the file instead of its batch.
+fn at_file_row(error: Error, first_row: usize) -> Error {
+    match error {
+        Error::Column {
+            struct_name,
+            field,
+            source,
+        } => Error::Column {
+            struct_name,
+            field,
+            source: source.relocate(&|row| (first_row + row, None)),
+        },
+        other => other,
+    }
 }
 
 /// The bytes of one block (message metadata + body), after checking that it lies between the

@@ -70,7 +70,7 @@ fn a_value_of_another_length_is_out_of_range() {
     match TaggedSoA::from_record_batch(&b) {
         Err(Error::Column {
             field: "tag",
-            source: FieldError::OutOfRange(_),
+            source: FieldError::ValueOutOfRange { row: 1, .. },
             ..
         }) => {}
         other => panic!("expected OutOfRange for Tagged.tag, got {other:?}"),
