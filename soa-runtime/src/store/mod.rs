@@ -19,6 +19,7 @@ use crate::soa::Soa;
 
 pub mod memory;
 pub mod parquet;
+mod retype;
 
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;

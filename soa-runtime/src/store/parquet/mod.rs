@@ -99,6 +99,7 @@
 mod decode;
 mod encode;
 mod fsio;
+mod layout;
 mod manifest;
 mod options;
 mod parallel;
@@ -273,6 +274,39 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
+    /// Write files that Spark reads in full (default off; see
+    /// [`ParquetOptions::spark_compatible`]): nanosecond timestamps as microseconds, times of day
+    /// as `Int64` microseconds since midnight, and no Brotli. Loading gives back the original
+    /// typed values.
+    ///
+    /// ```no_run
+    /// # use soa_runtime::{Soa, ToArrow, Store};
+    /// # use soa_runtime::store::parquet::ParquetStore;
+    /// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    /// struct Tick {
+    ///     #[soa(timestamp = "ns")]
+    ///     at: i64,
+    ///     price: f64,
+    /// }
+    /// # async fn demo(ticks: TickSoA) -> soa_runtime::Result<()> {
+    /// let store = ParquetStore::<Tick>::builder("./ticks")
+    ///     .spark_compatible(true)
+    ///     .open_or_create()
+    ///     .await?;
+    /// store.save(&ticks).await?; // `at` as TIMESTAMP(MICROS): an error if a value has sub-µs digits
+    /// assert_eq!(store.load().await?, ticks); // nanosecond values again
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Opening fails with [`Error::InvalidOption`] if a Brotli codec is set; `save`/`append`
+    /// fail with [`Error::OutOfRange`] for a nanosecond timestamp with sub-microsecond digits.
+    #[must_use]
+    pub fn spark_compatible(mut self, enabled: bool) -> Self {
+        self.options.spark_compatible = enabled;
+        self
+    }
+
     /// Makes one step of the commit protocol fail with an I/O error of `kind` (testing hook).
     #[doc(hidden)]
     #[must_use]
@@ -321,6 +355,12 @@ impl<T: Record> ParquetStoreBuilder<T> {
         let schema = <T::Columns as ToArrow>::schema();
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
         let props = self.options.writer_properties(&schema, type_name)?;
+        let profile = if self.options.spark_compatible {
+            layout::Profile::Spark
+        } else {
+            layout::Profile::Plain
+        };
+        let file_schema = layout::file_schema(&schema, profile);
         let dir = self.dir;
         let (dir, manifest, unsettled) = blocking(move || {
             let (manifest, unsettled) = open_dir(&dir, mode, type_name)?;
@@ -334,6 +374,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 options: self.options,
                 props,
                 schema,
+                file_schema,
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
@@ -382,6 +423,9 @@ struct Inner {
     options: ParquetOptions,
     props: WriterProperties,
     schema: SchemaRef,
+    /// The schema of the files: `schema` with the column types Parquet (or Spark) cannot hold
+    /// replaced (see `layout`); the same `Arc` for most row types.
+    file_schema: SchemaRef,
     type_name: &'static str,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
@@ -806,6 +850,8 @@ impl Inner {
     fn settings(&self) -> WriteSettings<'_> {
         WriteSettings {
             schema: &self.schema,
+            file_schema: &self.file_schema,
+            type_name: self.type_name,
             props: &self.props,
             row_group_size: self.options.row_group_size,
             threads: self.options.threads,
@@ -1001,6 +1047,12 @@ impl Inner {
             .collect()
     }
 
+    /// A decoded batch with the row type's column types again where the file holds a column in
+    /// another form (see `layout`), whichever profile wrote the file.
+    fn restore(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+        layout::from_file(batch, &self.schema, path)
+    }
+
     fn check_rows(&self, file: &OpenFile, footer_rows: i64) -> Result<()> {
         if u64::try_from(footer_rows).ok() != Some(file.entry.rows) {
             return Err(Error::Corrupt {
@@ -1072,6 +1124,7 @@ impl Inner {
         let convert_threads = if batches.len() == 1 { 1 } else { threads };
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
+            let batch = self.restore(batch, &file.path)?;
             out.extend(decode::convert_batch::<C>(
                 batch,
                 &file.path,
@@ -1130,7 +1183,10 @@ impl Inner {
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         let batch_size = largest_row_group(&metadata);
         let threads = self.options.threads;
-        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)
+        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)?
+            .into_iter()
+            .map(|batch| self.restore(batch, &file.path))
+            .collect()
     }
 
     fn count_from_footers(&self) -> Result<FooterCount> {
@@ -1187,7 +1243,9 @@ impl Inner {
                 }
             };
             loop {
-                match decode::next_batch(&mut reader, &file.path) {
+                let next = decode::next_batch(&mut reader, &file.path)
+                    .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose());
+                match next {
                     Ok(Some(batch)) => {
                         if tx.blocking_send(Ok(batch)).is_err() {
                             return; // the stream was dropped
@@ -1246,7 +1304,9 @@ impl Iterator for CompactSource<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             if let Some((reader, path)) = &mut self.current {
-                match decode::next_batch(reader, path) {
+                let next = decode::next_batch(reader, path)
+                    .and_then(|b| b.map(|b| self.inner.restore(b, path)).transpose());
+                match next {
                     Ok(Some(batch)) => return Some(Ok(batch)),
                     Ok(None) => self.current = None,
                     Err(e) => {
