@@ -41,6 +41,13 @@
 //! carries the Arrow schema (`ARROW:schema`) and the key-value metadata `soa.rust_type`
 //! (the row type's name) and `soa.version`.
 //!
+//! Column types are the row type's, except where Parquet (or a reader) has no equivalent:
+//! timestamps in seconds are written as `TIMESTAMP(MILLIS)` (Parquet has no seconds), and with
+//! [`spark_compatible`](ParquetStoreBuilder::spark_compatible) nanosecond timestamps as
+//! microseconds and times of day as `Int64` microseconds since midnight. Every read of this
+//! store (`load`, `scan`, `load_columns`, `compact`) gives the row type's types back, exactly;
+//! a value the file type cannot hold is refused when written ([`Error::OutOfRange`]).
+//!
 //! # Commit protocol
 //!
 //! Every `save`, `append`, `compact` and `clear` is one commit; commits of one store instance are
