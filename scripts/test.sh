@@ -8,17 +8,26 @@ cd "$(dirname "$0")/.."
 # CARGO_TARGET_DIR says otherwise, as CI does), so `cargo run --release --features duckdb --bin
 # sql_demo` right after this script reuses its DuckDB build instead of compiling it again.
 
+# A pinned venv from a requirements file, (re)created when missing or when the file changed.
+setup_venv() {
+    local venv="$1" req="$2"
+    if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements.txt"; then
+        echo "==> setting up $venv from $req"
+        python3 -m venv --clear "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+        cp "$req" "$venv/.requirements.txt"
+    fi
+}
+
 # Real Python readers (pyarrow, polars, pandas, duckdb) for the interop checks, pinned.
 venv="${SOA_VENV:-$PWD/.venv}"
-req=tests/interop/requirements.txt
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements.txt"; then
-    echo "==> setting up $venv from $req"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-    cp "$req" "$venv/.requirements.txt"
-fi
+setup_venv "$venv" tests/interop/requirements.txt
 export SOA_PYTHON="$venv/bin/python"
-# Interop tests fail (instead of skipping) when a Python reader is missing.
+# Spark (pyspark bundles its jars, ~491 MB; needs Java 17+) in a venv of its own.
+spark_venv="${SOA_SPARK_VENV:-$PWD/.venv-spark}"
+setup_venv "$spark_venv" tests/interop/requirements-spark.txt
+export SOA_SPARK_PYTHON="$spark_venv/bin/python"
+# Interop tests fail (instead of skipping) when a Python reader, pyspark or Java is missing.
 export SOA_INTEROP=1
 
 echo "==> cargo test"

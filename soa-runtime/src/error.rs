@@ -196,6 +196,19 @@ pub enum Error {
         /// The columns the type has.
         available: Vec<String>,
     },
+    /// A value that the files of a store cannot hold exactly, so it is not written: a timestamp
+    /// in seconds whose millisecond count overflows `i64` (Parquet has no seconds unit), or under
+    /// `spark_compatible` a nanosecond timestamp with sub-microsecond digits. Nothing is
+    /// truncated silently.
+    #[error("{type_name}.{column}: {reason}")]
+    OutOfRange {
+        /// Rust name of the row type.
+        type_name: &'static str,
+        /// The top-level field (column) holding the value.
+        column: String,
+        /// The value and why it does not fit.
+        reason: String,
+    },
     /// A store option with an invalid value (for example a compression level out of range).
     #[error("invalid option {option}: {reason}")]
     InvalidOption {

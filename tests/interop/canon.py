@@ -17,7 +17,9 @@ DAY0 = dt.date(1970, 1, 1)
 US = dt.timedelta(microseconds=1)
 
 # Columns whose canonical form needs the column's meaning, not only the Python value.
-UNIT_DIVISOR = {"ts_ms": 1000}  # timestamp(ms): Python datetimes give microseconds
+# Timestamps in ms or s: Python datetimes give microseconds; divides every integer in the value
+# (`stamps` is a list of {at, label} structs).
+UNIT_DIVISOR = {"ts_ms": 1000, "ts_s": 1_000_000, "at_s": 1_000_000, "stamps": 1_000_000}
 MAP_COLUMNS = {"map"}
 INT_COLUMNS = {"at_ns"}  # read as raw integers by each reader (Python datetimes drop nanoseconds)
 
@@ -106,8 +108,21 @@ def column(name, values):
     out = [value(v) for v in values]
     div = UNIT_DIVISOR.get(name)
     if div:
-        out = [None if v is None else v // div for v in out]
+        out = [divide(v, div) for v in out]
     return out
+
+
+def divide(v, div):
+    """Every integer inside a canonical value divided by `div` (floor)."""
+    if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
+        return v
+    if isinstance(v, int):
+        return v // div
+    if isinstance(v, list):
+        return [divide(x, div) for x in v]
+    if isinstance(v, dict):
+        return {k: divide(x, div) for k, x in v.items()}
+    return v
 
 
 def same(a, b):

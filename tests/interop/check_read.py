@@ -25,14 +25,22 @@ import canon
 ENUMS = ["color", "maybe_color", "dict_text"]
 UUIDS = ["uuid", "maybe_uuid"]
 DECIMALS = {"amount": (38, 9), "price": (12, 2), "raw": (18, 4), "big": (38, 0), "ubig": (38, 0)}
-# name -> (unit, time zone)
+# name -> (unit, time zone). Parquet has no seconds: a Timestamp(Second) column is written as
+# TIMESTAMP(MILLIS) (see `unit_in`); Arrow IPC keeps seconds.
 TIMESTAMPS = {
     "at": ("us", "UTC"),
     "maybe_at": ("us", "UTC"),
     "at_ns": ("ns", "UTC"),
     "naive": ("us", None),
     "ts_ms": ("ms", None),
+    "ts_s": ("s", None),
+    "at_s": ("s", "UTC"),
 }
+
+
+def unit_in(path, unit):
+    """The unit a reader sees for a column of Arrow unit `unit` in the file `path`."""
+    return "ms" if unit == "s" and path.endswith(".parquet") else unit
 
 
 def check(cond, problems, message):
@@ -70,8 +78,12 @@ def pyarrow_check(path, expected):
               f"{name}: {ty}, expected decimal128({p}, {s})")
     for name, (unit, tz) in TIMESTAMPS.items():
         ty = t.schema.field(name).type
+        unit = unit_in(path, unit)
         check(pa.types.is_timestamp(ty) and ty.unit == unit and ty.tz == tz, problems,
               f"{name}: {ty}, expected timestamp[{unit}, tz={tz}]")
+    ty = t.schema.field("stamps").type.value_type.field("at").type
+    check(pa.types.is_timestamp(ty) and ty.unit == unit_in(path, "s"), problems,
+          f"stamps.at: {ty}, expected a timestamp")
     got = {}
     for name in t.column_names:
         col = t.column(name)
@@ -103,6 +115,7 @@ def polars_check(path, expected):
               f"{name}: {ty}, expected Decimal({p}, {s})")
     for name, (unit, tz) in TIMESTAMPS.items():
         ty = df.schema[name]
+        unit = "ms" if unit == "s" else unit  # polars has no seconds unit
         check(isinstance(ty, pl.Datetime) and ty.time_unit == unit and ty.time_zone == tz, problems,
               f"{name}: {ty}, expected Datetime({unit}, {tz})")
     got = {}
@@ -158,6 +171,7 @@ def pandas_check(path, expected):
               problems, f"{name}: {df[name].dtype}, expected decimal128({p}, {s})")
     for name, (unit, tz) in TIMESTAMPS.items():
         ty = arrow[name]
+        unit = unit_in(path, unit)
         check(ty is not None and pa.types.is_timestamp(ty) and ty.unit == unit and ty.tz == tz,
               problems, f"{name}: {df[name].dtype}, expected timestamp[{unit}, tz={tz}]")
     problems += canon.compare(expected, pandas_columns(df))
@@ -205,9 +219,15 @@ def duckdb_check(path, expected):
         ("ns", "UTC"): ["TIMESTAMPTZ_NS", "TIMESTAMP_NS"],
         ("us", None): ["TIMESTAMP"],
         ("ms", None): ["TIMESTAMP", "TIMESTAMP_MS"],
+        ("ms", "UTC"): ["TIMESTAMP WITH TIME ZONE"],
+        ("s", None): ["TIMESTAMP", "TIMESTAMP_S"],
+        ("s", "UTC"): ["TIMESTAMP WITH TIME ZONE"],
     }
-    for name, key in TIMESTAMPS.items():
+    for name, (unit, tz) in TIMESTAMPS.items():
+        key = (unit_in(path, unit), tz)
         check(types[name] in ts_types[key], problems, f"{name}: {types[name]}, expected one of {ts_types[key]}")
+    check(types["stamps"].startswith("STRUCT(\"at\" TIMESTAMP WITH TIME ZONE"), problems,
+          f"stamps: {types['stamps']}, expected a list of STRUCT(at TIMESTAMP WITH TIME ZONE, ...)")
     cur = con.execute("SELECT * FROM t")
     names = [d[0] for d in cur.description]
     rows = cur.fetchall()

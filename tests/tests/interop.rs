@@ -10,10 +10,15 @@
 //!   string types); Rust loads each into the typed container and compares the values.
 //! * A `ParquetStore` directory after several appends is one dataset for pyarrow.dataset,
 //!   polars.scan_parquet, DuckDB read_parquet and pandas.
+//! * Rust -> Spark: `tests/interop/check_spark.py` reads, in one local Spark session, stores
+//!   written with `spark_compatible(true)` (one file per codec Spark has, and a directory after
+//!   appends: every column, values and Spark types), a default-profile file (refused as a whole;
+//!   every other column given a schema without nanoseconds and times of day) and a Brotli file
+//!   (unreadable).
 //!
-//! The interpreter is `$SOA_PYTHON` (scripts/test.sh points it at the pinned `.venv`). Without
-//! `SOA_INTEROP=1` a missing Python module skips a test with a `skipped:` line; with it the test
-//! fails.
+//! The interpreters are `$SOA_PYTHON` and `$SOA_SPARK_PYTHON` (scripts/test.sh points them at the
+//! pinned `.venv` and `.venv-spark`). Without `SOA_INTEROP=1` a missing Python module (or Java,
+//! for Spark) skips a test with a `skipped:` line; with it the test fails.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,6 +54,14 @@ pub enum Color {
 pub struct Point {
     pub x: f64,
     pub y: Option<i32>,
+    pub label: String,
+}
+
+/// A timestamp in seconds inside a list of structs (Parquet stores it as milliseconds).
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Stamp {
+    #[soa(timestamp = "s")]
+    pub at: DateTime<Utc>,
     pub label: String,
 }
 
@@ -97,6 +110,11 @@ pub struct Every {
     pub naive: NaiveDateTime,
     #[soa(timestamp = "ms")]
     pub ts_ms: i64,
+    #[soa(timestamp = "s")]
+    pub ts_s: i64,
+    #[soa(timestamp = "s")]
+    pub at_s: DateTime<Utc>,
+    pub stamps: Vec<Stamp>,
     pub day: NaiveDate,
     pub maybe_days: Option<Vec<Option<NaiveDate>>>,
     pub time: NaiveTime,
@@ -173,6 +191,9 @@ fn edge_rows() -> Vec<Every> {
             at_ns: utc(1677, 9, 22, 0, 0, 0, 0) + TimeDelta::nanoseconds(1),
             naive: utc(1900, 1, 1, 0, 0, 0, 1).naive_utc(),
             ts_ms: -1,
+            ts_s: -1,
+            at_s: utc(1900, 1, 1, 0, 0, 0, 0),
+            stamps: vec![],
             day: date(1969, 12, 31),
             maybe_days: None,
             time: NaiveTime::MIN,
@@ -224,6 +245,18 @@ fn edge_rows() -> Vec<Every> {
             at_ns: utc(2262, 4, 11, 23, 47, 16, 0) + TimeDelta::nanoseconds(854_775_000),
             naive: utc(2199, 12, 31, 23, 59, 59, 999_999).naive_utc(),
             ts_ms: i64::from(i32::MAX) * 1000 + 999,
+            ts_s: 253_402_300_799, // 9999-12-31 23:59:59, the last second Python datetimes hold
+            at_s: utc(9999, 12, 31, 23, 59, 59, 0),
+            stamps: vec![
+                Stamp {
+                    at: utc(1969, 12, 31, 23, 59, 59, 0),
+                    label: "🚀".into(),
+                },
+                Stamp {
+                    at: utc(2262, 4, 12, 0, 0, 0, 0),
+                    label: String::new(),
+                },
+            ],
             day: date(9999, 12, 31),
             maybe_days: Some(vec![Some(date(1, 1, 1)), None, Some(date(1970, 1, 1))]),
             time: NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap(),
@@ -275,6 +308,12 @@ fn edge_rows() -> Vec<Every> {
             at_ns: DateTime::UNIX_EPOCH - TimeDelta::nanoseconds(1),
             naive: utc(1970, 1, 1, 0, 0, 0, 0).naive_utc(),
             ts_ms: 0,
+            ts_s: 0,
+            at_s: DateTime::UNIX_EPOCH,
+            stamps: vec![Stamp {
+                at: DateTime::UNIX_EPOCH,
+                label: "epoch".into(),
+            }],
             day: date(1, 1, 1),
             maybe_days: Some(vec![]),
             time: NaiveTime::from_hms_micro_opt(12, 0, 0, 1).unwrap(),
@@ -346,6 +385,14 @@ fn every_rows(n: usize) -> Vec<Every> {
             at_ns: utc(1968, 1, 1, 0, 0, 0, 0) + TimeDelta::nanoseconds(k * 1_234_567_891),
             naive: utc(2000, 2, 29, 0, 0, 0, 0).naive_utc() - TimeDelta::hours(k * 1000),
             ts_ms: -k * 86_400_000 + 123,
+            ts_s: k * 1_000_003 - 50_000_000,
+            at_s: utc(1960, 1, 1, 0, 0, 0, 0) + TimeDelta::seconds(k * 7_777_777),
+            stamps: (0..i % 3)
+                .map(|v| Stamp {
+                    at: utc(2000, 1, 1, 0, 0, 0, 0) + TimeDelta::seconds(k * 1000 - v as i64),
+                    label: format!("s{v}"),
+                })
+                .collect(),
             day: date(1969, 1, 1) + TimeDelta::days(k * 3),
             maybe_days: (i % 3 == 0).then(|| vec![Some(date(2024, 2, 29)), None]),
             time: NaiveTime::from_num_seconds_from_midnight_opt(
@@ -513,6 +560,13 @@ fn point(p: &Point) -> J {
     ])
 }
 
+fn stamp(st: &Stamp) -> J {
+    J::Obj(vec![
+        ("at".into(), int(st.at.timestamp())),
+        ("label".into(), s(st.label.as_str())),
+    ])
+}
+
 fn color(c: &Color) -> J {
     s(format!("{c:?}"))
 }
@@ -570,6 +624,9 @@ fn canon(e: &Every) -> Vec<(&'static str, J)> {
         ("at_ns", int(e.at_ns.timestamp_nanos_opt().unwrap())),
         ("naive", int(e.naive.and_utc().timestamp_micros())),
         ("ts_ms", int(e.ts_ms)),
+        ("ts_s", int(e.ts_s)),
+        ("at_s", int(e.at_s.timestamp())),
+        ("stamps", arr(&e.stamps, stamp)),
         ("day", days(&e.day)),
         (
             "maybe_days",
@@ -670,11 +727,38 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The interpreter of the Spark venv (`$SOA_SPARK_PYTHON`; scripts/test.sh points it at the
+/// pinned `.venv-spark`, kept apart because pyspark is large).
+fn spark_python() -> String {
+    std::env::var("SOA_SPARK_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 /// `true` when `modules` import; otherwise prints `skipped: ...` and returns `false`, or panics
 /// when `SOA_INTEROP=1` (the test command installs them).
 fn have_python(modules: &[&str]) -> bool {
+    have_modules(&python(), modules, ".venv")
+}
+
+/// `true` when pyspark imports in the Spark interpreter and Java runs (see [`have_python`]).
+fn have_spark() -> bool {
+    if !have_modules(&spark_python(), &["pyspark"], ".venv-spark") {
+        return false;
+    }
+    let java = Command::new("java").arg("-version").output();
+    if java.as_ref().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(
+        !interop_required(),
+        "SOA_INTEROP=1 but `java -version` fails (Spark needs Java 17+): {java:?}"
+    );
+    println!("skipped: no Java for Spark");
+    false
+}
+
+fn have_modules(python: &str, modules: &[&str], venv: &str) -> bool {
     let code = format!("import {}", modules.join(", "));
-    let out = Command::new(python()).args(["-c", &code]).output();
+    let out = Command::new(python).args(["-c", &code]).output();
     let ok = out.as_ref().is_ok_and(|o| o.status.success());
     if ok {
         return true;
@@ -685,19 +769,29 @@ fn have_python(modules: &[&str]) -> bool {
     };
     assert!(
         !interop_required(),
-        "SOA_INTEROP=1 but {} cannot import {modules:?}: {why}",
-        python()
+        "SOA_INTEROP=1 but {python} cannot import {modules:?}: {why}"
     );
-    println!(
-        "skipped: {} cannot import {modules:?} (run scripts/test.sh to set up .venv)",
-        python()
-    );
+    println!("skipped: {python} cannot import {modules:?} (run scripts/test.sh to set up {venv})");
     false
 }
 
 /// Runs a script from tests/interop and returns its stdout; panics with its output on failure.
 fn run_python(name: &str, args: &[&Path]) -> String {
-    let out = Command::new(python())
+    run_script(&python(), name, args, None)
+}
+
+/// Runs a script from tests/interop with `python` (in `cwd` if given).
+fn run_script(
+    python: &str,
+    name: &str,
+    args: &[impl AsRef<std::ffi::OsStr>],
+    cwd: Option<&Path>,
+) -> String {
+    let mut command = Command::new(python);
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let out = command
         .arg(script(name))
         .args(args)
         .env("PYTHONIOENCODING", "utf-8")
@@ -1054,4 +1148,165 @@ async fn store_directory_is_one_dataset_for_pyarrow_polars_duckdb_and_pandas() {
     let results: Vec<&str> = out.lines().filter(|l| l.starts_with("RESULT ")).collect();
     assert_eq!(results.len(), 4, "{out}");
     assert!(results.iter().all(|l| l.contains(" ok")), "{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spark
+
+/// [`every_rows`] with `at_ns` floored to whole microseconds: a `spark_compatible` store writes
+/// nanosecond timestamps as microseconds and refuses sub-microsecond digits.
+fn spark_rows(n: usize) -> Vec<Every> {
+    let mut rows = every_rows(n);
+    for row in &mut rows {
+        row.at_ns = DateTime::from_timestamp_micros(row.at_ns.timestamp_micros()).unwrap();
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spark_reads_spark_compatible_stores_in_full_and_default_files_except_two_types() {
+    if !have_spark() {
+        return;
+    }
+    let dir = tmp();
+    let rows = spark_rows(200);
+    let soa: EverySoA = rows.iter().cloned().collect();
+    let expected = dir.path().join("expected.json");
+    fs::write(&expected, expected_json(&rows)).unwrap();
+
+    // One file per codec Spark reads (Brotli is refused by the profile, see below).
+    let mut args: Vec<String> = vec![expected.display().to_string()];
+    for &codec in Codec::ALL {
+        if matches!(codec, Codec::Brotli(_)) {
+            continue;
+        }
+        let store_dir = dir.path().join(format!("spark-{}", codec_name(codec)));
+        let store = ParquetStore::<Every>::builder(&store_dir)
+            .spark_compatible(true)
+            .compression(codec)
+            .row_group_size(64)
+            .open_or_create()
+            .await
+            .unwrap();
+        store.save(&soa).await.unwrap();
+        // Our own load gives back the typed values (nanoseconds, times of day) exactly.
+        let loaded = store.load().await.unwrap().into_rows();
+        assert_same_rows(&loaded, &rows, "spark_compatible store");
+        args.push(format!(
+            "spark:{}",
+            store_dir.join("data.parquet").display()
+        ));
+    }
+
+    // A store directory after several appends: one dataset for Spark (it skips `_soa_manifest`
+    // and staging names).
+    let store_dir = dir.path().join("spark-dataset");
+    let store = ParquetStore::<Every>::builder(&store_dir)
+        .spark_compatible(true)
+        .open_or_create()
+        .await
+        .unwrap();
+    store.save(&soa.slice(0..100)).await.unwrap();
+    store.append(&soa.slice(100..150)).await.unwrap();
+    store.append(&soa.slice(150..rows.len())).await.unwrap();
+    assert_eq!(store.files().await.len(), 3);
+    assert_same_rows(
+        &store.load().await.unwrap().into_rows(),
+        &rows,
+        "spark_compatible dataset",
+    );
+    args.push(format!("spark:{}", store_dir.display()));
+
+    // The default profile: Spark refuses nanosecond timestamps and times of day (the whole file
+    // unless given a schema without them).
+    let plain_dir = dir.path().join("plain");
+    let store = ParquetStore::<Every>::open_or_create(&plain_dir)
+        .await
+        .unwrap();
+    store.save(&soa).await.unwrap();
+    args.push(format!(
+        "plain:{}",
+        plain_dir.join("data.parquet").display()
+    ));
+    // Brotli: Spark cannot read it at all (so the profile refuses it).
+    let brotli_dir = dir.path().join("brotli");
+    let store = ParquetStore::<Every>::builder(&brotli_dir)
+        .compression(Codec::Brotli(1))
+        .open_or_create()
+        .await
+        .unwrap();
+    store.save(&soa).await.unwrap();
+    args.push(format!(
+        "brotli:{}",
+        brotli_dir.join("data.parquet").display()
+    ));
+
+    let started = std::time::Instant::now();
+    let out = run_script(&spark_python(), "check_spark.py", &args, Some(dir.path()));
+    println!(
+        "check_spark.py took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let results: Vec<&str> = out.lines().filter(|l| l.starts_with("RESULT ")).collect();
+    assert_eq!(results.len(), args.len() - 1, "{out}");
+    assert!(results.iter().all(|l| l.contains(" ok")), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spark_compatible_refuses_brotli_and_sub_microsecond_timestamps() {
+    let dir = tmp();
+    let e = ParquetStore::<Every>::builder(dir.path().join("a"))
+        .spark_compatible(true)
+        .compression(Codec::Brotli(1))
+        .open_or_create()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidOption { option: "compression", ref reason } if reason.contains("Brotli")),
+        "{e}"
+    );
+    let e = ParquetStore::<Every>::builder(dir.path().join("b"))
+        .spark_compatible(true)
+        .column_compression("text", Codec::Brotli(5))
+        .open_or_create()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidOption {
+                option: "column_compression",
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    let store = ParquetStore::<Every>::builder(dir.path().join("c"))
+        .spark_compatible(true)
+        .open_or_create()
+        .await
+        .unwrap();
+    // Row 0 holds 1677-09-22 00:00:00.000000001: nanoseconds Spark's microseconds cannot hold.
+    let soa: EverySoA = every_rows(3).into_iter().collect();
+    let e = store.save(&soa).await.unwrap_err();
+    match &e {
+        Error::OutOfRange {
+            type_name: "Every",
+            column,
+            reason,
+        } if column == "at_ns" => {
+            assert!(reason.contains("digits below microseconds"), "{e}");
+        }
+        other => panic!("expected OutOfRange naming Every.at_ns, got {other:?}"),
+    }
+    assert_eq!(e.to_string().split(':').next(), Some("Every.at_ns"));
+    assert_eq!(store.count().await.unwrap(), 0);
+    // The same rows floored to microseconds are written and read back exactly.
+    let rows = spark_rows(3);
+    store
+        .save(&rows.iter().cloned().collect::<EverySoA>())
+        .await
+        .unwrap();
+    assert_same_rows(&store.load().await.unwrap().into_rows(), &rows, "floored");
 }

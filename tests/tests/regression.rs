@@ -22,3 +22,5 @@ mod load_ipc_reads_like_from_record_batch;
 mod nullable_struct_children;
 #[path = "regression/timestamp_range_edges.rs"]
 mod timestamp_range_edges;
+#[path = "regression/timestamp_seconds_in_parquet.rs"]
+mod timestamp_seconds_in_parquet;

@@ -37,7 +37,7 @@ use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::soa::SoaColumns;
-use crate::store::{BatchStream, ColumnStats, Record, Store, StoreStats};
+use crate::store::{BatchStream, ColumnStats, Record, Store, StoreStats, retype};
 
 /// Number of batch slots per chunk of the append-only batch list (one allocation of a new chunk
 /// every `CHUNK_SLOTS` appends).
@@ -592,8 +592,12 @@ fn column_indices(expected: &Schema, found: &Schema) -> std::result::Result<Vec<
         let found_type = found.field(index).data_type();
         // Nested field names and nullability differ between writers (pyarrow names map entries
         // key/value, nullable): compare structure and leaf types; `project` relabels the column,
-        // and the conversion on `load` still rejects a null where the field has no Option.
-        if !same_shape(found_type, field.data_type()) {
+        // and the conversion on `load` still rejects a null where the field has no Option. A
+        // timestamp in another unit (pyarrow reads our seconds from Parquet as milliseconds) is
+        // converted exactly by `project`.
+        if !same_shape(found_type, field.data_type())
+            && !retype::same_but_units(found_type, field.data_type())
+        {
             return Err(format!(
                 "column {:?}: expected Arrow type {}, found {}",
                 field.name(),
@@ -654,6 +658,10 @@ fn project(
         }
         if column.data_type() == field.data_type() {
             columns.push(Arc::clone(column));
+        } else if !same_shape(column.data_type(), field.data_type()) {
+            let converted = retype::convert(column, field.data_type())
+                .map_err(|e| format!("column {:?}: {e}", field.name()))?;
+            columns.push(converted);
         } else {
             let data = relabel(column.to_data(), field.data_type())
                 .map_err(|e| format!("column {:?}: {e}", field.name()))?;

@@ -20,6 +20,7 @@ use crate::soa::Soa;
 pub mod file;
 pub mod memory;
 pub mod parquet;
+mod retype;
 
 pub use file::SoaFile;
 pub use memory::{ArrowStore, IpcCompression};

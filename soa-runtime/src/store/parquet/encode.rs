@@ -27,6 +27,7 @@ use parquet::schema::types::ColumnPath;
 use crate::error::{Error, Result};
 
 use super::fsio::CrcWriter;
+use super::layout;
 use super::parallel::parallel;
 
 /// What [`write_file`] wrote.
@@ -41,7 +42,12 @@ pub(crate) struct Written {
 /// Settings of one file write.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteSettings<'a> {
+    /// The row type's schema (of the batches written).
     pub schema: &'a SchemaRef,
+    /// The schema of the file (`layout::file_schema` of `schema`).
+    pub file_schema: &'a SchemaRef,
+    /// The row type's name (for errors naming `Type.field`).
+    pub type_name: &'static str,
     pub props: &'a WriterProperties,
     pub row_group_size: usize,
     pub threads: usize,
@@ -110,10 +116,12 @@ where
 {
     let pq = |source: ParquetError| parquet_error(path, source);
     let WriteSettings {
-        schema,
+        file_schema: schema,
+        type_name,
         props,
         row_group_size,
         threads,
+        ..
     } = settings;
     let options = ArrowWriterOptions::new().with_properties(props.clone());
     let writer = ArrowWriter::try_new_with_options(sink, schema.clone(), options).map_err(pq)?;
@@ -143,6 +151,9 @@ where
                 ),
             });
         }
+        // Columns Parquet cannot hold as they are (timestamps in seconds; under the Spark
+        // profile nanoseconds and times of day) in the file's form, exactly or not at all.
+        let batch = layout::to_file(batch, schema, type_name)?;
         let mut offset = 0usize;
         while offset < batch.num_rows() {
             let writers = match &mut group {

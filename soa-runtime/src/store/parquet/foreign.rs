@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use arrow_array::RecordBatch;
+use arrow_schema::Schema;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
@@ -14,6 +15,7 @@ use crate::error::{Error, Result};
 use super::decode::{self, Columns};
 use super::encode::{self, WriteSettings};
 use super::fsio::{self, check_magic};
+use super::layout;
 use super::options::{ParquetOptions, RUST_TYPE_KEY};
 
 /// Rows per decoded batch.
@@ -22,7 +24,11 @@ const BATCH_ROWS: usize = 64 * 1024;
 /// Decodes every batch of the Parquet file at `path`, with the file's own column types. A file
 /// that this crate wrote for another row type than `type_name` is [`Error::SchemaMismatch`];
 /// files without our metadata are taken as they are (their columns decide).
-pub(crate) fn read_batches(path: &Path, type_name: &str) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_batches(
+    path: &Path,
+    type_name: &str,
+    row_schema: &Schema,
+) -> Result<Vec<RecordBatch>> {
     let bytes = Bytes::from(std::fs::read(path).map_err(|e| Error::io(path, e))?);
     check_magic(&bytes, path)?;
     let metadata = decode::guarded(path, || {
@@ -48,14 +54,18 @@ pub(crate) fn read_batches(path: &Path, type_name: &str) -> Result<Vec<RecordBat
         });
     }
     let reader = decode::batch_reader(bytes, metadata, path, BATCH_ROWS, Columns::All)?;
-    decode::all_batches(reader, path)
+    decode::all_batches(reader, path)?
+        .into_iter()
+        // Columns a store profile wrote in another form get the row type's types back.
+        .map(|batch| layout::from_file(batch, row_schema, path))
+        .collect()
 }
 
 /// Reads the Parquet file at `path` into a container: every batch converted as
 /// `from_record_batch` converts it, errors in the context of the file.
 pub(crate) fn read_container<C: ToArrow>(path: &Path) -> Result<C> {
     let mut out = C::default();
-    for batch in read_batches(path, C::TYPE_NAME)? {
+    for batch in read_batches(path, C::TYPE_NAME, &C::schema())? {
         let mut part = C::try_from_record_batch(batch).map_err(|e| Error::InFile {
             path: path.to_owned(),
             source: Box::new(e),
@@ -80,9 +90,12 @@ pub(crate) fn write_atomic(
 ) -> Result<()> {
     let schema = batch.schema();
     let props = options.writer_properties(&schema, type_name)?;
+    let file_schema = layout::file_schema(&schema, options.profile());
     let (dir, temp) = fsio::temp_beside(path)?;
     let settings = WriteSettings {
         schema: &schema,
+        file_schema: &file_schema,
+        type_name,
         props: &props,
         row_group_size: options.row_group_size,
         threads: options.threads,

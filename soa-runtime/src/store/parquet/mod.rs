@@ -43,6 +43,13 @@
 //! carries the Arrow schema (`ARROW:schema`) and the key-value metadata `soa.rust_type`
 //! (the row type's name) and `soa.version`.
 //!
+//! Column types are the row type's, except where Parquet (or a reader) has no equivalent:
+//! timestamps in seconds are written as `TIMESTAMP(MILLIS)` (Parquet has no seconds), and with
+//! [`spark_compatible`](ParquetStoreBuilder::spark_compatible) nanosecond timestamps as
+//! microseconds and times of day as `Int64` microseconds since midnight. Every read of this
+//! store (`load`, `scan`, `load_columns`, `compact`) gives the row type's types back, exactly;
+//! a value the file type cannot hold is refused when written ([`Error::OutOfRange`]).
+//!
 //! # Commit protocol
 //!
 //! Every `save`, `append`, `import`, `compact` and `clear` is one commit. Every commit of every
@@ -117,6 +124,7 @@ mod decode;
 mod encode;
 pub(crate) mod foreign;
 mod fsio;
+mod layout;
 mod manifest;
 mod options;
 mod parallel;
@@ -292,6 +300,39 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
+    /// Write files that Spark reads in full (default off; see
+    /// [`ParquetOptions::spark_compatible`]): nanosecond timestamps as microseconds, times of day
+    /// as `Int64` microseconds since midnight, and no Brotli. Loading gives back the original
+    /// typed values.
+    ///
+    /// ```no_run
+    /// # use soa_runtime::{Soa, ToArrow, Store};
+    /// # use soa_runtime::store::parquet::ParquetStore;
+    /// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    /// struct Tick {
+    ///     #[soa(timestamp = "ns")]
+    ///     at: i64,
+    ///     price: f64,
+    /// }
+    /// # async fn demo(ticks: TickSoA) -> soa_runtime::Result<()> {
+    /// let store = ParquetStore::<Tick>::builder("./ticks")
+    ///     .spark_compatible(true)
+    ///     .open_or_create()
+    ///     .await?;
+    /// store.save(&ticks).await?; // `at` as TIMESTAMP(MICROS): an error if a value has sub-µs digits
+    /// assert_eq!(store.load().await?, ticks); // nanosecond values again
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Opening fails with [`Error::InvalidOption`] if a Brotli codec is set; `save`/`append`
+    /// fail with [`Error::OutOfRange`] for a nanosecond timestamp with sub-microsecond digits.
+    #[must_use]
+    pub fn spark_compatible(mut self, enabled: bool) -> Self {
+        self.options.spark_compatible = enabled;
+        self
+    }
+
     /// Makes one step of the commit protocol fail with an I/O error of `kind` (testing hook).
     #[doc(hidden)]
     #[must_use]
@@ -340,6 +381,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
         let schema = <T::Columns as ToArrow>::schema();
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
         let props = self.options.writer_properties(&schema, type_name)?;
+        let file_schema = layout::file_schema(&schema, self.options.profile());
         let dir = self.dir;
         let (dir, committed) = blocking(move || {
             let committed = open_dir(&dir, mode, type_name)?;
@@ -354,6 +396,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 options: self.options,
                 props,
                 schema,
+                file_schema,
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
@@ -404,6 +447,9 @@ struct Inner {
     options: ParquetOptions,
     props: WriterProperties,
     schema: SchemaRef,
+    /// The schema of the files: `schema` with the column types Parquet (or Spark) cannot hold
+    /// replaced (see `layout`); the same `Arc` for most row types.
+    file_schema: SchemaRef,
     type_name: &'static str,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
@@ -861,6 +907,8 @@ impl Inner {
     fn settings(&self) -> WriteSettings<'_> {
         WriteSettings {
             schema: &self.schema,
+            file_schema: &self.file_schema,
+            type_name: self.type_name,
             props: &self.props,
             row_group_size: self.options.row_group_size,
             threads: self.options.threads,
@@ -962,7 +1010,7 @@ impl Inner {
                 let mut staged = Vec::with_capacity(paths.len());
                 let mut part = next_part;
                 let result = paths.iter().try_for_each(|path| {
-                    let batches = foreign::read_batches(path, self.type_name)?;
+                    let batches = foreign::read_batches(path, self.type_name, &self.schema)?;
                     let converted = batches.iter().map(|b| {
                         conform(b).map_err(|e| Error::InFile {
                             path: path.clone(),
@@ -1153,6 +1201,12 @@ impl Inner {
         }
     }
 
+    /// A decoded batch with the row type's column types again where the file holds a column in
+    /// another form (see `layout`), whichever profile wrote the file.
+    fn restore(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+        layout::from_file(batch, &self.schema, path)
+    }
+
     fn check_rows(&self, file: &OpenFile, footer_rows: i64) -> Result<()> {
         if u64::try_from(footer_rows).ok() != Some(file.entry.rows) {
             return Err(Error::Corrupt {
@@ -1224,6 +1278,7 @@ impl Inner {
         let convert_threads = if batches.len() == 1 { 1 } else { threads };
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
+            let batch = self.restore(batch, &file.path)?;
             out.extend(decode::convert_batch::<C>(
                 batch,
                 &file.path,
@@ -1283,7 +1338,10 @@ impl Inner {
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         let batch_size = largest_row_group(&metadata);
         let threads = self.options.threads;
-        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)
+        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)?
+            .into_iter()
+            .map(|batch| self.restore(batch, &file.path))
+            .collect()
     }
 
     fn count_from_footers(&self) -> Result<FooterCount> {
@@ -1346,7 +1404,9 @@ impl Inner {
                 }
             };
             loop {
-                match decode::next_batch(&mut reader, &file.path) {
+                let next = decode::next_batch(&mut reader, &file.path)
+                    .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose());
+                match next {
                     Ok(Some(batch)) => {
                         if tx.blocking_send(Ok(batch)).is_err() {
                             return; // the stream was dropped
@@ -1405,7 +1465,9 @@ impl Iterator for CompactSource<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             if let Some((reader, path)) = &mut self.current {
-                match decode::next_batch(reader, path) {
+                let next = decode::next_batch(reader, path)
+                    .and_then(|b| b.map(|b| self.inner.restore(b, path)).transpose());
+                match next {
                     Ok(Some(batch)) => return Some(Ok(batch)),
                     Ok(None) => self.current = None,
                     Err(e) => {

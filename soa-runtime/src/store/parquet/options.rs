@@ -130,6 +130,12 @@ pub struct ParquetOptions {
     /// polars, DuckDB and Spark read it; turn it off for readers that only know Parquet 1.0.
     /// Default on.
     pub parquet_v2: bool,
+    /// Write files that Spark (tested: 4.3) reads in full: nanosecond timestamps as
+    /// microseconds (a value with sub-microsecond digits is refused with
+    /// [`Error::OutOfRange`], never truncated), times of day (`NaiveTime`) as `Int64`
+    /// microseconds since midnight, and no Brotli (refused when the store is opened). This
+    /// store reads the original types back either way. Default off.
+    pub spark_compatible: bool,
 }
 
 impl Default for ParquetOptions {
@@ -145,11 +151,21 @@ impl Default for ParquetOptions {
             scan_batch_size: 64 * 1024,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
             parquet_v2: true,
+            spark_compatible: false,
         }
     }
 }
 
 impl ParquetOptions {
+    /// How columns are laid out in files under these options.
+    pub(crate) fn profile(&self) -> super::layout::Profile {
+        if self.spark_compatible {
+            super::layout::Profile::Spark
+        } else {
+            super::layout::Profile::Plain
+        }
+    }
+
     /// Checks the options and builds the writer properties for files of `schema`.
     pub(crate) fn writer_properties(
         &self,
@@ -169,6 +185,25 @@ impl ParquetOptions {
         positive("row_group_size", self.row_group_size)?;
         positive("scan_batch_size", self.scan_batch_size)?;
         positive("threads", self.threads)?;
+        if self.spark_compatible {
+            let codecs = std::iter::once(("compression", self.compression)).chain(
+                self.column_compression
+                    .iter()
+                    .map(|(_, c)| ("column_compression", *c)),
+            );
+            for (option, codec) in codecs {
+                if let Codec::Brotli(_) = codec {
+                    return Err(Error::InvalidOption {
+                        option,
+                        reason: format!(
+                            "{codec} with spark_compatible: Spark cannot read Brotli-compressed \
+                             Parquet (its Brotli codec is not bundled); use zstd, snappy, gzip or \
+                             lz4_raw"
+                        ),
+                    });
+                }
+            }
+        }
 
         let (statistics, header_statistics) = match (self.statistics, self.page_index) {
             (Statistics::None, _) => (EnabledStatistics::None, false),

@@ -1,0 +1,291 @@
+//! Exact conversions of Arrow arrays between types that differ in time units (timestamps of
+//! any unit, times of day and `Int64` microseconds), at any depth of lists, structs, maps and
+//! dictionaries; nested field names are taken from the target type. Used by the Parquet store
+//! (column types Parquet or Spark cannot hold, see `parquet/layout.rs`) and by
+//! `ArrowStore::load_ipc` (a timestamp column in another unit, as pyarrow writes after reading
+//! our Parquet).
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, FixedSizeListArray, LargeListArray, ListArray, MapArray, PrimitiveArray,
+    StructArray, make_array,
+};
+use arrow_schema::{ArrowError, DataType, FieldRef, TimeUnit};
+
+/// Counts of `unit` per second.
+fn per_second(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    }
+}
+
+fn unit_name(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Second => "seconds",
+        TimeUnit::Millisecond => "milliseconds",
+        TimeUnit::Microsecond => "microseconds",
+        TimeUnit::Nanosecond => "nanoseconds",
+    }
+}
+
+/// `array` converted to `to`, exactly; the reason when a value does not convert (an overflow,
+/// digits the target unit cannot hold, or a pair of types with no conversion).
+pub(crate) fn convert(array: &ArrayRef, to: &DataType) -> std::result::Result<ArrayRef, String> {
+    if array.data_type() == to {
+        return Ok(Arc::clone(array));
+    }
+    let arrow = |e: ArrowError| e.to_string();
+    let child = |f: &FieldRef, values: &ArrayRef| convert(values, f.data_type());
+    match (array.data_type(), to) {
+        (DataType::Timestamp(from, _), DataType::Timestamp(unit, _)) => {
+            let what = |v: i64| format!("timestamp {v} {}", unit_name(*from));
+            rescale(
+                array,
+                per_second(*from),
+                per_second(*unit),
+                to,
+                what,
+                unit_name(*unit),
+            )
+        }
+        (DataType::Time32(from) | DataType::Time64(from), DataType::Int64) => {
+            let what = |v: i64| format!("time of day {v} {}", unit_name(*from));
+            let per = per_second(TimeUnit::Microsecond);
+            rescale(array, per_second(*from), per, to, what, "microseconds")
+        }
+        (DataType::Int64, DataType::Time32(unit) | DataType::Time64(unit)) => {
+            let what = |v: i64| format!("time of day {v} microseconds");
+            let per = per_second(TimeUnit::Microsecond);
+            rescale(array, per, per_second(*unit), to, what, unit_name(*unit))
+        }
+        (DataType::List(_), DataType::List(f)) => {
+            let list = array.as_list::<i32>();
+            let values = child(f, list.values())?;
+            let out = ListArray::try_new(
+                Arc::clone(f),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            );
+            Ok(Arc::new(out.map_err(arrow)?))
+        }
+        (DataType::LargeList(_), DataType::LargeList(f)) => {
+            let list = array.as_list::<i64>();
+            let values = child(f, list.values())?;
+            let out = LargeListArray::try_new(
+                Arc::clone(f),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            );
+            Ok(Arc::new(out.map_err(arrow)?))
+        }
+        (DataType::FixedSizeList(_, _), DataType::FixedSizeList(f, n)) => {
+            let list = array.as_fixed_size_list();
+            let values = child(f, list.values())?;
+            let out = FixedSizeListArray::try_new(Arc::clone(f), *n, values, list.nulls().cloned());
+            Ok(Arc::new(out.map_err(arrow)?))
+        }
+        (DataType::Struct(_), DataType::Struct(fields)) => {
+            let array = array.as_struct();
+            let children = fields
+                .iter()
+                .zip(array.columns())
+                .map(|(f, c)| child(f, c))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let out = StructArray::try_new_with_length(
+                fields.clone(),
+                children,
+                array.nulls().cloned(),
+                array.len(),
+            );
+            Ok(Arc::new(out.map_err(arrow)?))
+        }
+        (DataType::Map(_, _), DataType::Map(f, sorted)) => {
+            let map = array.as_map();
+            let entries: ArrayRef = Arc::new(map.entries().clone());
+            let entries = child(f, &entries)?;
+            let out = MapArray::try_new(
+                Arc::clone(f),
+                map.offsets().clone(),
+                entries.as_struct().clone(),
+                map.nulls().cloned(),
+                *sorted,
+            );
+            Ok(Arc::new(out.map_err(arrow)?))
+        }
+        (DataType::Dictionary(_, _), DataType::Dictionary(_, value)) => {
+            let dictionary = array
+                .as_any_dictionary_opt()
+                .ok_or_else(|| format!("{} is not a dictionary", array.data_type()))?;
+            let values = convert(dictionary.values(), value)?;
+            Ok(dictionary.with_values(values))
+        }
+        (from, to) => Err(format!("no conversion from {from} to {to}")),
+    }
+}
+
+/// Rescales the 32- or 64-bit integers under `array` from `from` to `to` counts per second,
+/// exactly (multiplying checks overflow, dividing checks the remainder), into type `to_type`.
+fn rescale(
+    array: &ArrayRef,
+    from: i64,
+    to: i64,
+    to_type: &DataType,
+    what: impl Fn(i64) -> String,
+    to_unit: &str,
+) -> std::result::Result<ArrayRef, String> {
+    let data = array.to_data();
+    let ints: PrimitiveArray<Int64Type> = if data.data_type().primitive_width() == Some(4) {
+        let narrow = PrimitiveArray::<Int32Type>::from(
+            data.into_builder()
+                .data_type(DataType::Int32)
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+        narrow.unary(i64::from)
+    } else {
+        PrimitiveArray::from(
+            data.into_builder()
+                .data_type(DataType::Int64)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    let scaled: PrimitiveArray<Int64Type> = if from == to {
+        ints
+    } else if from < to {
+        let factor = to / from;
+        ints.try_unary(|v| {
+            v.checked_mul(factor).ok_or_else(|| {
+                ArrowError::ComputeError(format!(
+                    "{} does not fit a 64-bit count of {to_unit}",
+                    what(v)
+                ))
+            })
+        })
+        .map_err(|e| strip(&e))?
+    } else {
+        let factor = from / to;
+        ints.try_unary(|v| {
+            if v % factor == 0 {
+                Ok(v / factor)
+            } else {
+                Err(ArrowError::ComputeError(format!(
+                    "{} has digits below {to_unit}, which the file cannot hold (no value is \
+                     truncated)",
+                    what(v)
+                )))
+            }
+        })
+        .map_err(|e| strip(&e))?
+    };
+    let data = scaled.into_data();
+    let out = if to_type.primitive_width() == Some(4) {
+        let narrow = PrimitiveArray::<Int64Type>::from(data).try_unary::<_, Int32Type, _>(|v| {
+            i32::try_from(v).map_err(|_| {
+                ArrowError::ComputeError(format!("{v} {to_unit} does not fit 32 bits"))
+            })
+        });
+        narrow.map_err(|e| strip(&e))?.into_data()
+    } else {
+        data
+    };
+    let out = out
+        .into_builder()
+        .data_type(to_type.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(make_array(out))
+}
+
+/// The message of an error raised by the closures above (without arrow's prefix).
+fn strip(e: &ArrowError) -> String {
+    match e {
+        ArrowError::ComputeError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether `from` converts to `to` by [`convert`] with only time units changing (nested field
+/// names and nullability aside): timestamps of the same time zone in another unit.
+pub(crate) fn same_but_units(from: &DataType, to: &DataType) -> bool {
+    use DataType::{FixedSizeList, LargeList, List, Map, Struct, Timestamp};
+    match (from, to) {
+        (Timestamp(_, a), Timestamp(_, b)) => a == b,
+        (List(x), List(y)) | (LargeList(x), LargeList(y)) | (Map(x, _), Map(y, _)) => {
+            same_but_units(x.data_type(), y.data_type())
+        }
+        (FixedSizeList(x, n), FixedSizeList(y, m)) => {
+            n == m && same_but_units(x.data_type(), y.data_type())
+        }
+        (Struct(x), Struct(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(f, g)| same_but_units(f.data_type(), g.data_type()))
+        }
+        _ => from == to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::types::{TimestampMillisecondType, TimestampSecondType};
+    use arrow_array::{Int64Array, TimestampNanosecondArray};
+    use arrow_schema::Field;
+
+    #[test]
+    fn seconds_become_milliseconds_and_back_at_any_depth() {
+        let ts = DataType::Timestamp(TimeUnit::Second, Some("UTC".into()));
+        let item = Arc::new(Field::new("item", ts.clone(), true));
+        let list_type = DataType::List(Arc::clone(&item));
+        let values: ArrayRef = Arc::new(
+            PrimitiveArray::<TimestampSecondType>::from(vec![Some(-1), None, Some(1_700_000_000)])
+                .with_timezone("UTC"),
+        );
+        let list: ArrayRef = Arc::new(
+            ListArray::try_new(
+                item,
+                arrow_buffer::OffsetBuffer::from_lengths([2, 1]),
+                values,
+                None,
+            )
+            .unwrap(),
+        );
+        let file = DataType::List(Arc::new(Field::new(
+            "element",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        )));
+        let written = convert(&list, &file).unwrap();
+        let inner = written.as_list::<i32>().values().clone();
+        assert_eq!(
+            inner.as_primitive::<TimestampMillisecondType>().values(),
+            &[-1000, 0, 1_700_000_000_000]
+        );
+        let back = convert(&written, &list_type).unwrap();
+        assert_eq!(&back, &list);
+    }
+
+    #[test]
+    fn lossy_or_overflowing_values_are_errors() {
+        let seconds: ArrayRef =
+            Arc::new(PrimitiveArray::<TimestampSecondType>::from(vec![i64::MAX]));
+        let e = convert(&seconds, &DataType::Timestamp(TimeUnit::Millisecond, None)).unwrap_err();
+        assert!(e.contains("does not fit"), "{e}");
+        let nanos: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![1_001]));
+        let e = convert(&nanos, &DataType::Timestamp(TimeUnit::Microsecond, None)).unwrap_err();
+        assert!(e.contains("digits below microseconds"), "{e}");
+        let times: ArrayRef = Arc::new(Int64Array::from(vec![86_399_999_999]));
+        let t = convert(&times, &DataType::Time64(TimeUnit::Nanosecond)).unwrap();
+        assert_eq!(t.data_type(), &DataType::Time64(TimeUnit::Nanosecond));
+    }
+}
