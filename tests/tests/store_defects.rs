@@ -668,3 +668,57 @@ async fn foreign_files_read_typed_and_import_into_a_store() {
     // the sources are untouched
     assert!(from_pyarrow.exists() && from_polars.exists());
 }
+
+/// A row type with the columns Spark cannot read by default.
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+pub struct Shift {
+    pub id: u32,
+    pub starts: chrono::NaiveTime,
+    #[soa(timestamp = "ns")]
+    pub logged: chrono::DateTime<chrono::Utc>,
+}
+
+#[test]
+fn one_file_writes_with_the_spark_profile_and_reads_back_exactly() {
+    use chrono::{NaiveTime, TimeZone, Utc};
+    let rows: ShiftSoA = (0..100u32)
+        .map(|id| Shift {
+            id,
+            starts: NaiveTime::from_hms_micro_opt(id % 24, id % 60, 7, id * 11).unwrap(),
+            logged: Utc
+                .timestamp_opt(1_700_000_000 + i64::from(id), id * 1000)
+                .unwrap(),
+        })
+        .collect();
+    let dir = tmp();
+    let path = dir.path().join("shifts.parquet");
+    let mut spark = soa_runtime::store::parquet::ParquetOptions::default();
+    spark.spark_compatible = true;
+    rows.write_parquet_with(&path, &spark).unwrap();
+    assert_eq!(ShiftSoA::read_parquet(&path).unwrap(), rows);
+    // in the file: the time of day as Int64 microseconds, the timestamp in microseconds
+    let file = fs::File::open(&path).unwrap();
+    let reader =
+        soa_runtime::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap();
+    let descr = reader.parquet_schema();
+    let physical: Vec<String> = (0..descr.num_columns())
+        .map(|i| format!("{:?}", descr.column(i).physical_type()))
+        .collect();
+    assert_eq!(physical, ["INT32", "INT64", "INT64"]);
+    assert!(
+        format!("{:?}", descr.column(2).logical_type_ref()).contains("MICROS"),
+        "{:?}",
+        descr.column(2)
+    );
+    // a sub-microsecond value is refused, never truncated
+    let mut precise = rows.clone();
+    precise.logged[3] = Utc.timestamp_opt(1_700_000_000, 1).unwrap();
+    let err = precise.write_parquet_with(&path, &spark).unwrap_err();
+    assert!(err.to_string().contains("Shift.logged"), "{err}");
+    assert_eq!(
+        ShiftSoA::read_parquet(&path).unwrap(),
+        rows,
+        "the old file stays"
+    );
+}
