@@ -217,6 +217,28 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
+    /// Another process writes this store: a store has one writer process at a time (any number
+    /// of readers). Retry later, or open with
+    /// [`wait_for_writer(true)`](crate::store::parquet::ParquetStoreBuilder::wait_for_writer).
+    #[error(
+        "the store is locked by another writer process{}: {path}",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Process id of the holder, when it could be read.
+        holder: Option<u32>,
+    },
+    /// A commit lost a race with another writer's commit and could not be retried (its
+    /// changes conflict with what the other commit did); nothing of it was committed.
+    #[error("commit conflict on {path}: {reason}")]
+    CommitConflict {
+        /// The store (directory or table URL).
+        path: PathBuf,
+        /// What the other commit changed.
+        reason: String,
+    },
     /// DuckDB rejected or failed a statement ([`crate::sql`]): bad syntax, an unknown table,
     /// column or function, or an error while running it. `source` carries DuckDB's message.
     #[cfg(feature = "duckdb")]

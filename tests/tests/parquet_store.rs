@@ -218,7 +218,7 @@ async fn save_load_append_count_clear() {
     // an empty store is still a dataset: one data.parquet with zero rows and the schema
     assert_eq!(
         listing(dir.path()),
-        ["_soa_lock", "_soa_manifest", "data.parquet"]
+        ["_soa_lock", "_soa_manifest", "_soa_writer", "data.parquet"]
     );
     assert_eq!(store.stats().bytes, 0);
 }
@@ -1182,7 +1182,7 @@ async fn interrupted_commits_leave_the_old_or_the_new_state() {
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows(0, 7));
     assert_eq!(
         listing(dir.path()),
-        ["_soa_lock", "_soa_manifest", "data.parquet"]
+        ["_soa_lock", "_soa_manifest", "_soa_writer", "data.parquet"]
     );
 
     // simulated crash leftovers: staging files and an unlisted part are swept; other files stay
@@ -1206,7 +1206,13 @@ async fn interrupted_commits_leave_the_old_or_the_new_state() {
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows(0, 7));
     assert_eq!(
         listing(dir.path()),
-        ["_soa_lock", "_soa_manifest", "data.parquet", "notes.txt"]
+        [
+            "_soa_lock",
+            "_soa_manifest",
+            "_soa_writer",
+            "data.parquet",
+            "notes.txt"
+        ]
     );
 }
 

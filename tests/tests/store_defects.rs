@@ -113,15 +113,14 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Child role: appends batches of 37 rows (consecutive `seq`) until the deadline, compacting
 /// every 25 appends; prints `appends N failures F rows R`.
-fn child_writer(dir: &str, secs: u64, first_seq: u64, stride: u64) {
+fn child_writer(dir: &str, secs: u64) {
     runtime().block_on(async {
         let store = ParquetStore::<Reading>::open_or_create(dir).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(secs);
         let (mut appends, mut failures, mut rows) = (0u64, 0u64, 0u64);
         let mut block = 0u64;
         while Instant::now() < deadline {
-            // Blocks of 37 consecutive seqs; several writers take interleaved blocks.
-            let start = (first_seq + block * stride) * 37;
+            let start = block * 37;
             block += 1;
             match store.append(&readings(start..start + 37)).await {
                 Ok(()) => {
@@ -185,6 +184,28 @@ fn child_reader(dir: &str, secs: u64) {
     });
 }
 
+/// Child role: a second writer process. Its first append must be refused with `Error::Locked`
+/// naming the holder; then it waits for the lock (`wait_for_writer`) and appends one block at
+/// seq 37,000,000; prints `locked-by P appends 1 failures 0 rows 37`.
+fn child_locked_writer(dir: &str) {
+    runtime().block_on(async {
+        let store = ParquetStore::<Reading>::open(dir).await.unwrap();
+        let holder = match store.append(&readings(0..37)).await {
+            Err(Error::Locked { holder, .. }) => holder.unwrap_or(0),
+            other => panic!("expected Error::Locked, got {other:?}"),
+        };
+        let waiting = ParquetStore::<Reading>::builder(dir)
+            .wait_for_writer(true)
+            .lock_on_open(true)
+            .open()
+            .await
+            .unwrap();
+        let start = 1_000_000 * 37;
+        waiting.append(&readings(start..start + 37)).await.unwrap();
+        println!("locked-by {holder} appends 1 failures 0 rows 37");
+    });
+}
+
 /// Entry point of the child processes (does nothing in a normal test run).
 #[test]
 fn child_process() {
@@ -194,9 +215,8 @@ fn child_process() {
     let dir = std::env::var("SOA_CHILD_DIR").unwrap();
     let secs: u64 = std::env::var("SOA_CHILD_SECS").unwrap().parse().unwrap();
     match role.as_str() {
-        "writer" => child_writer(&dir, secs, 0, 1),
-        "writer-even" => child_writer(&dir, secs, 0, 2),
-        "writer-odd" => child_writer(&dir, secs, 1, 2),
+        "writer" => child_writer(&dir, secs),
+        "locked-writer" => child_locked_writer(&dir),
         "reader" => child_reader(&dir, secs),
         other => panic!("unknown role {other}"),
     }
@@ -230,7 +250,7 @@ fn child_report(child: std::process::Child) -> BTreeMap<String, u64> {
         .rfind(|l| l.contains("failures"))
         .unwrap_or_else(|| panic!("no report: {stdout}\n{stderr}"));
     // The test harness may print its own words first on the same line.
-    let start = ["appends ", "reads "]
+    let start = ["locked-by ", "appends ", "reads "]
         .iter()
         .filter_map(|key| line.find(key))
         .min()
@@ -288,33 +308,46 @@ fn reader_processes_never_break_a_writer_process() {
 }
 
 #[test]
-fn two_writer_processes_commit_in_turn_and_lose_nothing() {
+fn a_second_writer_process_is_locked_out_until_the_first_dies() {
     let dir = tmp();
-    let secs = (soak_secs() / 3).max(3);
     runtime().block_on(async {
         ParquetStore::<Reading>::create(dir.path()).await.unwrap();
     });
-    let even = spawn_child("writer-even", dir.path(), secs);
-    let odd = spawn_child("writer-odd", dir.path(), secs);
-    let reader = spawn_child("reader", dir.path(), secs);
-    let (even, odd) = (child_report(even), child_report(odd));
+    let mut first = spawn_child("writer", dir.path(), 120);
+    // wait for the first writer's first commit (it holds the writer lock from then on)
+    let rt = runtime();
+    let reader_store = rt
+        .block_on(ParquetStore::<Reading>::open(dir.path()))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rt.block_on(reader_store.count()).unwrap() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the first writer never committed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = spawn_child("locked-writer", dir.path(), 0);
+    let reader = spawn_child("reader", dir.path(), 6);
+    std::thread::sleep(Duration::from_secs(3));
+    first.kill().unwrap(); // kill -9: the kernel releases its lock
+    first.wait().unwrap();
+    let second = child_report(second);
+    assert_eq!(
+        second["locked-by"],
+        u64::from(first.id()),
+        "Locked names the holder"
+    );
     child_report(reader);
-    runtime().block_on(async {
+    rt.block_on(async {
         let store = ParquetStore::<Reading>::open(dir.path()).await.unwrap();
         let loaded = store.load().await.unwrap();
-        assert_eq!(loaded.len() as u64, even["rows"] + odd["rows"]);
-        // every appended block is present exactly once, whole
-        let mut blocks: Vec<u64> = loaded.seq.chunks(37).map(|b| b[0] / 37).collect();
-        blocks.sort_unstable();
-        let mut expected: Vec<u64> = (0..even["appends"])
-            .map(|i| 2 * i)
-            .chain((0..odd["appends"]).map(|i| 2 * i + 1))
-            .collect();
-        expected.sort_unstable();
-        assert_eq!(blocks, expected);
-        for row in loaded.iter() {
-            assert_eq!(reading(*row.seq), row.to_owned_row());
-        }
+        // the first writer's committed blocks (a prefix of its appends), then the second's block
+        let n = loaded.len() - 37;
+        assert!(n > 0 && n % 37 == 0);
+        let mut expected = readings(0..n as u64);
+        expected.extend(readings(37_000_000..37_000_037).into_rows());
+        assert_eq!(loaded, expected);
     });
 }
 
@@ -471,7 +504,7 @@ async fn an_empty_store_shows_the_schema_to_external_readers() {
     other.clear().await.unwrap();
     assert_eq!(
         listing(cleared.path()),
-        ["_soa_lock", "_soa_manifest", "data.parquet"]
+        ["_soa_lock", "_soa_manifest", "_soa_writer", "data.parquet"]
     );
     // appending to an empty store replaces the placeholder
     other.append(&readings(0..3)).await.unwrap();

@@ -30,6 +30,7 @@
 //! dir/part-000001.parquet    files added by `append` and `import`, in commit order
 //! dir/_soa_manifest          committed files with size, CRC32, rows; the commit sequence
 //! dir/_soa_lock              the commit lock (an empty file; `flock`ed during every commit)
+//! dir/_soa_writer            the writer lock (`flock`ed by the writing process; holds its pid)
 //! dir/.soa-*.tmp             staging files of a commit in progress
 //! ```
 //!
@@ -51,6 +52,11 @@
 //! a value the file type cannot hold is refused when written ([`Error::OutOfRange`]).
 //!
 //! # Commit protocol
+//!
+//! One process writes a store at a time: a store instance takes the *writer lock*
+//! (`_soa_writer`, see `writer_lock`) before its first commit and its process holds it while the
+//! instance lives; another process gets [`Error::Locked`] (or waits, with
+//! [`wait_for_writer`](ParquetStoreBuilder::wait_for_writer)). Readers never take it.
 //!
 //! Every `save`, `append`, `import`, `compact` and `clear` is one commit. Every commit of every
 //! process and store instance holds an exclusive advisory lock (`flock`) on `_soa_lock` from its
@@ -129,6 +135,7 @@ mod manifest;
 mod options;
 mod parallel;
 mod state;
+mod writer_lock;
 
 use std::fmt;
 use std::io;
@@ -212,6 +219,8 @@ pub struct FooterCount {
 pub struct ParquetStoreBuilder<T> {
     dir: PathBuf,
     options: ParquetOptions,
+    lock_on_open: bool,
+    wait_for_writer: bool,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     _rows: PhantomData<fn() -> T>,
 }
@@ -333,6 +342,23 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
+    /// Takes the writer lock when the store opens instead of before its first commit (default
+    /// off): a process that means to write learns at once that another process writes the store
+    /// ([`Error::Locked`]). See [`ParquetStore`] on writers and readers.
+    #[must_use]
+    pub fn lock_on_open(mut self, enabled: bool) -> Self {
+        self.lock_on_open = enabled;
+        self
+    }
+
+    /// Waits for the writer lock while another process holds it, instead of failing with
+    /// [`Error::Locked`] (default off). The wait ends when the holder drops its store or dies.
+    #[must_use]
+    pub fn wait_for_writer(mut self, enabled: bool) -> Self {
+        self.wait_for_writer = enabled;
+        self
+    }
+
     /// Makes one step of the commit protocol fail with an I/O error of `kind` (testing hook).
     #[doc(hidden)]
     #[must_use]
@@ -383,9 +409,16 @@ impl<T: Record> ParquetStoreBuilder<T> {
         let props = self.options.writer_properties(&schema, type_name)?;
         let file_schema = layout::file_schema(&schema, self.options.profile());
         let dir = self.dir;
-        let (dir, committed) = blocking(move || {
+        let wait = self.wait_for_writer;
+        let lock_now = self.lock_on_open || mode == OpenMode::Create;
+        let (dir, committed, writer_lock) = blocking(move || {
             let committed = open_dir(&dir, mode, type_name)?;
-            Ok((dir, committed))
+            let lock = if lock_now {
+                Some(writer_lock::acquire(&dir, wait)?)
+            } else {
+                None
+            };
+            Ok((dir, committed, lock))
         })
         .await?;
         let stats = stats_of(&committed.manifest, &schema);
@@ -400,6 +433,8 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),
+                writer_lock: std::sync::Mutex::new(writer_lock),
+                wait_for_writer: wait,
                 state: std::sync::RwLock::new(committed),
                 stats: std::sync::Mutex::new(stats),
                 bytes_read: Arc::new(AtomicU64::new(0)),
@@ -455,6 +490,9 @@ struct Inner {
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
     /// release it while the commit still runs.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// The writer lock of this process, taken before the first commit (see `writer_lock`).
+    writer_lock: std::sync::Mutex<Option<Arc<writer_lock::WriterLock>>>,
+    wait_for_writer: bool,
     /// The committed state as last read or written; refreshed from disk before every read when
     /// another process or instance has committed since (see [`Inner::refresh`]).
     state: std::sync::RwLock<state::Committed>,
@@ -506,6 +544,8 @@ impl<T: Record> ParquetStore<T> {
         ParquetStoreBuilder {
             dir: dir.as_ref().to_owned(),
             options: ParquetOptions::default(),
+            lock_on_open: false,
+            wait_for_writer: false,
             fault: None,
             _rows: PhantomData,
         }
@@ -945,6 +985,15 @@ impl Inner {
     }
 
     fn run_write(&self, op: WriteOp) -> Result<()> {
+        {
+            let mut held = self
+                .writer_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if held.is_none() {
+                *held = Some(writer_lock::acquire(&self.dir, self.wait_for_writer)?);
+            }
+        }
         // Every commit of every process and instance holds the lock from here to its end, so the
         // manifest read below stays the latest until we replace it, and every staging file that
         // exists now is a leftover of a dead commit.
