@@ -101,7 +101,7 @@ impl<'a> Container<'a> {
                             let ident = f.ident.as_ref()?;
                             let attrs = attr::Field::from_ast(cx, &f.attrs);
                             let column = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
-                                Some(rule) => rule.apply(&raw(ident)),
+                                Some(rule) => rule.apply_to_field(&raw(ident)),
                                 None => raw(ident),
                             });
                             Some(Field {
@@ -142,7 +142,7 @@ impl<'a> Container<'a> {
                 for v in &data.variants {
                     let attrs = attr::Variant::from_ast(cx, &v.attrs);
                     let stored = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
-                        Some(rule) => rule.apply(&raw(&v.ident)),
+                        Some(rule) => rule.apply_to_variant(&raw(&v.ident)),
                         None => raw(&v.ident),
                     });
                     let fields = match &v.fields {
