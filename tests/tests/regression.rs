@@ -16,5 +16,7 @@ mod ipc_dictionary_replacement;
 mod ipc_nested_field_names;
 #[path = "regression/nullable_struct_children.rs"]
 mod nullable_struct_children;
+#[path = "regression/option_option_alias.rs"]
+mod option_option_alias;
 #[path = "regression/rename_all_serde_rules.rs"]
 mod rename_all_serde_rules;

@@ -447,9 +447,8 @@ impl ColumnCode {
     fn new(krate: &Path, field: &Field<'_>, lt: &syn::Lifetime) -> Self {
         let (ident, ty) = (field.ident, field.ty);
         let span = ty.span();
-        // `skip`/`flatten` with `arrow_layout` is reported by `check`; keep the `Vec` then.
-        let a = &field.attrs;
-        if a.arrow_layout.is_none() || a.skip.is_some() || a.flatten.is_some() {
+        // A misused `arrow_layout` is reported by `check`; keep the `Vec` then.
+        if !field.arrow_layout() {
             return ColumnCode {
                 column: quote_spanned!(span=> ::std::vec::Vec<#ty>),
                 view: quote!(&#lt #ty),

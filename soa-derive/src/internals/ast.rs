@@ -61,6 +61,16 @@ impl Field<'_> {
         self.column.clone()
     }
 
+    /// Whether the container stores this field Arrow-shaped: `#[soa(arrow_layout)]` on a type it
+    /// fits. Every misuse (on `skip`/`flatten` fields, on another type) is reported by `check`
+    /// on the attribute, and the field then falls back to a `Vec` so it is the only error.
+    pub fn arrow_layout(&self) -> bool {
+        self.attrs.arrow_layout.is_some()
+            && self.attrs.skip.is_none()
+            && self.attrs.flatten.is_none()
+            && super::ty::fits_arrow_layout(self.ty)
+    }
+
     /// The Rust field name as written (without `r#`).
     pub fn rust_name(&self) -> String {
         self.ident.to_string().trim_start_matches("r#").to_owned()
