@@ -8,6 +8,8 @@ mod enospc_is_error_io;
 mod fixed_bytes_from_variable_binary;
 #[path = "regression/fixed_list_from_list.rs"]
 mod fixed_list_from_list;
+#[path = "regression/flatten_name_collision.rs"]
+mod flatten_name_collision;
 #[path = "regression/fuzz_decoder_panics.rs"]
 mod fuzz_decoder_panics;
 #[path = "regression/ipc_dictionary_replacement.rs"]

@@ -9,6 +9,7 @@ use super::ty;
 pub fn check(cx: &Ctxt, container: &Container<'_>) {
     check_has_fields(cx, container);
     check_unique_columns(cx, container);
+    check_unique_flatten_prefixes(cx, container);
     check_unique_variants(cx, container);
     check_field_options(cx, container);
     check_arrow_layout_type(cx, container);
@@ -143,6 +144,32 @@ fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
                 field.ident,
                 format!(
                     "column name {column:?} is used twice (by fields `{first}` and `{}`); rename one with #[soa(rename = \"...\")]",
+                    field.rust_name()
+                ),
+            );
+        }
+    }
+}
+
+/// Two flattened fields with the same prefix put the same inner names side by side (and any
+/// inner column at all would collide). Collisions the macro cannot see, between a prefix plus
+/// an inner name (defined in another item) and another column, are `Error::DuplicateColumn`
+/// from every conversion.
+fn check_unique_flatten_prefixes(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for field in fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_some())
+    {
+        let prefix = format!("{}_", field.column_name());
+        if let Some(first) = seen.insert(prefix.clone(), field.rust_name()) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "flattened fields `{first}` and `{}` both prefix their columns with {prefix:?}, so their inner names collide; rename one with #[soa(rename = \"...\")]",
                     field.rust_name()
                 ),
             );
