@@ -22,3 +22,5 @@ mod nullable_struct_children;
 mod option_option_alias;
 #[path = "regression/rename_all_serde_rules.rs"]
 mod rename_all_serde_rules;
+#[path = "regression/sort_by_ref_key.rs"]
+mod sort_by_ref_key;
