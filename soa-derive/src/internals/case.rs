@@ -90,7 +90,9 @@ impl RenameRule {
             RenameRule::ScreamingSnake => RenameRule::Snake
                 .apply_to_variant(variant)
                 .to_ascii_uppercase(),
-            RenameRule::Kebab => RenameRule::Snake.apply_to_variant(variant).replace('_', "-"),
+            RenameRule::Kebab => RenameRule::Snake
+                .apply_to_variant(variant)
+                .replace('_', "-"),
             RenameRule::ScreamingKebab => RenameRule::ScreamingSnake
                 .apply_to_variant(variant)
                 .replace('_', "-"),
@@ -154,7 +156,9 @@ mod tests {
                 "VERY-TASTY",
             ],
             ["a", "a", "A", "A", "a", "a", "A", "a", "A"],
-            ["z42", "z42", "Z42", "Z42", "z42", "z42", "Z42", "z42", "Z42"],
+            [
+                "z42", "z42", "Z42", "Z42", "z42", "z42", "Z42", "z42", "Z42",
+            ],
             // Digits after `_` and a double `_`: serde capitalizes nothing there and drops the
             // underscores for Pascal/camel only.
             [
@@ -209,7 +213,9 @@ mod tests {
                 "VERY-TASTY",
             ],
             ["A", "a", "A", "A", "a", "a", "A", "a", "A"],
-            ["Z42", "z42", "Z42", "Z42", "z42", "z42", "Z42", "z42", "Z42"],
+            [
+                "Z42", "z42", "Z42", "Z42", "z42", "z42", "Z42", "z42", "Z42",
+            ],
             // Every capital starts a word, acronyms included (serde's rule, not a smarter one).
             [
                 "HTTPGet",

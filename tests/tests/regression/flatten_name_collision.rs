@@ -75,11 +75,9 @@ fn every_conversion_is_a_typed_error() {
     assert_duplicate(soa.clone().into_record_batch(), "Leg");
 
     // A batch that has the columns (as another writer could produce): never read into `Leg`.
-    let batch = RecordBatch::try_from_iter([
-        ("origin_lat", f64s(&[1.0])),
-        ("origin_lon", f64s(&[2.0])),
-    ])
-    .unwrap();
+    let batch =
+        RecordBatch::try_from_iter([("origin_lat", f64s(&[1.0])), ("origin_lon", f64s(&[2.0]))])
+            .unwrap();
     assert_duplicate(LegSoA::from_record_batch(&batch), "Leg");
     assert_duplicate(LegSoA::try_from_record_batch(batch), "Leg");
 

@@ -41,7 +41,10 @@ fn aliased_double_option_is_a_typed_error() {
             "id",
             Arc::new(soa_runtime::arrow::array::UInt32Array::from(vec![1])) as _,
         ),
-        ("reading", Arc::new(Float64Array::from(vec![Some(2.0)])) as _),
+        (
+            "reading",
+            Arc::new(Float64Array::from(vec![Some(2.0)])) as _,
+        ),
     ])
     .unwrap();
     assert_unsupported(ProbeSoA::from_record_batch(&batch));

@@ -39,12 +39,26 @@ rule!("UPPERCASE", Upper, UpperSide, UpperLeg);
 rule!("PascalCase", Pascal, PascalSide, PascalLeg);
 rule!("camelCase", Camel, CamelSide, CamelLeg);
 rule!("snake_case", Snake, SnakeSide, SnakeLeg);
-rule!("SCREAMING_SNAKE_CASE", Screaming, ScreamingSide, ScreamingLeg);
+rule!(
+    "SCREAMING_SNAKE_CASE",
+    Screaming,
+    ScreamingSide,
+    ScreamingLeg
+);
 rule!("kebab-case", Kebab, KebabSide, KebabLeg);
-rule!("SCREAMING-KEBAB-CASE", ScreamingKebab, ScreamingKebabSide, ScreamingKebabLeg);
+rule!(
+    "SCREAMING-KEBAB-CASE",
+    ScreamingKebab,
+    ScreamingKebabSide,
+    ScreamingKebabLeg
+);
 
 fn columns<C: ToArrow>() -> Vec<String> {
-    C::schema().fields().iter().map(|f| f.name().clone()).collect()
+    C::schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 /// The child names of a data enum column: `tag`, then one per data-carrying variant.
@@ -58,14 +72,42 @@ fn children<T: soa_runtime::ArrowField>() -> Vec<String> {
 #[test]
 fn field_names_follow_serde() {
     let expected: [(&str, Vec<String>, [&str; 2]); 8] = [
-        ("lowercase", columns::<LowerSoA>(), ["gross_weight_kg", "id"]),
-        ("UPPERCASE", columns::<UpperSoA>(), ["GROSS_WEIGHT_KG", "ID"]),
-        ("PascalCase", columns::<PascalSoA>(), ["GrossWeightKg", "Id"]),
+        (
+            "lowercase",
+            columns::<LowerSoA>(),
+            ["gross_weight_kg", "id"],
+        ),
+        (
+            "UPPERCASE",
+            columns::<UpperSoA>(),
+            ["GROSS_WEIGHT_KG", "ID"],
+        ),
+        (
+            "PascalCase",
+            columns::<PascalSoA>(),
+            ["GrossWeightKg", "Id"],
+        ),
         ("camelCase", columns::<CamelSoA>(), ["grossWeightKg", "id"]),
-        ("snake_case", columns::<SnakeSoA>(), ["gross_weight_kg", "id"]),
-        ("SCREAMING_SNAKE_CASE", columns::<ScreamingSoA>(), ["GROSS_WEIGHT_KG", "ID"]),
-        ("kebab-case", columns::<KebabSoA>(), ["gross-weight-kg", "id"]),
-        ("SCREAMING-KEBAB-CASE", columns::<ScreamingKebabSoA>(), ["GROSS-WEIGHT-KG", "ID"]),
+        (
+            "snake_case",
+            columns::<SnakeSoA>(),
+            ["gross_weight_kg", "id"],
+        ),
+        (
+            "SCREAMING_SNAKE_CASE",
+            columns::<ScreamingSoA>(),
+            ["GROSS_WEIGHT_KG", "ID"],
+        ),
+        (
+            "kebab-case",
+            columns::<KebabSoA>(),
+            ["gross-weight-kg", "id"],
+        ),
+        (
+            "SCREAMING-KEBAB-CASE",
+            columns::<ScreamingKebabSoA>(),
+            ["GROSS-WEIGHT-KG", "ID"],
+        ),
     ];
     for (rule, got, want) in expected {
         assert_eq!(got, want, "{rule}");
@@ -74,19 +116,56 @@ fn field_names_follow_serde() {
 
 #[test]
 fn variant_names_follow_serde() {
-    let expected: [(&str, &[&str], Vec<String>, [&str; 2]); 8] = [
-        ("lowercase", LowerSide::VARIANTS, children::<LowerLeg>(), ["buylimit", "sell"]),
-        ("UPPERCASE", UpperSide::VARIANTS, children::<UpperLeg>(), ["BUYLIMIT", "SELL"]),
-        ("PascalCase", PascalSide::VARIANTS, children::<PascalLeg>(), ["BuyLimit", "Sell"]),
-        ("camelCase", CamelSide::VARIANTS, children::<CamelLeg>(), ["buyLimit", "sell"]),
-        ("snake_case", SnakeSide::VARIANTS, children::<SnakeLeg>(), ["buy_limit", "sell"]),
+    // (rule, unit enum variants, data enum children, expected names)
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        Vec<String>,
+        [&'static str; 2],
+    );
+    let expected: [Case; 8] = [
+        (
+            "lowercase",
+            LowerSide::VARIANTS,
+            children::<LowerLeg>(),
+            ["buylimit", "sell"],
+        ),
+        (
+            "UPPERCASE",
+            UpperSide::VARIANTS,
+            children::<UpperLeg>(),
+            ["BUYLIMIT", "SELL"],
+        ),
+        (
+            "PascalCase",
+            PascalSide::VARIANTS,
+            children::<PascalLeg>(),
+            ["BuyLimit", "Sell"],
+        ),
+        (
+            "camelCase",
+            CamelSide::VARIANTS,
+            children::<CamelLeg>(),
+            ["buyLimit", "sell"],
+        ),
+        (
+            "snake_case",
+            SnakeSide::VARIANTS,
+            children::<SnakeLeg>(),
+            ["buy_limit", "sell"],
+        ),
         (
             "SCREAMING_SNAKE_CASE",
             ScreamingSide::VARIANTS,
             children::<ScreamingLeg>(),
             ["BUY_LIMIT", "SELL"],
         ),
-        ("kebab-case", KebabSide::VARIANTS, children::<KebabLeg>(), ["buy-limit", "sell"]),
+        (
+            "kebab-case",
+            KebabSide::VARIANTS,
+            children::<KebabLeg>(),
+            ["buy-limit", "sell"],
+        ),
         (
             "SCREAMING-KEBAB-CASE",
             ScreamingKebabSide::VARIANTS,

@@ -41,7 +41,11 @@ fn string_field_sorted_by_borrowed_str() {
         .collect();
     soa.sort_by_ref_key(|r| r.venue.as_str());
     assert_eq!(soa.venue, ["ARCA", "BATS", "BATS", "XLON", "XLON"]);
-    assert_eq!(soa.seq, [3, 1, 4, 0, 2], "stable: equal keys keep their order");
+    assert_eq!(
+        soa.seq,
+        [3, 1, 4, 0, 2],
+        "stable: equal keys keep their order"
+    );
 }
 
 #[test]
