@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::ast::{Body, Container};
+use super::ast::{Body, Container, VariantFields};
 use super::ctxt::Ctxt;
 use super::ty;
 
@@ -11,6 +11,7 @@ pub fn check(cx: &Ctxt, container: &Container<'_>) {
     check_unique_columns(cx, container);
     check_unique_flatten_prefixes(cx, container);
     check_unique_variants(cx, container);
+    check_data_variant_not_tag(cx, container);
     check_field_options(cx, container);
     check_arrow_layout_type(cx, container);
     check_no_double_option(cx, container);
@@ -174,6 +175,27 @@ fn check_unique_flatten_prefixes(cx: &Ctxt, container: &Container<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// A data enum's column has a `tag` child next to one child per data-carrying variant, named
+/// after the stored variant name: a data-carrying variant stored as `tag` (by `rename` or
+/// `rename_all = "lowercase"` on `Tag`) would be a second `tag` child.
+fn check_data_variant_not_tag(cx: &Ctxt, container: &Container<'_>) {
+    let Body::DataEnum(variants) = &container.body else {
+        return;
+    };
+    for variant in variants
+        .iter()
+        .filter(|v| !matches!(v.fields, VariantFields::Unit) && v.stored == "tag")
+    {
+        cx.error_spanned_by(
+            variant.ident,
+            format!(
+                "variant `{}` is stored as \"tag\", the name of the enum column's tag child; rename it with #[soa(rename = \"...\")]",
+                variant.ident
+            ),
+        );
     }
 }
 
