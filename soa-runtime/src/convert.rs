@@ -33,12 +33,17 @@ pub trait ToArrow: SoaColumns {
 
     /// The Arrow schema: one field per struct field, in declaration order. Built once and cached
     /// (for generic structs, built on each call).
+    ///
+    /// Infallible: a schema whose column names collide (a `#[soa(flatten)]` prefix plus a column
+    /// of the flattened struct equal to another column) is returned as built, and every
+    /// conversion below refuses it with [`Error::DuplicateColumn`].
     fn schema() -> SchemaRef;
 
     /// Builds a record batch from a borrowed container (copies every column once).
     ///
     /// # Errors
-    /// When a column does not fit its Arrow layout (for example over 2 GiB of string bytes).
+    /// When a column does not fit its Arrow layout (for example over 2 GiB of string bytes);
+    /// [`Error::DuplicateColumn`] when two columns of the schema have the same name.
     fn to_record_batch(&self) -> Result<RecordBatch>;
 
     /// Builds a record batch by moving the columns: fixed-width non-null columns become Arrow
@@ -51,7 +56,8 @@ pub trait ToArrow: SoaColumns {
     /// Reads a record batch, matching columns by name and checking types.
     ///
     /// # Errors
-    /// [`Error::MissingColumn`] and [`Error::Column`] naming `Struct.field`.
+    /// [`Error::MissingColumn`] and [`Error::Column`] naming `Struct.field`;
+    /// [`Error::DuplicateColumn`] when two columns of the schema have the same name.
     fn from_record_batch(batch: &RecordBatch) -> Result<Self>;
 
     /// Reads a record batch by value, reclaiming uniquely owned fixed-width buffers without a copy.
@@ -173,6 +179,40 @@ pub mod helpers {
             .iter()
             .map(|v| if v { rows.next() } else { None })
             .collect())
+    }
+
+    /// A row type's schema with the first column name it repeats, if any, computed once so the
+    /// conversions can check it on every call for the price of a load.
+    #[derive(Debug)]
+    pub struct CheckedSchema {
+        /// The schema as built.
+        pub schema: SchemaRef,
+        duplicate: Option<String>,
+    }
+
+    impl CheckedSchema {
+        /// Finds the first repeated top-level column name of `schema`.
+        pub fn new(schema: SchemaRef) -> Self {
+            let mut seen = std::collections::HashSet::new();
+            let duplicate = schema
+                .fields()
+                .iter()
+                .map(|f| f.name())
+                .find(|name| !seen.insert(name.as_str()))
+                .cloned();
+            Self { schema, duplicate }
+        }
+
+        /// [`Error::DuplicateColumn`] when a column name repeats.
+        pub fn check(&self, struct_name: &'static str) -> Result<()> {
+            match &self.duplicate {
+                None => Ok(()),
+                Some(column) => Err(Error::DuplicateColumn {
+                    struct_name,
+                    column: column.clone(),
+                }),
+            }
+        }
     }
 
     /// Assembles a batch, allowing zero columns (row count given explicitly).

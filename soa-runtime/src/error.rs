@@ -112,6 +112,20 @@ pub enum Error {
         #[source]
         source: FieldError,
     },
+    /// Two columns of a row type's schema have the same name, so a batch could not tell them
+    /// apart. The derive rejects the collisions it can see at compile time; this one comes from a
+    /// `#[soa(flatten)]` prefix plus a column of the flattened struct (another item) equal to
+    /// another column. Every conversion of the type ([`crate::ToArrow`]) returns it, before
+    /// touching any column, so no value is ever read from the wrong column.
+    #[error(
+        "{struct_name}: column {column:?} appears twice in the schema (a #[soa(flatten)] prefix plus a column of the flattened struct equals another column); rename one with #[soa(rename = \"...\")]"
+    )]
+    DuplicateColumn {
+        /// Rust struct name.
+        struct_name: &'static str,
+        /// The column name that appears more than once.
+        column: String,
+    },
     /// The columns of a container have different lengths (a row was half-pushed by hand).
     #[error("{struct_name}: column {field} has {found} rows, expected {expected}")]
     LengthMismatch {

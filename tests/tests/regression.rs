@@ -10,6 +10,8 @@ mod errors_in_lists_name_the_batch_row;
 mod fixed_bytes_from_variable_binary;
 #[path = "regression/fixed_list_from_list.rs"]
 mod fixed_list_from_list;
+#[path = "regression/flatten_name_collision.rs"]
+mod flatten_name_collision;
 #[path = "regression/fuzz_decoder_panics.rs"]
 mod fuzz_decoder_panics;
 #[path = "regression/ipc_dictionary_replacement.rs"]
@@ -24,3 +26,9 @@ mod nullable_struct_children;
 mod timestamp_range_edges;
 #[path = "regression/timestamp_seconds_in_parquet.rs"]
 mod timestamp_seconds_in_parquet;
+#[path = "regression/option_option_alias.rs"]
+mod option_option_alias;
+#[path = "regression/rename_all_serde_rules.rs"]
+mod rename_all_serde_rules;
+#[path = "regression/sort_by_ref_key.rs"]
+mod sort_by_ref_key;

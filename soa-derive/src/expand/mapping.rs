@@ -87,7 +87,7 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
 
     let vec_column = quote_spanned!(span=> #krate::__private::Vec<#ty>);
     let slice = quote_spanned!(span=> [#ty]);
-    if field.attrs.arrow_layout.is_some() {
+    if field.arrow_layout() {
         // The column is already Arrow-shaped: its own conversions, the type's Arrow type.
         let m = quote_spanned!(span=> <#ty as #krate::ArrowField>);
         let column = arrow_column(krate, ty);

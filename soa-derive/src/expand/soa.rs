@@ -86,6 +86,9 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         })
         .collect();
     let view_anon = quote!(#view<'_ #(, #args)*>);
+    // The view with a named lifetime, for keys borrowed from it (`sort_by_ref_key`).
+    let sort_lt = syn::Lifetime::new("'__soa_key", proc_macro2::Span::call_site());
+    let view_sort = quote!(#view<#sort_lt #(, #args)*>);
 
     let idents: Vec<_> = fields.iter().map(|f| f.ident).collect();
     let vises: Vec<_> = fields.iter().map(|f| f.vis).collect();
@@ -355,6 +358,27 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                     self.sort_by(|a, b| key(a).cmp(&key(b)));
                 }
 
+                /// Sorts the rows (stable) by a key borrowed from each row view, without
+                /// allocating per row: `soa.sort_by_ref_key(|r| r.symbol.as_str())` (a `String`
+                /// field) or `|r| r.symbol` (an `arrow_layout` field, already `&str`).
+                /// [`Self::sort_by_key`] cannot do this, its key may not borrow from the view.
+                pub fn sort_by_ref_key<K, F>(&mut self, mut key: F)
+                where
+                    K: ::core::cmp::Ord + ?::core::marker::Sized,
+                    F: for<#sort_lt> ::core::ops::FnMut(#view_sort) -> &#sort_lt K,
+                {
+                    // Not through `sort_by`: its comparator is generic over the views' lifetime,
+                    // which would need `K: 'static`; here the views borrow `this`, a local.
+                    let mut perm: ::std::vec::Vec<usize> = (0..self.len()).collect();
+                    let this = &*self;
+                    perm.sort_by(|&a, &b| match (this.get(a), this.get(b)) {
+                        (::core::option::Option::Some(a), ::core::option::Option::Some(b)) => key(a).cmp(key(b)),
+                        _ => ::core::cmp::Ordering::Equal,
+                    });
+                    let mut visited = ::std::vec::Vec::new();
+                    #( #permutes; )*
+                }
+
                 /// Moves every row of `other` to the end of `self`.
                 pub fn append(&mut self, other: &mut Self) {
                     #( self.#idents.append(&mut other.#idents); )*
@@ -447,9 +471,8 @@ impl ColumnCode {
     fn new(krate: &Path, field: &Field<'_>, lt: &syn::Lifetime) -> Self {
         let (ident, ty) = (field.ident, field.ty);
         let span = ty.span();
-        // `skip`/`flatten` with `arrow_layout` is reported by `check`; keep the `Vec` then.
-        let a = &field.attrs;
-        if a.arrow_layout.is_none() || a.skip.is_some() || a.flatten.is_some() {
+        // A misused `arrow_layout` is reported by `check`; keep the `Vec` then.
+        if !field.arrow_layout() {
             return ColumnCode {
                 column: quote_spanned!(span=> ::std::vec::Vec<#ty>),
                 view: quote!(&#lt #ty),

@@ -141,14 +141,26 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         #p::Arc::new(#p::Schema::new_with_metadata(fields, metadata))
     }};
     // A generic struct has one schema per instantiation; a `static` inside a generic fn would be
-    // shared by all of them, so only non-generic structs cache.
-    let schema_body = if container.generics.params.is_empty() {
-        quote! {
-            static SCHEMA: #p::OnceLock<#p::SchemaRef> = #p::OnceLock::new();
-            #p::Clone::clone(SCHEMA.get_or_init(|| #build_schema))
-        }
+    // shared by all of them, so only non-generic structs cache. The cache also holds whether a
+    // column name repeats (a flatten prefix plus an inner name the macro cannot see), which
+    // every conversion checks first: a typed error, never a value read from the wrong column.
+    let (cache, schema_body, check_schema) = if container.generics.params.is_empty() {
+        (
+            quote! {
+                fn __soa_checked_schema() -> &'static #p::CheckedSchema {
+                    static SCHEMA: #p::OnceLock<#p::CheckedSchema> = #p::OnceLock::new();
+                    SCHEMA.get_or_init(|| #p::CheckedSchema::new(#build_schema))
+                }
+            },
+            quote!(#p::Clone::clone(&__soa_checked_schema().schema)),
+            quote!(__soa_checked_schema().check(#row_name)?;),
+        )
     } else {
-        build_schema
+        (
+            TokenStream::new(),
+            build_schema,
+            quote!(#p::CheckedSchema::new(<Self as #krate::ToArrow>::schema()).check(#row_name)?;),
+        )
     };
 
     // A derived struct is also a column type (Arrow Struct) so it can nest in another struct, in
@@ -199,6 +211,8 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
     quote! {
         const _: () = {
+            #cache
+
             #as_field
 
             #[automatically_derived]
@@ -210,6 +224,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 fn to_record_batch(&self) -> #krate::Result<#krate::__private::RecordBatch> {
+                    #check_schema
                     #check_lens
                     let mut columns: #p::Vec<#p::ArrayRef> = #p::Vec::new();
                     #( #to_arrays )*
@@ -217,6 +232,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 fn into_record_batch(self) -> #krate::Result<#krate::__private::RecordBatch> {
+                    #check_schema
                     #check_lens
                     let mut columns: #p::Vec<#p::ArrayRef> = #p::Vec::new();
                     #( #into_arrays )*
@@ -224,10 +240,12 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 fn from_record_batch(batch: &#krate::__private::RecordBatch) -> #krate::Result<Self> {
+                    #check_schema
                     #krate::__private::Ok(Self { #( #reads, )* })
                 }
 
                 fn try_from_record_batch(batch: #krate::__private::RecordBatch) -> #krate::Result<Self> {
+                    #check_schema
                     let mut columns = #krate::__private::owned_columns(batch);
                     #krate::__private::Ok(Self { #( #takes, )* })
                 }

@@ -61,6 +61,16 @@ impl Field<'_> {
         self.column.clone()
     }
 
+    /// Whether the container stores this field Arrow-shaped: `#[soa(arrow_layout)]` on a type it
+    /// fits. Every misuse (on `skip`/`flatten` fields, on another type) is reported by `check`
+    /// on the attribute, and the field then falls back to a `Vec` so it is the only error.
+    pub fn arrow_layout(&self) -> bool {
+        self.attrs.arrow_layout.is_some()
+            && self.attrs.skip.is_none()
+            && self.attrs.flatten.is_none()
+            && super::ty::fits_arrow_layout(self.ty)
+    }
+
     /// The Rust field name as written (without `r#`).
     pub fn rust_name(&self) -> String {
         self.ident.to_string().trim_start_matches("r#").to_owned()
@@ -101,7 +111,7 @@ impl<'a> Container<'a> {
                             let ident = f.ident.as_ref()?;
                             let attrs = attr::Field::from_ast(cx, &f.attrs);
                             let column = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
-                                Some(rule) => rule.apply(&raw(ident)),
+                                Some(rule) => rule.apply_to_field(&raw(ident)),
                                 None => raw(ident),
                             });
                             Some(Field {
@@ -142,7 +152,7 @@ impl<'a> Container<'a> {
                 for v in &data.variants {
                     let attrs = attr::Variant::from_ast(cx, &v.attrs);
                     let stored = attrs.rename.clone().unwrap_or_else(|| match attrs_rule {
-                        Some(rule) => rule.apply(&raw(&v.ident)),
+                        Some(rule) => rule.apply_to_variant(&raw(&v.ident)),
                         None => raw(&v.ident),
                     });
                     let fields = match &v.fields {

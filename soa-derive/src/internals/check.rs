@@ -2,14 +2,64 @@
 
 use std::collections::HashMap;
 
-use super::ast::{Body, Container};
+use super::ast::{Body, Container, VariantFields};
 use super::ctxt::Ctxt;
+use super::ty;
 
 pub fn check(cx: &Ctxt, container: &Container<'_>) {
     check_has_fields(cx, container);
     check_unique_columns(cx, container);
+    check_unique_flatten_prefixes(cx, container);
     check_unique_variants(cx, container);
+    check_data_variant_not_tag(cx, container);
     check_field_options(cx, container);
+    check_arrow_layout_type(cx, container);
+    check_no_double_option(cx, container);
+}
+
+/// `#[soa(arrow_layout)]` has a column for `String` and `Option<String>` only. Checked on the
+/// type as written, so the error is one, on the attribute (a trait bound would fail at every use
+/// of the column type); a type alias of `String` is refused here too.
+fn check_arrow_layout_type(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    for field in fields {
+        let a = &field.attrs;
+        // With `skip` or `flatten` the attribute is already reported as a conflict.
+        if let Some(span) = a.arrow_layout
+            && a.skip.is_none()
+            && a.flatten.is_none()
+            && !ty::fits_arrow_layout(field.ty)
+        {
+            let written = quote::ToTokens::to_token_stream(field.ty)
+                .to_string()
+                .replace(' ', "");
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "`arrow_layout` applies to a field written as `String` or `Option<String>`, not `{written}` (type aliases are not followed); remove it to store this field in a `Vec`"
+                ),
+            ));
+        }
+    }
+}
+
+/// `Option<Option<T>>` has no Arrow layout (one level of nulls per column). Caught as written,
+/// on the inner `Option`; behind a type alias it is still the runtime's `Unsupported` error.
+fn check_no_double_option(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        // A data enum's variant fields become a struct deriving `Soa`/`ToArrow`, checked there.
+        return;
+    };
+    for field in fields.iter().filter(|f| f.attrs.skip.is_none()) {
+        if let Some(inner) = ty::double_option(field.ty) {
+            cx.error_spanned_by(
+                inner,
+                "`Option<Option<T>>` has no Arrow layout: a column has one level of nulls; use `Option<T>`, or an enum if the two kinds of `None` differ",
+            );
+        }
+    }
 }
 
 /// A field takes at most one layout attribute; `skip` excludes every other option; `flatten`
@@ -99,6 +149,53 @@ fn check_unique_columns(cx: &Ctxt, container: &Container<'_>) {
                 ),
             );
         }
+    }
+}
+
+/// Two flattened fields with the same prefix put the same inner names side by side (and any
+/// inner column at all would collide). Collisions the macro cannot see, between a prefix plus
+/// an inner name (defined in another item) and another column, are `Error::DuplicateColumn`
+/// from every conversion.
+fn check_unique_flatten_prefixes(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for field in fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_some())
+    {
+        let prefix = format!("{}_", field.column_name());
+        if let Some(first) = seen.insert(prefix.clone(), field.rust_name()) {
+            cx.error_spanned_by(
+                field.ident,
+                format!(
+                    "flattened fields `{first}` and `{}` both prefix their columns with {prefix:?}, so their inner names collide; rename one with #[soa(rename = \"...\")]",
+                    field.rust_name()
+                ),
+            );
+        }
+    }
+}
+
+/// A data enum's column has a `tag` child next to one child per data-carrying variant, named
+/// after the stored variant name: a data-carrying variant stored as `tag` (by `rename` or
+/// `rename_all = "lowercase"` on `Tag`) would be a second `tag` child.
+fn check_data_variant_not_tag(cx: &Ctxt, container: &Container<'_>) {
+    let Body::DataEnum(variants) = &container.body else {
+        return;
+    };
+    for variant in variants
+        .iter()
+        .filter(|v| !matches!(v.fields, VariantFields::Unit) && v.stored == "tag")
+    {
+        cx.error_spanned_by(
+            variant.ident,
+            format!(
+                "variant `{}` is stored as \"tag\", the name of the enum column's tag child; rename it with #[soa(rename = \"...\")]",
+                variant.ident
+            ),
+        );
     }
 }
 
