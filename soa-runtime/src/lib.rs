@@ -63,7 +63,21 @@ pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};
 pub use soa::{Soa, SoaColumns};
 pub use soa_derive::{Soa, ToArrow};
-pub use store::{ArrowStore, ParquetStore, Record, SoaFile, Store, StoreStats};
+pub use store::{ArrowStore, ParquetStore, Record, SoaFile, Store, StoreExt, StoreStats};
+
+/// Everything a program that stores rows needs in scope: the derives and traits, the stores.
+///
+/// ```
+/// use soa_runtime::prelude::*;
+/// ```
+pub mod prelude {
+    pub use crate::convert::ToArrow;
+    pub use crate::soa::{Soa, SoaColumns};
+    pub use crate::store::{
+        ArrowStore, ParquetStore, ScanOptions, SoaFile, Store, StoreExt, WriteMode,
+    };
+    pub use soa_derive::{Soa, ToArrow};
+}
 
 /// The Arrow crates this crate is built on, re-exported so users need no version match.
 pub mod arrow {

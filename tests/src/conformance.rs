@@ -13,6 +13,7 @@
 //! on the first difference. It leaves the store empty.
 
 use futures::StreamExt;
+use soa_runtime::StoreExt;
 use soa_runtime::ToArrow;
 use soa_runtime::store::{Store, StoreStats};
 

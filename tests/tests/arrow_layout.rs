@@ -12,7 +12,8 @@ use soa_runtime::arrow::array::{
 };
 use soa_runtime::arrow::datatypes::{DataType, Field, Schema};
 use soa_runtime::{
-    ArrowStore, Error, OptionStringColumn, ParquetStore, Soa, Store, StringColumn, ToArrow,
+    ArrowStore, Error, OptionStringColumn, ParquetStore, Soa, Store, StoreExt, StringColumn,
+    ToArrow,
 };
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]

@@ -13,6 +13,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use futures::StreamExt;
+use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
 use soa_runtime::{ArrowStore, Error, Soa, Store, ToArrow};
 use soa_tests::{Order, OrderSoA, Side, conformance, orders};
@@ -38,7 +39,7 @@ async fn save_append_load_count_clear() {
     let rows = orders(1_000);
     store.save(&soa(&rows[..600])).await.unwrap();
     store.append(&soa(&rows[600..900])).await.unwrap();
-    store.append_owned(soa(&rows[900..])).unwrap();
+    store.append_owned(soa(&rows[900..])).await.unwrap();
     assert_eq!(store.count().await.unwrap(), 1_000);
     assert_eq!(store.stats().batches, 3);
     assert_eq!(store.load().await.unwrap().into_rows(), rows);
@@ -109,7 +110,7 @@ async fn append_owned_and_snapshot_do_not_copy_column_data() {
     let data = soa(&orders(1_000));
     let ids_ptr = data.order_id.as_ptr() as usize;
     let prices_ptr = data.unit_price.as_ptr() as usize;
-    store.append_owned(data).unwrap();
+    store.append_owned(data).await.unwrap();
 
     let snapshot = store.snapshot();
     let batch = &snapshot[0];
@@ -178,7 +179,7 @@ async fn stats_are_exact_and_incremental() {
     assert_eq!(stats.bytes, total);
 
     // Every write updates them.
-    store.append_owned(soa(&rows)).unwrap();
+    store.append_owned(soa(&rows)).await.unwrap();
     let doubled = store.stats();
     assert_eq!(doubled.rows, 20);
     assert_eq!(doubled.batches, 2);
@@ -824,7 +825,7 @@ async fn concurrent_writers_and_snapshot_readers() {
                 if writer % 2 == 0 {
                     store.append(&batch).await.unwrap();
                 } else {
-                    store.append_owned(batch).unwrap();
+                    store.append_owned(batch).await.unwrap();
                 }
                 tokio::task::yield_now().await;
             }
@@ -871,6 +872,7 @@ async fn save_ipc_sweeps_temporary_files_of_dead_processes() {
     let store = ArrowStore::<Order>::new();
     store
         .append_owned(orders(10).into_iter().collect())
+        .await
         .unwrap();
     store.save_ipc(&path, IpcCompression::None).await.unwrap();
     assert!(!dead.exists(), "a dead process's temporary file is removed");

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use futures::StreamExt;
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::{Array, RecordBatch, UInt32Array, UInt64Array};
 use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
 
@@ -138,7 +139,7 @@ async fn eight_writers_two_scanners_exact_counts_and_whole_batches() {
                 let data = items(w, batch, from, to);
                 match batch % 3 {
                     0 => store.append(&data).await.unwrap(),
-                    1 => store.append_owned(data).unwrap(),
+                    1 => store.append_owned(data).await.unwrap(),
                     _ => store
                         .append_batch(data.into_record_batch().unwrap())
                         .unwrap(),

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
+use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
 use soa_runtime::store::parquet::Codec;
 use soa_runtime::{ArrowStore, Error, ParquetStore, Soa, Store, ToArrow};

@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use soa_runtime::StoreExt;
 use soa_runtime::parquet::file::reader::{FileReader, SerializedFileReader};
 use soa_runtime::{ArrowStore, ParquetStore, Soa, Store, ToArrow};
 

@@ -17,6 +17,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
 use soa_runtime::store::parquet::{Codec, FaultPoint};
 use soa_runtime::{ArrowStore, Error, ParquetStore, Soa, Store, ToArrow};

@@ -31,6 +31,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone,
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::{Array, DurationMicrosecondArray, Int64Array, RecordBatch};
 use soa_runtime::arrow::datatypes::{Field, Schema};
 use soa_runtime::arrow::ipc::reader::FileReader;

@@ -13,6 +13,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type};
 use arrow_schema::DataType;
 use futures::StreamExt;
+use soa_runtime::StoreExt;
 use soa_runtime::parquet::basic::{Compression, Encoding};
 use soa_runtime::parquet::file::metadata::ParquetMetaData;
 use soa_runtime::parquet::file::reader::{FileReader, SerializedFileReader};

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use rust_decimal::Decimal;
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::{Array, RecordBatch};
 use soa_runtime::arrow::datatypes::DataType;
 use soa_runtime::sql::{SqlEngine, SqlErrorKind};

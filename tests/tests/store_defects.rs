@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use soa_runtime::StoreExt;
 use soa_runtime::store::IpcCompression;
 use soa_runtime::store::parquet::ParquetStore;
 use soa_runtime::{Error, Soa, SoaFile, Store, ToArrow};

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use soa_examples::{Order, OrderGenerator, OrderSoA, ms, parse_rows};
+use soa_runtime::StoreExt;
 use soa_runtime::store::parquet::{Codec, ParquetStore};
 use soa_runtime::{Store, ToArrow};
 

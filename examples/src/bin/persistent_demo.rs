@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use soa_examples::{Order, OrderGenerator, OrderSoA};
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::RecordBatch;
 use soa_runtime::arrow::array::cast::AsArray;
 use soa_runtime::arrow::array::types::{Float64Type, UInt32Type};

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use soa_examples::{Order, OrderGenerator, OrderSoA, Side};
+use soa_runtime::StoreExt;
 use soa_runtime::sql::SqlEngine;
 use soa_runtime::store::parquet::ParquetStore;
 use soa_runtime::{ArrowStore, Soa, Store, ToArrow};

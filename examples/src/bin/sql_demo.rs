@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use soa_examples::{Order, OrderGenerator, OrderSoA, Side, ms, parse_rows};
+use soa_runtime::StoreExt;
 use soa_runtime::sql::SqlEngine;
 use soa_runtime::sql::duckdb::arrow::util::pretty::pretty_format_batches;
 use soa_runtime::store::parquet::ParquetStore;

@@ -11,8 +11,9 @@
 
 use std::io::Write;
 
+use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
-use soa_runtime::{ArrowStore, ParquetStore, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, ParquetStore, Soa, ToArrow};
 
 /// One row of commit `commit` (the same struct is declared in tests/tests/crash.rs).
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]

@@ -9,8 +9,9 @@
 use std::io::ErrorKind;
 use std::process::Command;
 
+use soa_runtime::StoreExt;
 use soa_runtime::store::parquet::Codec;
-use soa_runtime::{Error, ParquetStore, Soa, Store, ToArrow};
+use soa_runtime::{Error, ParquetStore, Soa, ToArrow};
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 pub struct Blob {

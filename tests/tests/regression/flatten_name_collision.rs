@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::{ArrayRef, Float64Array, RecordBatch};
 use soa_runtime::{ArrowStore, Error, Soa, Store, ToArrow};
 

@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use soa_runtime::StoreExt;
 use soa_runtime::{ArrowStore, Error, ParquetStore, Soa, Store, ToArrow};
 
 #[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]

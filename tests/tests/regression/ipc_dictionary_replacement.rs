@@ -5,8 +5,9 @@
 //! tests/interop.rs. Fix: unify the dictionaries of the snapshot (or write delta dictionaries)
 //! in soa-runtime/src/store/memory.rs `write_and_sync`.
 
+use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
-use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, Soa, ToArrow};
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 pub struct Tick {

@@ -9,11 +9,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::builder::{Int64Builder, MapBuilder, MapFieldNames, StringBuilder};
 use soa_runtime::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
 use soa_runtime::arrow::datatypes::{Field, Schema};
 use soa_runtime::arrow::ipc::writer::FileWriter;
-use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, Soa, ToArrow};
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 pub struct Tagged {

@@ -16,8 +16,9 @@ use arrow_array::{
     LargeStringArray, RecordBatch, StringArray, StringViewArray, UInt32Array,
 };
 use arrow_schema::{Field, Schema};
+use soa_runtime::StoreExt;
 use soa_runtime::arrow::ipc::writer::FileWriter;
-use soa_runtime::{ArrowStore, Error, FieldError, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, Error, FieldError, Soa, ToArrow};
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 pub struct Trade {

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::TryStreamExt;
+use soa_runtime::StoreExt;
 use soa_runtime::parquet::basic::{LogicalType, TimeUnit};
 use soa_runtime::parquet::file::reader::{FileReader, SerializedFileReader};
 use soa_runtime::{Error, ParquetStore, Soa, Store, ToArrow};

@@ -19,7 +19,6 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
-use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 
 use super::fsio::{CountingFile, check_magic};
@@ -329,37 +328,4 @@ where
         batches.push(batch);
     }
     Ok(batches)
-}
-
-/// Rows below which a batch is converted on one thread.
-const MIN_ROWS_PER_THREAD: usize = 32 * 1024;
-
-/// Converts a decoded batch into containers. On one thread the batch is consumed (fixed-width
-/// buffers are reclaimed without a copy); on more, row ranges are converted in parallel (string
-/// columns, which allocate one `String` per row, dominate and split well).
-pub(crate) fn convert_batch<C: ToArrow + Send>(
-    batch: RecordBatch,
-    path: &Path,
-    threads: usize,
-) -> Result<Vec<C>> {
-    let in_file = |e: Error| Error::InFile {
-        path: path.to_owned(),
-        source: Box::new(e),
-    };
-    let rows = batch.num_rows();
-    let parts = threads.min(rows / MIN_ROWS_PER_THREAD).max(1);
-    if parts == 1 {
-        return Ok(vec![C::try_from_record_batch(batch).map_err(in_file)?]);
-    }
-    let chunk = rows.div_ceil(parts);
-    let jobs: Vec<(RecordBatch, usize)> = (0..parts)
-        .map(|i| {
-            let start = i * chunk;
-            let len = chunk.min(rows - start);
-            (batch.slice(start, len), len)
-        })
-        .collect();
-    parallel(jobs, threads, |slice| {
-        C::from_record_batch(&slice).map_err(in_file)
-    })
 }

@@ -149,12 +149,13 @@ use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::ChunkReader;
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
-use crate::soa::{Soa, SoaColumns};
-use crate::store::{BatchStream, ColumnStats, Record, Store, StoreStats};
+use crate::store::conform::conform;
+use crate::store::{
+    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking, filtered,
+};
 
 use decode::{Columns, OpenFile};
 use encode::WriteSettings;
@@ -505,10 +506,8 @@ enum WriteOp {
     Init,
     /// Adds files written elsewhere, each checked by `conform` (batch -> batch of the row type).
     Import(Vec<PathBuf>, Conform),
-    Save(RecordBatch),
-    SaveOwned(Box<dyn FnOnce() -> Result<RecordBatch> + Send>),
-    Append(RecordBatch),
-    AppendOwned(Box<dyn FnOnce() -> Result<RecordBatch> + Send>),
+    Save(Vec<RecordBatch>),
+    Append(Vec<RecordBatch>),
     Compact,
     Clear,
 }
@@ -616,32 +615,6 @@ impl<T: Record> ParquetStore<T> {
         self.inner.bytes_read.load(Ordering::Relaxed)
     }
 
-    /// Like [`Store::save`], taking the container by value: the conversion to Arrow (without a
-    /// copy for fixed-width columns) runs on the blocking pool too.
-    ///
-    /// # Errors
-    /// As [`Store::save`].
-    pub async fn save_owned(&self, data: T::Columns) -> Result<()> {
-        self.write(WriteOp::SaveOwned(Box::new(move || {
-            data.into_record_batch()
-        })))
-        .await
-    }
-
-    /// Like [`Store::append`], taking the container by value (see [`save_owned`](Self::save_owned)).
-    ///
-    /// # Errors
-    /// As [`Store::append`].
-    pub async fn append_owned(&self, data: T::Columns) -> Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        self.write(WriteOp::AppendOwned(Box::new(move || {
-            data.into_record_batch()
-        })))
-        .await
-    }
-
     /// Merges all files into one `data.parquet`, in row order (streaming: memory stays bounded by
     /// a row group). A store that is already one `data.parquet`, or empty, is left as it is.
     ///
@@ -650,40 +623,6 @@ impl<T: Record> ParquetStore<T> {
     /// errors; the store is unchanged on error.
     pub async fn compact(&self) -> Result<()> {
         self.write(WriteOp::Compact).await
-    }
-
-    /// Reads only the named top-level columns (projection pushdown: other column chunks are not
-    /// decoded, and with `verify_checksums(false)` not even read).
-    ///
-    /// Returns one Arrow [`RecordBatch`] with the columns in the order asked, rather than a
-    /// `T::Columns`: the container has a `Vec` for every field, and filling the missing ones with
-    /// defaults would pass invented values off as stored ones.
-    ///
-    /// # Errors
-    /// [`Error::UnknownColumn`] for a name that is not a field of `T`; read errors as
-    /// [`Store::load`].
-    pub async fn load_columns(&self, columns: &[&str]) -> Result<RecordBatch> {
-        let mut indices = Vec::with_capacity(columns.len());
-        for name in columns {
-            let index = self
-                .inner
-                .schema
-                .index_of(name)
-                .map_err(|_| Error::UnknownColumn {
-                    type_name: self.inner.type_name,
-                    column: (*name).to_owned(),
-                    available: self
-                        .inner
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().clone())
-                        .collect(),
-                })?;
-            indices.push(index);
-        }
-        let inner = Arc::clone(&self.inner);
-        blocking(move || inner.load_columns(&indices)).await
     }
 
     /// Counts rows by reading only the Parquet footers of the files (not the manifest's counts),
@@ -708,39 +647,55 @@ impl<T: Record> ParquetStore<T> {
 }
 
 impl<T: Record> Store<T> for ParquetStore<T> {
-    /// Replaces the content with `data`: afterwards the directory holds exactly one data file,
-    /// `data.parquet` (with zero rows and the schema if `data` is empty).
-    async fn save(&self, data: &T::Columns) -> Result<()> {
-        let batch = data.to_record_batch()?;
-        self.write(WriteOp::Save(batch)).await
-    }
-
-    /// Adds `data` as a new file `part-NNNNNN.parquet`; existing files are never rewritten.
-    /// Appending zero rows does nothing.
-    async fn append(&self, data: &T::Columns) -> Result<()> {
-        if data.is_empty() {
-            return Ok(());
+    /// `Overwrite`: afterwards the directory holds exactly one data file, `data.parquet` (with
+    /// zero rows and the schema if there are no rows). `Append`: the batches go into one new file
+    /// `part-NNNNNN.parquet`; existing files are never rewritten; no rows, no commit.
+    async fn write_batches(&self, batches: Vec<RecordBatch>, mode: WriteMode) -> Result<()> {
+        let batches = batches
+            .into_iter()
+            .map(|batch| conform(&self.inner.schema, batch, Path::new("<batch>")))
+            .collect::<Result<Vec<_>>>()?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        match mode {
+            WriteMode::Overwrite if rows == 0 => self.write(WriteOp::Clear).await,
+            WriteMode::Overwrite => self.write(WriteOp::Save(batches)).await,
+            _ if rows == 0 => Ok(()),
+            _ => self.write(WriteOp::Append(batches)).await,
         }
-        let batch = data.to_record_batch()?;
-        self.write(WriteOp::Append(batch)).await
     }
 
-    async fn load(&self) -> Result<T::Columns> {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || inner.load::<<T as Soa>::Columns>()).await
-    }
-
-    /// From the manifest: no data file is read. One `stat` of the manifest tells whether another
-    /// process or instance committed since (then the manifest is read again).
-    async fn count(&self) -> Result<u64> {
-        self.inner.refresh()?;
-        Ok(self.inner.read_state().manifest.rows())
-    }
-
-    /// Streams batches of at most `scan_batch_size` rows, file after file, from a blocking task
-    /// through a channel of capacity 2: memory stays bounded by a row group's column chunks plus
-    /// a few batches, whatever the store size.
-    async fn scan(&self) -> Result<BatchStream> {
+    /// Streams the files of the current commit in order, from a blocking task through a channel
+    /// of capacity 2. With the default batch size (`scan_batch_size`, 65,536 rows) memory stays
+    /// bounded by a row group's column chunks plus a few batches, whatever the store size; with
+    /// `usize::MAX` each file is read once, its checksum verified in memory, and its columns
+    /// decoded in parallel into one batch (what `load` uses). A projection decodes only the
+    /// named columns (with `verify_checksums(false)`, only their bytes are read).
+    async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
+        let columns = match &options.columns {
+            None => None,
+            Some(names) => {
+                for name in names {
+                    if self.inner.schema.index_of(name).is_err() {
+                        return Err(Error::UnknownColumn {
+                            type_name: self.inner.type_name,
+                            column: name.clone(),
+                            available: self
+                                .inner
+                                .schema
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().clone())
+                                .collect(),
+                        });
+                    }
+                }
+                Some(names.clone())
+            }
+        };
+        let batch_size = options
+            .batch_size
+            .unwrap_or(self.inner.options.scan_batch_size)
+            .max(1);
         let inner = Arc::clone(&self.inner);
         let files = blocking({
             let inner = Arc::clone(&inner);
@@ -750,7 +705,7 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                inner.scan_into(&files, &tx);
+                inner.scan_into(&files, columns.as_deref(), batch_size, &tx);
             }));
             if run.is_err() {
                 let _ = tx.blocking_send(Err(Error::Task("the scan task panicked".into())));
@@ -759,13 +714,14 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        Ok(Box::pin(stream))
+        Ok(filtered(Box::pin(stream), options.filter))
     }
 
-    /// Removes every data file; the store keeps one empty `data.parquet` with the schema, so
-    /// external dataset readers see zero rows with every column.
-    async fn clear(&self) -> Result<()> {
-        self.write(WriteOp::Clear).await
+    /// From the manifest: no data file is read. One `stat` of the manifest tells whether another
+    /// process or instance committed since (then the manifest is read again).
+    async fn count(&self) -> Result<u64> {
+        self.inner.refresh()?;
+        Ok(self.inner.read_state().manifest.rows())
     }
 
     fn stats(&self) -> StoreStats {
@@ -774,17 +730,6 @@ impl<T: Record> Store<T> for ParquetStore<T> {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
-}
-
-/// Runs blocking work on the blocking pool; a panic becomes [`Error::Task`].
-async fn blocking<R, F>(f: F) -> Result<R>
-where
-    R: Send + 'static,
-    F: FnOnce() -> Result<R> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Task(format!("blocking task failed: {e}")))?
 }
 
 fn stats_of(manifest: &Manifest, schema: &SchemaRef) -> StoreStats {
@@ -1039,20 +984,13 @@ impl Inner {
                     other => other,
                 }
             }
-            WriteOp::Save(batch) => {
-                let staged = self.stage(seq, DATA_FILE, [Ok(batch)])?;
+            WriteOp::Save(batches) => {
+                let staged = self.stage(seq, DATA_FILE, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
-            WriteOp::SaveOwned(convert) => {
-                let staged = self.stage(seq, DATA_FILE, [convert()])?;
-                self.commit(seq, vec![staged], Placement::Replace)
-            }
-            WriteOp::Append(batch) => {
-                let staged = self.stage(seq, &fsio::part_name(next_part), [Ok(batch)])?;
-                self.commit(seq, vec![staged], append)
-            }
-            WriteOp::AppendOwned(convert) => {
-                let staged = self.stage(seq, &fsio::part_name(next_part), [convert()])?;
+            WriteOp::Append(batches) => {
+                let part = fsio::part_name(next_part);
+                let staged = self.stage(seq, &part, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], append)
             }
             WriteOp::Import(paths, conform) => {
@@ -1269,126 +1207,42 @@ impl Inner {
         Ok(())
     }
 
-    fn load<C: ToArrow + Send>(&self) -> Result<C> {
-        let files = self.snapshot()?;
-        let total: u64 = files.iter().map(|f| f.entry.rows).sum();
-        let mut out: Option<C> = None;
-        for file in &files {
-            // Each part is dropped as soon as it is appended, and the result is reserved up front
-            // (untouched capacity costs no memory): the peak stays near one copy of the data plus
-            // one file's parts, instead of two copies.
-            for mut part in self.load_file::<C>(file)? {
-                match &mut out {
-                    None => {
-                        let rest = usize::try_from(total)
-                            .unwrap_or(0)
-                            .saturating_sub(part.len());
-                        part.reserve(rest);
-                        out = Some(part);
-                    }
-                    Some(all) => all.append(&mut part),
-                }
-            }
-        }
-        Ok(out.unwrap_or_default())
-    }
-
-    /// Decodes one file into containers, in row order: one read of the file, a CRC pass over the
-    /// bytes in memory, columns decoded and rows converted on `threads` threads.
-    fn load_file<C: ToArrow + Send>(&self, file: &OpenFile) -> Result<Vec<C>> {
+    /// Decodes one whole file: one read of the file, a CRC pass over the bytes in memory, the
+    /// columns (`columns`, or every column of the row type the file has) decoded on `threads`
+    /// threads. A file whose every column fits comfortably in one Arrow array (well under the
+    /// 2 GiB of Utf8 offsets) becomes one batch, so `load` converts it column by column with one
+    /// copy of the data plus one column at its peak; bigger files come row group by row group.
+    fn read_whole(&self, file: &OpenFile, columns: Option<&[String]>) -> Result<Vec<RecordBatch>> {
         let bytes = decode::read_verified(file, self.options.verify_checksums)?;
         let metadata = decode::read_metadata(&bytes, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
-        // The row type's columns that the file has; a missing one is reported by the conversion
-        // (`Error::MissingColumn` naming the field, in the context of the file).
-        let file_schema = Arc::clone(metadata.schema());
-        let names: Vec<String> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .filter(|name| file_schema.index_of(name).is_ok())
-            .collect();
-        let threads = self.options.threads;
-        // A file whose every column fits comfortably in one Arrow array (well under the 2 GiB of
-        // Utf8 offsets) decodes as one batch, converted on this thread column by column, each
-        // decoded column dropped as soon as it is copied: peak memory one copy of the data plus
-        // one column, instead of decoded batches and converted parts side by side. Bigger files
-        // go row group by row group, converted on `threads` threads.
+        let names: Vec<String> = match columns {
+            Some(names) => names.to_vec(),
+            // The row type's columns that the file has; a missing one is reported by the
+            // conversion (`Error::MissingColumn` naming the field).
+            None => {
+                let file_schema = Arc::clone(metadata.schema());
+                self.schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|name| file_schema.index_of(name).is_ok())
+                    .collect()
+            }
+        };
         let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
         let batch_size = if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
             rows
         } else {
             largest_row_group(&metadata)
         };
+        let threads = self.options.threads;
         let batches =
             decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
         drop(bytes);
-        let convert_threads = if batches.len() == 1 { 1 } else { threads };
-        let mut out = Vec::with_capacity(batches.len());
-        for batch in batches {
-            let batch = self.restore(batch, &file.path)?;
-            out.extend(decode::convert_batch::<C>(
-                batch,
-                &file.path,
-                convert_threads,
-            )?);
-        }
-        Ok(out)
-    }
-
-    fn load_columns(&self, indices: &[usize]) -> Result<RecordBatch> {
-        let schema = Arc::new(
-            self.schema
-                .project(indices)
-                .map_err(|e| Error::arrow("projecting the schema", e))?,
-        );
-        if indices.is_empty() {
-            self.refresh()?;
-            let rows = usize::try_from(self.read_state().manifest.rows()).unwrap_or(0);
-            let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
-            return RecordBatch::try_new_with_options(schema, Vec::new(), &options)
-                .map_err(|e| Error::arrow("an empty projection", e));
-        }
-        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let files = self.snapshot()?;
-        let mut batches = Vec::new();
-        for file in &files {
-            let decoded = if self.options.verify_checksums {
-                let bytes = decode::read_verified(file, true)?;
-                self.project_file(&bytes, file, &names)?
-            } else {
-                self.project_file(&file.file, file, &names)?
-            };
-            for batch in decoded {
-                // Same columns, in the order asked; the schema is the row type's.
-                let batch = RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
-                    .map_err(|e| {
-                        Error::arrow(format!("projecting columns of {}", file.path.display()), e)
-                    })?;
-                batches.push(batch);
-            }
-        }
-        match batches.len() {
-            0 => Ok(RecordBatch::new_empty(schema)),
-            1 => Ok(batches.swap_remove(0)),
-            _ => arrow_select::concat::concat_batches(&schema, &batches)
-                .map_err(|e| Error::arrow("concatenating projected batches", e)),
-        }
-    }
-
-    fn project_file<R: ChunkReader + Clone + 'static>(
-        &self,
-        reader: &R,
-        file: &OpenFile,
-        names: &[String],
-    ) -> Result<Vec<RecordBatch>> {
-        let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
-        self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
-        let batch_size = largest_row_group(&metadata);
-        let threads = self.options.threads;
-        decode::decode_columns(reader, &metadata, &file.path, names, batch_size, threads)?
+        batches
             .into_iter()
+            .filter(|batch| batch.num_rows() > 0)
             .map(|batch| self.restore(batch, &file.path))
             .collect()
     }
@@ -1427,28 +1281,53 @@ impl Inner {
         file: &OpenFile,
         batch_size: usize,
         verify: bool,
+        columns: Option<&[String]>,
     ) -> Result<ParquetRecordBatchReader> {
         if verify {
             decode::verify_in_place(file)?;
         }
         let metadata = decode::read_metadata(&file.file, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
-        decode::batch_reader(
-            file.file.clone(),
-            metadata,
-            &file.path,
-            batch_size,
-            Columns::All,
-        )
+        let columns = match columns {
+            Some(names) => Columns::Named(names),
+            None => Columns::All,
+        };
+        decode::batch_reader(file.file.clone(), metadata, &file.path, batch_size, columns)
     }
 
-    fn scan_into(&self, files: &[OpenFile], tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>) {
+    /// The scan task: every file in order, whole (`batch_size == usize::MAX`) or streamed in
+    /// batches of `batch_size` rows; stops at the first error (sent as the last item) or when the
+    /// stream is dropped.
+    fn scan_into(
+        &self,
+        files: &[OpenFile],
+        columns: Option<&[String]>,
+        batch_size: usize,
+        tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    ) {
+        let send = |item: Result<RecordBatch>| tx.blocking_send(item).is_ok();
         for file in files {
+            if batch_size == usize::MAX {
+                match self.read_whole(file, columns) {
+                    Ok(batches) => {
+                        for batch in batches {
+                            if !send(Ok(batch)) {
+                                return; // the stream was dropped
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        send(Err(e));
+                        return;
+                    }
+                }
+                continue;
+            }
             let verify = self.options.verify_checksums;
-            let mut reader = match self.stream_file(file, self.options.scan_batch_size, verify) {
+            let mut reader = match self.stream_file(file, batch_size, verify, columns) {
                 Ok(reader) => reader,
                 Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
+                    send(Err(e));
                     return;
                 }
             };
@@ -1456,14 +1335,15 @@ impl Inner {
                 let next = decode::next_batch(&mut reader, &file.path)
                     .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose());
                 match next {
+                    Ok(Some(batch)) if batch.num_rows() == 0 => {}
                     Ok(Some(batch)) => {
-                        if tx.blocking_send(Ok(batch)).is_err() {
-                            return; // the stream was dropped
+                        if !send(Ok(batch)) {
+                            return;
                         }
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
+                        send(Err(e));
                         return;
                     }
                 }
@@ -1533,7 +1413,7 @@ impl Iterator for CompactSource<'_> {
             // values a fresh, valid checksum.
             match self
                 .inner
-                .stream_file(&file, self.inner.options.scan_batch_size, true)
+                .stream_file(&file, self.inner.options.scan_batch_size, true, None)
             {
                 Ok(reader) => self.current = Some((reader, file.path)),
                 Err(e) => {

@@ -1,0 +1,455 @@
+//! The store core: the small batch-level trait every backend implements ([`Store`]), and the typed
+//! conveniences every backend gets from it ([`StoreExt`], implemented once for all).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use arrow_array::{BooleanArray, RecordBatch};
+use futures::{Stream, StreamExt};
+
+use crate::convert::ToArrow;
+use crate::error::{Error, Result};
+use crate::soa::{Soa, SoaColumns};
+
+/// A row type every store accepts: `#[derive(Soa, ToArrow)]` on a `Send + Sync + 'static` struct.
+/// Implemented automatically.
+pub trait Record: Soa<Columns: ToArrow + Send + Sync + 'static> + Send + Sync + 'static {}
+
+impl<T> Record for T
+where
+    T: Soa + Send + Sync + 'static,
+    T::Columns: ToArrow + Send + Sync + 'static,
+{
+}
+
+/// A stream of record batches returned by [`Store::scan_with`] and [`StoreExt::scan`].
+pub type BatchStream = Pin<Box<dyn Stream<Item = Result<RecordBatch>> + Send + 'static>>;
+
+/// Size of one column in a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnStats {
+    /// Arrow column name.
+    pub name: String,
+    /// Bytes of this column in total (values, offsets, dictionaries, validity).
+    pub bytes: u64,
+    /// Of `bytes`, the bytes of validity bitmaps.
+    pub validity_bytes: u64,
+}
+
+/// Statistics of a store, kept up to date on every write (reading them does no I/O).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Rows stored.
+    pub rows: u64,
+    /// Batches in memory ([`ArrowStore`](crate::ArrowStore)) or data files on disk
+    /// ([`ParquetStore`](crate::ParquetStore)).
+    pub batches: u64,
+    /// Bytes in total: Arrow memory for `ArrowStore`, file bytes on disk for `ParquetStore`.
+    pub bytes: u64,
+    /// Per-column sizes, in schema order. For `ParquetStore`, compressed bytes on disk.
+    pub columns: Vec<ColumnStats>,
+}
+
+/// How a commit combines with what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WriteMode {
+    /// The batches follow the stored rows; nothing stored is rewritten.
+    Append,
+    /// The batches replace everything stored.
+    Overwrite,
+}
+
+/// A row filter: given a batch, which of its rows to keep. Applied by the store to every batch
+/// of a scan before it is yielded (batches left without rows are skipped).
+pub type RowFilter = Arc<dyn Fn(&RecordBatch) -> Result<BooleanArray> + Send + Sync>;
+
+/// What a scan reads: which columns, how many rows per batch, which rows.
+///
+/// ```
+/// use soa_runtime::store::ScanOptions;
+/// let options = ScanOptions::new().columns(["symbol", "unit_price"]).batch_size(10_000);
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ScanOptions {
+    /// Top-level columns to read, in this order (`None`: every column of the row type).
+    pub columns: Option<Vec<String>>,
+    /// Rows per batch at most (`None`: the store's default, chosen for bounded memory;
+    /// `Some(usize::MAX)`: as large as the store can make them, e.g. one batch per file).
+    pub batch_size: Option<usize>,
+    /// Keeps only the rows it selects.
+    pub filter: Option<RowFilter>,
+}
+
+impl std::fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("columns", &self.columns)
+            .field("batch_size", &self.batch_size)
+            .field("filter", &self.filter.as_ref().map(|_| "Fn(&RecordBatch)"))
+            .finish()
+    }
+}
+
+impl ScanOptions {
+    /// Every column, the store's batch size, every row.
+    pub fn new() -> Self {
+        ScanOptions::default()
+    }
+
+    /// Reads only these top-level columns, in this order.
+    #[must_use]
+    pub fn columns<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.columns = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// At most `rows` rows per batch.
+    #[must_use]
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = Some(rows);
+        self
+    }
+
+    /// Keeps only the rows `filter` selects.
+    #[must_use]
+    pub fn filter(
+        mut self,
+        filter: impl Fn(&RecordBatch) -> Result<BooleanArray> + Send + Sync + 'static,
+    ) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+}
+
+/// The core every backend implements: commits of record batches, scans, counts, statistics.
+/// The typed operations (`save`, `append`, `load`, ...) come from [`StoreExt`], implemented once
+/// for every `Store`. `use soa_runtime::prelude::*;` brings both traits.
+///
+/// ```no_run
+/// use soa_runtime::prelude::*;
+/// # #[derive(Soa, ToArrow, Debug, Clone, PartialEq)] struct Order { id: u64 }
+/// # async fn demo(orders: OrderSoA) -> soa_runtime::Result<()> {
+/// let store = ArrowStore::<Order>::new();
+/// store.append(&orders).await?;                      // StoreExt
+/// assert_eq!(store.count().await?, orders.len() as u64);
+/// let all: OrderSoA = store.load().await?;          // StoreExt, over `scan_with`
+/// # Ok(()) }
+/// ```
+///
+/// Every backend runs the same conformance suite (`tests/src/conformance.rs`), one test per
+/// clause of the contracts below.
+pub trait Store<T: Record>: Send + Sync {
+    /// Writes `batches` as one commit: after them (`Append`) or instead of everything stored
+    /// (`Overwrite`). Each batch must have the row type's columns (by name; the store checks
+    /// them and conforms nested field names and nullability to the row type's schema).
+    ///
+    /// # Contract
+    /// - **Atomic:** a concurrent reader sees all of the commit or none of it, never some of its
+    ///   batches; a reader that started before keeps its snapshot.
+    /// - **Durable** for stores on disk: once the future returns `Ok`, the commit survives a
+    ///   crash of the process.
+    /// - **Errors leave the store unchanged:** a batch that does not fit the row type, an I/O
+    ///   error or a full disk return `Err` and the stored content is what it was.
+    /// - `Append` of zero batches (or of batches without rows) changes nothing; `Overwrite` with
+    ///   zero rows empties the store.
+    ///
+    /// # Errors
+    /// [`Error::SchemaMismatch`] for a batch of another schema; the store's I/O errors.
+    fn write_batches(
+        &self,
+        batches: Vec<RecordBatch>,
+        mode: WriteMode,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Streams the stored rows as record batches, in store order.
+    ///
+    /// # Contract
+    /// - **Snapshot:** the stream reads the commit that was current when it was opened; later
+    ///   commits do not change what it yields.
+    /// - **Projection:** with [`ScanOptions::columns`], the batches have exactly those columns,
+    ///   in that order, with the row type's field types; an unknown name is
+    ///   [`Error::UnknownColumn`] before anything is read.
+    /// - **Batch size:** no batch has more rows than [`ScanOptions::batch_size`], and none is
+    ///   empty.
+    /// - **Filter:** with [`ScanOptions::filter`], only the selected rows are yielded.
+    /// - **Bounded memory** with the default batch size, whatever the store size.
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`]; damaged data ([`Error::Corrupt`]) as an item of the stream.
+    fn scan_with(&self, options: ScanOptions) -> impl Future<Output = Result<BatchStream>> + Send;
+
+    /// Number of rows stored, without reading column data.
+    ///
+    /// # Contract
+    /// Equal to the rows a scan opened at the same moment yields; reflects every commit that
+    /// returned before the call (in any process, for stores shared between processes).
+    ///
+    /// # Errors
+    /// The store's I/O errors.
+    fn count(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Current statistics (no I/O).
+    ///
+    /// # Contract
+    /// `rows` equals [`count`](Store::count) after this instance's own commits; an empty store
+    /// reports zero rows, batches and bytes, with one (zero) entry per column.
+    fn stats(&self) -> StoreStats;
+
+    /// Removes every row, as one commit (an `Overwrite` with nothing).
+    ///
+    /// # Contract
+    /// As [`write_batches`](Store::write_batches): atomic, durable, unchanged on error. The store
+    /// stays usable and keeps its schema (a `ParquetStore` keeps an empty data file, so external
+    /// readers still see the columns).
+    ///
+    /// # Errors
+    /// The store's I/O errors.
+    fn clear(&self) -> impl Future<Output = Result<()>> + Send {
+        self.write_batches(Vec::new(), WriteMode::Overwrite)
+    }
+}
+
+/// Typed operations for every [`Store`], implemented once over its batch-level core.
+///
+/// Conversions between containers and record batches run on tokio's blocking pool, never on
+/// the async workers (except the one copy per column of the borrowed `save`/`append`, which is
+/// the price of not taking the container).
+pub trait StoreExt<T: Record>: Store<T> {
+    /// Replaces the content with `data` (one commit).
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    fn save(&self, data: &T::Columns) -> impl Future<Output = Result<()>> + Send {
+        let batch = data.to_record_batch();
+        async move { self.write_batches(vec![batch?], WriteMode::Overwrite).await }
+    }
+
+    /// Like [`save`](Self::save), taking the container by value: the conversion to Arrow moves
+    /// fixed-width columns and `arrow_layout` strings without a copy (on the blocking pool for
+    /// containers of more than 65,536 rows).
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    fn save_owned(&self, data: T::Columns) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let batch = into_batch(data).await?;
+            self.write_batches(vec![batch], WriteMode::Overwrite).await
+        }
+    }
+
+    /// Adds `data` after the stored rows (one commit; nothing stored is rewritten). Appending
+    /// zero rows does nothing.
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    fn append(&self, data: &T::Columns) -> impl Future<Output = Result<()>> + Send {
+        let batch = if data.is_empty() {
+            Ok(None)
+        } else {
+            data.to_record_batch().map(Some)
+        };
+        async move {
+            match batch? {
+                Some(batch) => self.write_batches(vec![batch], WriteMode::Append).await,
+                None => Ok(()),
+            }
+        }
+    }
+
+    /// Like [`append`](Self::append), taking the container by value (see
+    /// [`save_owned`](Self::save_owned)).
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    fn append_owned(&self, data: T::Columns) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            if data.is_empty() {
+                return Ok(());
+            }
+            let batch = into_batch(data).await?;
+            self.write_batches(vec![batch], WriteMode::Append).await
+        }
+    }
+
+    /// Appends one record batch of the row type's columns (checked by the store; any column
+    /// order, extra columns are an error).
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    fn append_batch(&self, batch: RecordBatch) -> impl Future<Output = Result<()>> + Send {
+        self.write_batches(vec![batch], WriteMode::Append)
+    }
+
+    /// Reads everything into one container (converted on the blocking pool; fixed-width columns
+    /// of uniquely owned batches are taken without a copy).
+    ///
+    /// # Errors
+    /// The scan's errors ([`Error::Corrupt`], ...) and conversion errors naming `Type.field`.
+    fn load(&self) -> impl Future<Output = Result<T::Columns>> + Send {
+        async move {
+            let rows = self.count().await?;
+            let stream = self
+                .scan_with(ScanOptions::new().batch_size(usize::MAX))
+                .await?;
+            blocking(move || collect_rows::<T::Columns>(stream, rows)).await
+        }
+    }
+
+    /// Reads only the named top-level columns, as one record batch with the columns in the
+    /// order asked (a `T::Columns` would have to invent values for the other fields).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] for a name that is not a column of `T`; the scan's errors.
+    fn load_columns(&self, columns: &[&str]) -> impl Future<Output = Result<RecordBatch>> + Send {
+        let names: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+        async move {
+            let schema = check_columns::<T>(&names)?;
+            let rows = self.count().await?;
+            let options = ScanOptions::new()
+                .columns(names.clone())
+                .batch_size(usize::MAX);
+            let stream = self.scan_with(options).await?;
+            blocking(move || concat_stream(stream, &schema, rows)).await
+        }
+    }
+
+    /// Streams every stored row as record batches of the store's default size (bounded memory).
+    ///
+    /// # Errors
+    /// As [`Store::scan_with`].
+    fn scan(&self) -> impl Future<Output = Result<BatchStream>> + Send {
+        self.scan_with(ScanOptions::new())
+    }
+
+    /// Reads every stored batch (no column data is copied by stores that hold Arrow batches).
+    ///
+    /// # Errors
+    /// As [`Store::scan_with`].
+    fn load_batches(&self) -> impl Future<Output = Result<Vec<RecordBatch>>> + Send {
+        async move {
+            let stream = self
+                .scan_with(ScanOptions::new().batch_size(usize::MAX))
+                .await?;
+            stream
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()
+        }
+    }
+}
+
+impl<T: Record, S: Store<T> + ?Sized> StoreExt<T> for S {}
+
+/// Runs blocking work on tokio's blocking pool; a panic there becomes [`Error::Task`].
+pub(crate) async fn blocking<R, F>(f: F) -> Result<R>
+where
+    R: Send + 'static,
+    F: FnOnce() -> Result<R> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Task(format!("blocking task failed: {e}")))?
+}
+
+/// Applies a scan's row filter to every batch of `stream`, dropping batches left without rows.
+pub(crate) fn filtered(stream: BatchStream, filter: Option<RowFilter>) -> BatchStream {
+    let Some(filter) = filter else {
+        return stream;
+    };
+    Box::pin(stream.filter_map(move |item| {
+        let kept = item.and_then(|batch| {
+            let mask = filter(&batch)?;
+            arrow_select::filter::filter_record_batch(&batch, &mask)
+                .map_err(|e| Error::arrow("filtering a scanned batch", e))
+        });
+        std::future::ready(match kept {
+            Ok(batch) if batch.num_rows() == 0 => None,
+            other => Some(other),
+        })
+    }))
+}
+
+/// Rows below which an owned container is converted on the calling task: moving the columns of
+/// a small batch costs less than a trip to the blocking pool (appends of a hundred rows take a
+/// few microseconds).
+const INLINE_ROWS: usize = 64 * 1024;
+
+/// Converts an owned container into a batch: inline when small, on the blocking pool otherwise.
+async fn into_batch<C: ToArrow + Send + 'static>(data: C) -> Result<RecordBatch> {
+    if data.len() <= INLINE_ROWS {
+        data.into_record_batch()
+    } else {
+        blocking(move || data.into_record_batch()).await
+    }
+}
+
+/// Drains a stream (on a blocking thread) into one container of about `rows` rows.
+fn collect_rows<C: ToArrow>(mut stream: BatchStream, rows: u64) -> Result<C> {
+    let mut out: Option<C> = None;
+    while let Some(batch) = futures::executor::block_on(stream.next()) {
+        let mut part = C::try_from_record_batch(batch?)?;
+        match &mut out {
+            None => {
+                // Reserved once (untouched capacity costs no memory): the peak stays near one
+                // copy of the data plus one batch.
+                let rest = usize::try_from(rows)
+                    .unwrap_or(0)
+                    .saturating_sub(part.len());
+                part.reserve(rest);
+                out = Some(part);
+            }
+            Some(all) => all.append(&mut part),
+        }
+    }
+    Ok(out.unwrap_or_default())
+}
+
+/// The row type's schema projected to `names`, or [`Error::UnknownColumn`].
+fn check_columns<T: Record>(names: &[String]) -> Result<arrow_schema::SchemaRef> {
+    let schema = <T::Columns as ToArrow>::schema();
+    let mut indices = Vec::with_capacity(names.len());
+    for name in names {
+        let index = schema.index_of(name).map_err(|_| Error::UnknownColumn {
+            type_name: <T::Columns as ToArrow>::TYPE_NAME,
+            column: name.clone(),
+            available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+        })?;
+        indices.push(index);
+    }
+    schema
+        .project(&indices)
+        .map(Arc::new)
+        .map_err(|e| Error::arrow("projecting the schema", e))
+}
+
+/// Drains a stream (on a blocking thread) into one batch of `schema`.
+fn concat_stream(
+    mut stream: BatchStream,
+    schema: &arrow_schema::SchemaRef,
+    rows: u64,
+) -> Result<RecordBatch> {
+    if schema.fields().is_empty() {
+        let rows = usize::try_from(rows).unwrap_or(0);
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        return RecordBatch::try_new_with_options(Arc::clone(schema), Vec::new(), &options)
+            .map_err(|e| Error::arrow("an empty projection", e));
+    }
+    let mut batches = Vec::new();
+    while let Some(batch) = futures::executor::block_on(stream.next()) {
+        let batch = batch?;
+        // Same columns, in the order asked, with the row type's field names and nullability.
+        let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+            .map_err(|e| Error::arrow("projecting columns", e))?;
+        batches.push(batch);
+    }
+    match batches.len() {
+        0 => Ok(RecordBatch::new_empty(Arc::clone(schema))),
+        1 => Ok(batches.swap_remove(0)),
+        _ => arrow_select::concat::concat_batches(schema, &batches)
+            .map_err(|e| Error::arrow("concatenating projected batches", e)),
+    }
+}

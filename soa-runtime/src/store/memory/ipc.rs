@@ -1,0 +1,665 @@
+//! Arrow IPC files: atomic writes, and reads that check the framing and every declared length
+//! before decoding, under a panic guard.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::FileDecoder;
+use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
+use arrow_ipc::{Block, MessageHeader};
+use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::store::conform::mismatch;
+
+use super::IpcCompression;
+
+/// Key of the IPC file's custom metadata holding the Rust row type name.
+const TYPE_METADATA_KEY: &str = "soa.type";
+
+/// The magic bytes at both ends of an Arrow IPC file.
+const ARROW_MAGIC: &[u8; 6] = b"ARROW1";
+
+/// Marks an encapsulated IPC message that starts with its metadata length (format 0.15+).
+const CONTINUATION_MARKER: [u8; 4] = [0xff; 4];
+
+/// Distinguishes temporary files of concurrent saves in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn write_ipc_file(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    compression: IpcCompression,
+    type_name: &str,
+) -> Result<()> {
+    let Some(file_name) = path.file_name() else {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path has no file name",
+            ),
+        ));
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = write_and_sync(&temp, schema, batches, compression, type_name);
+    if let Err(e) = written {
+        // Best effort: the error that matters is the one above.
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(Error::io(path, e));
+    }
+    sync_dir(&dir)?;
+    sweep_stale_temps(&dir, &file_name.to_string_lossy());
+    Ok(())
+}
+
+/// Removes the temporary files that killed `save_ipc` calls of *dead* processes left next to
+/// `file_name` (`.<name>.<pid>.<n>.tmp`). Best effort, and only where liveness can be checked
+/// (a mounted `/proc`): a temporary file of a live process (this one included, or another process
+/// saving to the same path right now) is never touched.
+fn sweep_stale_temps(dir: &Path, file_name: &str) {
+    let proc_root = Path::new("/proc");
+    if !proc_root.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{file_name}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some((pid, counter)) = rest.split_once('.') else {
+            continue;
+        };
+        let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), counter.parse::<u64>()) else {
+            continue;
+        };
+        if pid != std::process::id() && !proc_root.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn write_and_sync(
+    temp: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    compression: IpcCompression,
+    type_name: &str,
+) -> Result<()> {
+    let file = File::create_new(temp).map_err(|e| Error::io(temp, e))?;
+    let options = IpcWriteOptions::default()
+        .try_with_compression(compression.codec())
+        .map_err(|e| Error::arrow("configuring Arrow IPC compression", e))?;
+    let write_error = |e: ArrowError| match e {
+        ArrowError::IoError(_, source) => Error::io(temp, source),
+        other => Error::arrow(format!("writing Arrow IPC file {}", temp.display()), other),
+    };
+    let mut writer = FileWriter::try_new_with_options(BufWriter::new(file), schema, options)
+        .map_err(write_error)?;
+    writer.write_metadata(TYPE_METADATA_KEY, type_name);
+    // The IPC *file* format allows one dictionary per field: when batches carry different
+    // dictionaries (a `#[soa(dictionary)]` column; enum dictionaries are always the same), the
+    // snapshot is written as one batch whose dictionaries arrow-select merges.
+    if batches.len() > 1 && dictionaries_differ(schema, batches) {
+        let merged = arrow_select::concat::concat_batches(schema, batches)
+            .map_err(|e| Error::arrow("merging dictionary batches for an Arrow IPC file", e))?;
+        writer.write(&merged).map_err(write_error)?;
+    } else {
+        for batch in batches {
+            writer.write(batch).map_err(write_error)?;
+        }
+    }
+    let buffered = writer.into_inner().map_err(write_error)?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| Error::io(temp, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(temp, e))
+}
+
+/// Whether any dictionary column has different dictionary values in two of the batches.
+fn dictionaries_differ(schema: &SchemaRef, batches: &[RecordBatch]) -> bool {
+    schema.fields().iter().enumerate().any(|(i, field)| {
+        if !matches!(field.data_type(), DataType::Dictionary(..)) {
+            return false;
+        }
+        let mut values = batches.iter().filter_map(|b| {
+            b.column(i)
+                .as_any_dictionary_opt()
+                .map(|d| d.values().to_data())
+        });
+        let Some(first) = values.next() else {
+            return false;
+        };
+        values.any(|v| v != first)
+    })
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    // Directories cannot be opened for syncing on this platform; the rename is still atomic.
+    Ok(())
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Converts a decoded batch into one with the row type's schema (see `ArrowStore::load_ipc`).
+type Convert<'a> = &'a dyn Fn(RecordBatch) -> Result<RecordBatch>;
+
+/// Reads, checks and converts every batch of an IPC file (on a blocking thread).
+///
+/// The file is read into memory once; batches of an uncompressed file are slices of that buffer
+/// until `convert` turns them into the row type's columns.
+pub(crate) fn read_ipc_file(path: &Path, convert: Convert<'_>) -> Result<Vec<RecordBatch>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = Buffer::from_vec(bytes);
+    let footer_start = check_ipc_framing(&bytes, path)?;
+    // The conversion runs inside the guard too: decoded arrays of a damaged file may be
+    // inconsistent in ways only a reader of their values trips over.
+    match catch_unwind(AssertUnwindSafe(|| {
+        decode_ipc(&bytes, footer_start, path, convert)
+    })) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(corrupt(
+                path,
+                format!("the Arrow IPC decoder panicked: {message}"),
+            ))
+        }
+    }
+}
+
+/// Cheap guards before parsing: the leading and trailing magic, and a footer length that fits.
+/// Returns where the footer starts (= where the data blocks end).
+fn check_ipc_framing(bytes: &[u8], path: &Path) -> Result<usize> {
+    let len = bytes.len();
+    // Magic + padding to 8, then at least a footer length and the trailing magic.
+    let minimum = 8 + 4 + ARROW_MAGIC.len();
+    if len < minimum {
+        return Err(corrupt(
+            path,
+            format!("{len} bytes is too short for an Arrow IPC file (at least {minimum})"),
+        ));
+    }
+    if !bytes.starts_with(ARROW_MAGIC) {
+        return Err(corrupt(
+            path,
+            "not an Arrow IPC file: it does not start with ARROW1",
+        ));
+    }
+    if !bytes.ends_with(ARROW_MAGIC) {
+        return Err(corrupt(
+            path,
+            "truncated or damaged Arrow IPC file: it does not end with ARROW1",
+        ));
+    }
+    let footer_len = bytes
+        .get(len - 10..len - 6)
+        .and_then(|b| b.try_into().ok())
+        .map_or(-1, i32::from_le_bytes);
+    match usize::try_from(footer_len) {
+        Ok(footer_len) if footer_len <= len - minimum => Ok(len - 10 - footer_len),
+        _ => Err(corrupt(
+            path,
+            format!("footer length {footer_len} does not fit in a file of {len} bytes"),
+        )),
+    }
+}
+
+/// The file is in memory when it is decoded, so every decoder error (including the `IoError`s
+/// the LZ4 and Zstandard decoders report) means damaged content.
+fn decode_error(path: &Path, e: ArrowError) -> Error {
+    corrupt(path, format!("cannot decode Arrow IPC data: {e}"))
+}
+
+/// Decodes the file with arrow-ipc's [`FileDecoder`], after checking each block's bounds and the
+/// sizes its compressed buffers declare (see [`check_compressed_sizes`]), and converts each batch.
+fn decode_ipc(
+    bytes: &Buffer,
+    footer_start: usize,
+    path: &Path,
+    convert: Convert<'_>,
+) -> Result<Vec<RecordBatch>> {
+    let footer_bytes = bytes
+        .get(footer_start..bytes.len() - 10)
+        .unwrap_or_default();
+    let footer = arrow_ipc::root_as_footer(footer_bytes)
+        .map_err(|e| corrupt(path, format!("unreadable footer: {e}")))?;
+    let ipc_schema = footer
+        .schema()
+        .ok_or_else(|| corrupt(path, "the footer has no schema"))?;
+    if !ipc_schema.endianness().equals_to_target_endianness() {
+        return Err(corrupt(
+            path,
+            "the file was written with the other byte order",
+        ));
+    }
+    let schema = Arc::new(
+        arrow_ipc::convert::try_fb_to_schema(ipc_schema).map_err(|e| decode_error(path, e))?,
+    );
+    // Refuse a file for another type before decoding any data: converting an empty batch of the
+    // file's schema checks every column's presence and type, by `from_record_batch`'s rules
+    // (extra columns, any order, widenings, absent `Option` / `#[soa(default)]` columns).
+    convert(RecordBatch::new_empty(Arc::clone(&schema)))
+        .map_err(|e| mismatch(path, e.to_string()))?;
+
+    let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
+    for (number, block) in footer.dictionaries().into_iter().flatten().enumerate() {
+        let what = || format!("dictionary block {number}");
+        let buf = block_bytes(bytes, block, footer_start)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        check_compressed_sizes(&buf, block, &schema)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        decoder
+            .read_dictionary(block, &buf)
+            .map_err(|e| decode_error(path, e))?;
+    }
+    let blocks = footer
+        .recordBatches()
+        .ok_or_else(|| corrupt(path, "the footer lists no record batches"))?;
+    let mut batches = Vec::with_capacity(blocks.len());
+    let mut first_row = 0;
+    for (number, block) in blocks.iter().enumerate() {
+        let what = || format!("record batch {number}");
+        let buf = block_bytes(bytes, block, footer_start)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        check_compressed_sizes(&buf, block, &schema)
+            .map_err(|r| corrupt(path, format!("{}: {r}", what())))?;
+        let Some(batch) = decoder
+            .read_record_batch(block, &buf)
+            .map_err(|e| decode_error(path, e))?
+        else {
+            continue;
+        };
+        // A value the row type cannot hold (a null in a field that is not an `Option`, an
+        // unknown enum variant, ...): the column-level error, naming the file.
+        let rows = batch.num_rows();
+        let batch = convert(batch).map_err(|e| Error::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(at_file_row(e, first_row)),
+        })?;
+        first_row += rows;
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Counts the row an error names from the start of the file instead of its batch.
+fn at_file_row(error: Error, first_row: usize) -> Error {
+    match error {
+        Error::Column {
+            struct_name,
+            field,
+            source,
+        } => Error::Column {
+            struct_name,
+            field,
+            source: source.relocate(&|row| (first_row + row, None)),
+        },
+        other => other,
+    }
+}
+
+/// The bytes of one block (message metadata + body), after checking that it lies between the
+/// leading magic and the footer.
+fn block_bytes(
+    bytes: &Buffer,
+    block: &Block,
+    footer_start: usize,
+) -> std::result::Result<Buffer, String> {
+    let offset = usize::try_from(block.offset()).ok();
+    let meta = usize::try_from(block.metaDataLength()).ok();
+    let body = usize::try_from(block.bodyLength()).ok();
+    let (Some(offset), Some(meta), Some(body)) = (offset, meta, body) else {
+        return Err(format!(
+            "negative offset or length (offset {}, metadata {}, body {})",
+            block.offset(),
+            block.metaDataLength(),
+            block.bodyLength()
+        ));
+    };
+    let end = offset.checked_add(meta).and_then(|e| e.checked_add(body));
+    match end {
+        Some(end) if offset >= 8 && meta >= 8 && end <= footer_start => {
+            Ok(bytes.slice_with_length(offset, meta + body))
+        }
+        _ => Err(format!(
+            "bytes {offset}+{meta}+{body} lie outside the data section (8..{footer_start})"
+        )),
+    }
+}
+
+/// Largest output of one compressed buffer of `compressed` bytes: LZ4 frames expand at most about
+/// 255 times, Zstandard at most 32 768 times (an RLE block of 128 KiB in 4 bytes).
+fn codec_bound(codec: arrow_ipc::CompressionType, compressed: u64) -> u64 {
+    let ratio = if codec == arrow_ipc::CompressionType::LZ4_FRAME {
+        256
+    } else {
+        32_768
+    };
+    compressed.saturating_mul(ratio).saturating_add(1 << 16)
+}
+
+/// arrow-ipc trusts the 8-byte uncompressed length in front of every compressed buffer and
+/// allocates it up front; a damaged length (one flipped high bit) aborts the whole process on a
+/// failed allocation, which `catch_unwind` cannot stop. So before decoding, every declared length
+/// must fit both what the codec can produce from the compressed bytes and what the buffer's role
+/// in the schema allows for the row count of its node (validity, offsets, fixed-width values;
+/// `i32::MAX` for the values of `Utf8`/`Binary`).
+fn check_compressed_sizes(
+    buf: &Buffer,
+    block: &Block,
+    schema: &Schema,
+) -> std::result::Result<(), String> {
+    let meta_len = usize::try_from(block.metaDataLength()).unwrap_or(0);
+    let Some(body) = buf.get(meta_len..) else {
+        return Ok(());
+    };
+    // Parse exactly the bytes the decoder parses (the whole block, not only `metaDataLength`
+    // of them): a damaged metadata length must not hide a message the decoder then reads.
+    let flatbuffer = match buf.get(..4) {
+        Some(marker) if marker == CONTINUATION_MARKER.as_slice() => buf.get(8..),
+        _ => buf.get(4..),
+    }
+    .unwrap_or_default();
+    // An unreadable message is left to the decoder, which fails on it the same way.
+    let Ok(message) = arrow_ipc::root_as_message(flatbuffer) else {
+        return Ok(());
+    };
+    let (batch, data_types): (_, Vec<DataType>) = match message.header_type() {
+        MessageHeader::RecordBatch => (
+            message.header_as_record_batch(),
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+        ),
+        MessageHeader::DictionaryBatch => {
+            let mut value_types = Vec::new();
+            let top: Vec<&DataType> = schema.fields().iter().map(|f| f.data_type()).collect();
+            dictionary_value_types(&top, &mut value_types);
+            let batch = message.header_as_dictionary_batch().and_then(|d| d.data());
+            // With several distinct dictionary types, the batch's type is unknown: only the codec
+            // bound applies.
+            (
+                batch,
+                if value_types.len() == 1 {
+                    value_types
+                } else {
+                    Vec::new()
+                },
+            )
+        }
+        _ => return Ok(()),
+    };
+    let Some(batch) = batch else { return Ok(()) };
+    let Some(compression) = batch.compression() else {
+        // Uncompressed buffers are slices of the file: nothing is allocated from their lengths.
+        return Ok(());
+    };
+    let codec = compression.codec();
+    let mut nodes = batch
+        .nodes()
+        .map(|n| {
+            n.iter()
+                .map(|n| u64::try_from(n.length()).unwrap_or(u64::MAX))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter();
+    let mut roles = Vec::new();
+    for data_type in &data_types {
+        if buffer_roles(data_type, &mut nodes, &mut roles).is_none() {
+            break;
+        }
+    }
+    for (index, buffer) in batch.buffers().into_iter().flatten().enumerate() {
+        let (Ok(start), Ok(length)) = (
+            usize::try_from(buffer.offset()),
+            u64::try_from(buffer.length()),
+        ) else {
+            continue;
+        };
+        // Empty buffers have no prefix (the bytes at their offset belong to the next buffer);
+        // shorter or out-of-range ones are rejected by the decoder.
+        if length < 8 {
+            continue;
+        }
+        let Some(prefix) = body.get(start..start.saturating_add(8)) else {
+            continue;
+        };
+        let declared = prefix.try_into().map_or(0, i64::from_le_bytes);
+        let Ok(declared) = u64::try_from(declared) else {
+            continue; // -1: stored uncompressed
+        };
+        let mut limit = codec_bound(codec, length.saturating_sub(8));
+        if let Some(Some(role)) = roles.get(index) {
+            // Generous slack for writers that pad buffers.
+            limit = limit.min(role.saturating_mul(2).saturating_add(1 << 16));
+        }
+        if declared > limit {
+            return Err(format!(
+                "buffer {index} declares {declared} uncompressed bytes, more than the {limit} \
+                 its {length} compressed bytes and its column allow"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn dictionary_value_types(types: &[&DataType], out: &mut Vec<DataType>) {
+    for data_type in types {
+        match data_type {
+            DataType::Dictionary(_, value) if !out.contains(value) => {
+                out.push(value.as_ref().clone());
+            }
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::FixedSizeList(f, _)
+            | DataType::Map(f, _) => dictionary_value_types(&[f.data_type()], out),
+            DataType::Struct(fields) => {
+                let children: Vec<&DataType> = fields.iter().map(|f| f.data_type()).collect();
+                dictionary_value_types(&children, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Appends the largest plausible byte size of each buffer of an array of `data_type`, in the
+/// order arrow-ipc reads them, consuming one field node per array. `None` in `roles` means
+/// unbounded; a `None` return means the layout is not modelled here (stop).
+fn buffer_roles(
+    data_type: &DataType,
+    nodes: &mut impl Iterator<Item = u64>,
+    roles: &mut Vec<Option<u64>>,
+) -> Option<()> {
+    let len = nodes.next()?;
+    let validity = Some(len.div_ceil(8));
+    let times = |width: usize| Some(len.saturating_mul(width as u64));
+    let offsets = |width: u64| Some(len.saturating_add(1).saturating_mul(width));
+    match data_type {
+        DataType::Null => {}
+        DataType::Boolean => roles.extend([validity, validity]),
+        DataType::Utf8 | DataType::Binary => {
+            roles.extend([validity, offsets(4), Some(i32::MAX as u64)]);
+        }
+        DataType::LargeUtf8 | DataType::LargeBinary => roles.extend([validity, offsets(8), None]),
+        DataType::FixedSizeBinary(width) => {
+            roles.extend([validity, times(usize::try_from(*width).unwrap_or(0))]);
+        }
+        DataType::List(field) | DataType::Map(field, _) => {
+            roles.extend([validity, offsets(4)]);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::LargeList(field) => {
+            roles.extend([validity, offsets(8)]);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::FixedSizeList(field, _) => {
+            roles.push(validity);
+            buffer_roles(field.data_type(), nodes, roles)?;
+        }
+        DataType::Struct(fields) => {
+            roles.push(validity);
+            for field in fields {
+                buffer_roles(field.data_type(), nodes, roles)?;
+            }
+        }
+        DataType::Dictionary(key, _) => roles.extend([validity, times(key.primitive_width()?)]),
+        other => roles.extend([validity, times(other.primitive_width()?)]),
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, StringArray, UInt64Array};
+
+    #[test]
+    fn sizes_of_sliced_arrays_count_only_the_slice() {
+        let ints = UInt64Array::from_iter_values(0..100).slice(10, 10);
+        let mut size = ColumnSize::default();
+        add_data_size(&ints.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 80,
+                validity: 0
+            }
+        );
+
+        let strings = StringArray::from(vec![Some("ab"), None, Some("cde"), Some("f")]).slice(1, 2);
+        let mut size = ColumnSize::default();
+        add_data_size(&strings.to_data(), &mut size);
+        // 3 offsets + "cde" + one validity byte
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 3 + 1,
+                validity: 1
+            }
+        );
+
+        let nullable = Int32Array::from(vec![Some(1), None, Some(3)]);
+        let mut size = ColumnSize::default();
+        add_data_size(&nullable.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 1,
+                validity: 1
+            }
+        );
+    }
+
+    fn tiny_batch(id: u64) -> RecordBatch {
+        let ids: ArrayRef = Arc::new(UInt64Array::from(vec![id]));
+        RecordBatch::try_from_iter([("id", ids)]).unwrap()
+    }
+
+    fn ids(snapshot: Snapshot) -> Vec<u64> {
+        snapshot
+            .map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap()
+                    .value(0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_cross_chunks_and_ignore_later_pushes() {
+        let mut state = State::empty(1);
+        let size = [ColumnSize {
+            bytes: 8,
+            validity: 0,
+        }];
+        let n = CHUNK_SLOTS as u64 * 2 + 7;
+        for id in 0..n {
+            state.push(tiny_batch(id), &size);
+        }
+        let early = state.snapshot();
+        assert_eq!(early.size_hint(), (n as usize, Some(n as usize)));
+        for id in n..n + CHUNK_SLOTS as u64 {
+            state.push(tiny_batch(id), &size);
+        }
+        assert_eq!(ids(early), (0..n).collect::<Vec<_>>());
+        assert_eq!(
+            ids(state.snapshot()),
+            (0..n + CHUNK_SLOTS as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(state.rows, n + CHUNK_SLOTS as u64);
+        assert_eq!(state.columns[0].bytes, 8 * state.rows);
+        assert_eq!(ids(State::empty(1).snapshot()), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_long_chain_of_chunks_drops_without_recursion() {
+        let head = Arc::new(Chunk::with_slots(0));
+        let mut tail = Arc::clone(&head);
+        for _ in 0..1_000_000 {
+            let next = Arc::new(Chunk::with_slots(0));
+            assert!(tail.next.set(Arc::clone(&next)).is_ok());
+            tail = next;
+        }
+        drop(tail);
+        drop(head); // would overflow the test thread's stack with a recursive drop
+    }
+
+    #[test]
+    fn var_width_never_panics_on_short_buffers() {
+        assert_eq!(var_width_bytes(None, 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[]), 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[1, 2]), 3, 5, 4), 24);
+    }
+}
