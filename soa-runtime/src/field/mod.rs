@@ -47,9 +47,25 @@
 //! let array = Cents::to_array(&[Cents(5), Cents(-7)]).unwrap();
 //! assert_eq!(Cents::from_array(&array).unwrap(), vec![Cents(5), Cents(-7)]);
 //! ```
+//!
+//! # Where each mapping lives
+//!
+//! | module | types |
+//! |--------|-------|
+//! | `primitive` | integers, floats, `bool` |
+//! | `string` | `String`, and the Utf8 helpers the other string-like mappings share |
+//! | `option` | `Option<T>` |
+//! | [`scalar`] | `i128`, `u128`, `char`, `Box<T>`, `Arc<T>`, `Box<str>`, `Arc<str>`, `Cow<str>`, `&str` |
+//! | `list` | `Vec<T>`, `[T; N]`, `Vec<u8>`, `[u8; N]` |
+//! | [`map`] | `HashMap<K, V>`, `BTreeMap<K, V>` |
+//! | [`decimal`] | `i128` through `#[soa(decimal(..))]`, `rust_decimal::Decimal` (feature `rust_decimal`) |
+//! | `chrono` | `chrono` dates, times, timestamps and durations (feature `chrono`) |
+//! | `uuid` | `uuid::Uuid` (feature `uuid`) |
+//! | [`adapt`] | alternative layouts chosen by attribute: `large`, `dictionary`, `timestamp`, `decimal` |
+//! | `unit_enum` | [`UnitEnum`]: fieldless enums, as a dictionary of variant names |
+//! | `data_enum` | enums with data, as a struct of a tag plus one child per variant (for the derive) |
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub mod adapt;
 #[cfg(feature = "chrono")]
@@ -59,7 +75,10 @@ pub mod data_enum;
 pub mod decimal;
 mod list;
 pub mod map;
+mod option;
+mod primitive;
 pub mod scalar;
+mod string;
 mod unit_enum;
 #[cfg(feature = "uuid")]
 pub mod uuid;
@@ -69,13 +88,12 @@ pub use unit_enum::{
     enum_to_array, enum_to_array_opt,
 };
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    ArrowPrimitiveType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
-};
-use arrow_array::{Array, ArrayRef, BooleanArray, PrimitiveArray, StringArray};
-use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+// Helpers the field modules share.
+use primitive::primitive_to_vec;
+pub(crate) use string::{for_each_str, utf8_array};
+
+use arrow_array::{Array, ArrayRef};
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::DataType;
 
 use crate::error::FieldError;
@@ -234,325 +252,4 @@ fn validity<T>(values: &[Option<T>]) -> Option<NullBuffer> {
     let bits = BooleanBuffer::collect_bool(values.len(), |i| values[i].is_some());
     let nulls = NullBuffer::new(bits);
     (nulls.null_count() > 0).then_some(nulls)
-}
-
-fn primitive_to_vec<P: ArrowPrimitiveType>(array: PrimitiveArray<P>) -> Vec<P::Native> {
-    let (_, values, _) = array.into_parts();
-    let len = values.len();
-    match values.into_inner().into_vec::<P::Native>() {
-        Ok(vec) if vec.len() == len => vec,
-        Ok(vec) => vec[..len.min(vec.len())].to_vec(),
-        Err(buffer) => ScalarBuffer::<P::Native>::new(buffer, 0, len).to_vec(),
-    }
-}
-
-macro_rules! primitive_field {
-    ($($rust:ty => $arrow:ty, $dt:expr, [$($src:ty),*] $(, { $($extra:tt)* })?;)*) => {$(
-        impl ArrowField for $rust {
-            fn data_type() -> DataType {
-                $dt
-            }
-
-            fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
-                Self::into_array(values.to_vec())
-            }
-
-            fn into_array(values: Vec<Self>) -> Result<ArrayRef, FieldError> {
-                // `ScalarBuffer::from(Vec)` takes the allocation over: no copy.
-                Ok(Arc::new(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values), None)))
-            }
-
-            fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
-                if array.data_type() != &$dt {
-                    return list::required(Self::from_array_opt(array)?, $dt);
-                }
-                reject_nulls(array, $dt)?;
-                Ok(array.as_primitive::<$arrow>().values().to_vec())
-            }
-
-            fn from_array_owned(array: ArrayRef) -> Result<Vec<Self>, FieldError> {
-                if array.data_type() != &$dt {
-                    return Self::from_array(array.as_ref());
-                }
-                reject_nulls(array.as_ref(), $dt)?;
-                let typed = array.as_primitive::<$arrow>().clone();
-                // Drop our handle first so the buffer can be uniquely owned by `typed`.
-                drop(array);
-                Ok(primitive_to_vec(typed))
-            }
-
-            fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
-                let nulls = validity(values);
-                let data: Vec<Self> = values.iter().map(|v| v.unwrap_or_default()).collect();
-                Ok(Arc::new(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(data), nulls)))
-            }
-
-            fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
-                if array.data_type() == &$dt {
-                    return Ok(array.as_primitive::<$arrow>().iter().collect());
-                }
-                // Schema evolution: a column written with a narrower type widens losslessly.
-                $(
-                    if array.data_type() == &<$src as ArrowPrimitiveType>::DATA_TYPE {
-                        return Ok(array
-                            .as_primitive::<$src>()
-                            .iter()
-                            .map(|v| v.map(<$rust>::from))
-                            .collect());
-                    }
-                )*
-                expect_type(array, $dt)?;
-                Ok(Vec::new())
-            }
-
-            $($($extra)*)?
-        }
-    )*};
-}
-
-primitive_field! {
-    i8 => Int8Type, DataType::Int8, [];
-    i16 => Int16Type, DataType::Int16, [Int8Type, UInt8Type];
-    i32 => Int32Type, DataType::Int32, [Int8Type, Int16Type, UInt8Type, UInt16Type];
-    i64 => Int64Type, DataType::Int64, [Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type, UInt32Type];
-    u8 => UInt8Type, DataType::UInt8, [], {
-        // Bytes are Binary / FixedSizeBinary, not lists of UInt8.
-        fn vec_data_type() -> DataType {
-            DataType::Binary
-        }
-        fn vec_to_array(rows: &[Option<&[u8]>]) -> Result<ArrayRef, FieldError> {
-            list::binary_to_array(rows)
-        }
-        fn vec_from_array(array: &dyn Array) -> Result<Vec<Option<Vec<u8>>>, FieldError> {
-            list::binary_from_array(array)
-        }
-        fn fixed_data_type(n: usize) -> DataType {
-            DataType::FixedSizeBinary(i32::try_from(n).unwrap_or(i32::MAX))
-        }
-        fn fixed_to_array(rows: &[Option<&[u8]>], n: usize) -> Result<ArrayRef, FieldError> {
-            list::fixed_binary_to_array(rows, n)
-        }
-        fn fixed_from_array(array: &dyn Array, n: usize) -> Result<Vec<Option<Vec<u8>>>, FieldError> {
-            list::fixed_binary_from_array(array, n)
-        }
-    };
-    u16 => UInt16Type, DataType::UInt16, [UInt8Type];
-    u32 => UInt32Type, DataType::UInt32, [UInt8Type, UInt16Type];
-    u64 => UInt64Type, DataType::UInt64, [UInt8Type, UInt16Type, UInt32Type];
-    f32 => Float32Type, DataType::Float32, [];
-    f64 => Float64Type, DataType::Float64, [Float32Type];
-}
-
-impl ArrowField for bool {
-    fn data_type() -> DataType {
-        DataType::Boolean
-    }
-
-    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
-        let bits = BooleanBuffer::collect_bool(values.len(), |i| values[i]);
-        Ok(Arc::new(BooleanArray::new(bits, None)))
-    }
-
-    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
-        expect_type(array, DataType::Boolean)?;
-        reject_nulls(array, DataType::Boolean)?;
-        Ok(array.as_boolean().values().iter().collect())
-    }
-
-    fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
-        let bits = BooleanBuffer::collect_bool(values.len(), |i| values[i].unwrap_or(false));
-        Ok(Arc::new(BooleanArray::new(bits, validity(values))))
-    }
-
-    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
-        expect_type(array, DataType::Boolean)?;
-        Ok(array.as_boolean().iter().collect())
-    }
-}
-
-/// Builds a Utf8 array from string slices in one pass (offsets and bytes sized up front).
-pub(crate) fn utf8_array<'a, I>(
-    strings: I,
-    total_bytes: usize,
-    nulls: Option<NullBuffer>,
-) -> Result<ArrayRef, FieldError>
-where
-    I: ExactSizeIterator<Item = &'a str>,
-{
-    if i32::try_from(total_bytes).is_err() {
-        return Err(FieldError::OutOfRange(format!(
-            "{total_bytes} bytes of strings exceed the 2 GiB limit of Arrow Utf8 offsets"
-        )));
-    }
-    let mut offsets: Vec<i32> = Vec::with_capacity(strings.len() + 1);
-    let mut bytes: Vec<u8> = Vec::with_capacity(total_bytes);
-    offsets.push(0);
-    for s in strings {
-        bytes.extend_from_slice(s.as_bytes());
-        // Cannot overflow: the total was checked against i32::MAX above.
-        offsets.push(bytes.len() as i32);
-    }
-    if i32::try_from(bytes.len()).is_err()
-        || nulls.as_ref().is_some_and(|n| n.len() + 1 != offsets.len())
-    {
-        return Err(FieldError::OutOfRange(format!(
-            "{} bytes of strings exceed the 2 GiB limit of Arrow Utf8 offsets (or the validity length differs)",
-            bytes.len()
-        )));
-    }
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    // SAFETY: `bytes` is a concatenation of `&str`s, so it is valid UTF-8 and every offset (the end
-    // of one `&str`) is a char boundary; offsets start at 0, never decrease and end at
-    // `bytes.len()`, which fits i32 (checked above, so the `as i32` casts were exact); the
-    // validity, if any, has one bit per string (checked above). Skipping `try_new`'s re-validation
-    // of every byte halves the cost of a string column.
-    #[allow(unsafe_code)]
-    let array = unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(bytes), nulls) };
-    Ok(Arc::new(array))
-}
-
-/// Reads any Arrow string column (Utf8, LargeUtf8, Utf8View) as optional `&str`s.
-pub(crate) fn for_each_str<'a>(
-    array: &'a dyn Array,
-    expected: DataType,
-    mut f: impl FnMut(usize, Option<&'a str>) -> Result<(), FieldError>,
-) -> Result<(), FieldError> {
-    match array.data_type() {
-        DataType::Utf8 => {
-            for (i, s) in array.as_string::<i32>().iter().enumerate() {
-                f(i, s)?;
-            }
-        }
-        DataType::LargeUtf8 => {
-            for (i, s) in array.as_string::<i64>().iter().enumerate() {
-                f(i, s)?;
-            }
-        }
-        DataType::Utf8View => {
-            for (i, s) in array.as_string_view().iter().enumerate() {
-                f(i, s)?;
-            }
-        }
-        DataType::Dictionary(_, value) if value.is_string() => {
-            // Dictionary-encoded strings (as pandas/polars categoricals arrive) read value by value.
-            let Some(dict) = array.as_any_dictionary_opt() else {
-                return Err(FieldError::TypeMismatch {
-                    expected,
-                    found: array.data_type().clone(),
-                });
-            };
-            let dict_values = dict.values().as_ref();
-            let values: Vec<Option<&'a str>> = match dict_values.data_type() {
-                DataType::Utf8 => dict_values.as_string::<i32>().iter().collect(),
-                DataType::LargeUtf8 => dict_values.as_string::<i64>().iter().collect(),
-                DataType::Utf8View => dict_values.as_string_view().iter().collect(),
-                _ => {
-                    return Err(FieldError::TypeMismatch {
-                        expected,
-                        found: array.data_type().clone(),
-                    });
-                }
-            };
-            let nulls = array.logical_nulls();
-            let keys = if values.is_empty() {
-                vec![0; array.len()]
-            } else {
-                dict.normalized_keys()
-            };
-            for (i, key) in keys.into_iter().enumerate() {
-                let valid = nulls.as_ref().is_none_or(|n| n.is_valid(i));
-                f(
-                    i,
-                    if valid {
-                        values.get(key).copied().flatten()
-                    } else {
-                        None
-                    },
-                )?;
-            }
-        }
-        found => {
-            return Err(FieldError::TypeMismatch {
-                expected,
-                found: found.clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-impl ArrowField for String {
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-
-    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
-        let total = values.iter().map(String::len).sum();
-        utf8_array(values.iter().map(String::as_str), total, None)
-    }
-
-    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
-        let mut out = Vec::with_capacity(array.len());
-        for_each_str(array, DataType::Utf8, |row, s| match s {
-            Some(s) => {
-                out.push(s.to_owned());
-                Ok(())
-            }
-            None => Err(FieldError::unexpected_null(row, DataType::Utf8)),
-        })?;
-        Ok(out)
-    }
-
-    fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
-        let total = values.iter().flatten().map(String::len).sum();
-        let strs = values.iter().map(|v| v.as_deref().unwrap_or(""));
-        utf8_array(strs, total, validity(values))
-    }
-
-    fn from_array_opt(array: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
-        let mut out = Vec::with_capacity(array.len());
-        for_each_str(array, DataType::Utf8, |_, s| {
-            out.push(s.map(str::to_owned));
-            Ok(())
-        })?;
-        Ok(out)
-    }
-}
-
-impl<T: ArrowField> ArrowField for Option<T> {
-    fn data_type() -> DataType {
-        T::data_type()
-    }
-
-    const NULLABLE: bool = true;
-
-    fn to_array(values: &[Self]) -> Result<ArrayRef, FieldError> {
-        T::to_array_opt(values)
-    }
-
-    fn from_array(array: &dyn Array) -> Result<Vec<Self>, FieldError> {
-        T::from_array_opt(array)
-    }
-
-    fn to_array_opt(_: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
-        Err(FieldError::Unsupported(
-            "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"
-                .into(),
-        ))
-    }
-
-    fn field_metadata() -> HashMap<String, String> {
-        T::field_metadata()
-    }
-
-    fn absent(len: usize) -> Option<Vec<Self>> {
-        Some((0..len).map(|_| None).collect())
-    }
-
-    fn from_array_opt(_: &dyn Array) -> Result<Vec<Option<Self>>, FieldError> {
-        Err(FieldError::Unsupported(
-            "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"
-                .into(),
-        ))
-    }
 }
