@@ -10,8 +10,9 @@ use super::{OptionStringIter, StringColumn};
 
 /// A column of `Option<String>` values stored as Arrow does: bytes, offsets and a validity bitmap.
 ///
-/// Used by `#[soa(arrow_layout)]` on an `Option<String>` field (see the [module docs](crate::column)).
-/// Values are read as `Option<&str>`: [`get`](Self::get), [`iter`](Self::iter).
+/// Used by `#[soa(arrow_layout)]` on an `Option<String>` field (see the
+/// [module docs](crate::column)). Values are read as `Option<&str>`: [`get`](Self::get),
+/// [`iter`](Self::iter).
 #[derive(Clone, Default)]
 pub struct OptionStringColumn {
     pub(super) values: StringColumn,

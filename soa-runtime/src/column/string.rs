@@ -10,8 +10,8 @@ use super::offsets::Offsets;
 
 /// A column of `String` values stored as Arrow does: one byte buffer plus offsets.
 ///
-/// Used by `#[soa(arrow_layout)]` on a `String` field (see the [module docs](crate::column)). Values are
-/// read as `&str`: `col[i]`, [`get`](Self::get), [`iter`](Self::iter).
+/// Used by `#[soa(arrow_layout)]` on a `String` field (see the [module docs](crate::column)).
+/// Values are read as `&str`: `col[i]`, [`get`](Self::get), [`iter`](Self::iter).
 #[derive(Clone)]
 pub struct StringColumn {
     pub(super) offsets: Offsets,

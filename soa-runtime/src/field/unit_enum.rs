@@ -1,6 +1,6 @@
-//! Unit enums: the [`UnitEnum`] trait and the helpers `#[derive(ToArrow)]` implements
-//! `ArrowField` with, which store a fieldless enum as a `Dictionary(Int8, Utf8)` of its variant names
-//! (`Int16` keys past 128 variants) and read it back by name from any string or dictionary column.
+//! Unit enums: the [`UnitEnum`] trait and the helpers `#[derive(ToArrow)]` implements `ArrowField`
+//! with. They store a fieldless enum as a `Dictionary(Int8, Utf8)` of its variant names (`Int16`
+//! keys past 128 variants) and read it back by name from any string or dictionary column.
 
 use std::sync::Arc;
 
@@ -15,10 +15,11 @@ use crate::error::FieldError;
 
 /// A fieldless enum stored as an Arrow dictionary of its variant names.
 ///
-/// `#[derive(ToArrow)]` on a unit-only enum implements this trait and [`ArrowField`](super::ArrowField)
-/// (through the `enum_*` helpers below). The column is `Dictionary(Int8, Utf8)` (`Int16` past 128 variants) whose
-/// dictionary lists every variant name in declaration order, so DuckDB reads it as an `ENUM`, pyarrow
-/// and polars as a categorical, and Parquet stores it as dictionary-encoded strings.
+/// `#[derive(ToArrow)]` on a unit-only enum implements this trait and
+/// [`ArrowField`](super::ArrowField) (through the `enum_*` helpers below). The column is
+/// `Dictionary(Int8, Utf8)` (`Int16` past 128 variants) whose dictionary lists every variant name in
+/// declaration order, so DuckDB reads it as an `ENUM`, pyarrow and polars as a categorical, and
+/// Parquet stores it as dictionary-encoded strings.
 pub trait UnitEnum: Sized + 'static {
     /// The Rust name of the enum (for error messages).
     const NAME: &'static str;
