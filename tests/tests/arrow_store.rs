@@ -16,7 +16,7 @@ use futures::StreamExt;
 use soa_runtime::StoreExt;
 use soa_runtime::store::memory::IpcCompression;
 use soa_runtime::{ArrowStore, Error, Soa, Store, ToArrow};
-use soa_tests::{Order, OrderSoA, Side, conformance, orders};
+use soa_tests::{Order, OrderSoA, Side, orders};
 
 fn soa(rows: &[Order]) -> OrderSoA {
     rows.iter().cloned().collect()
@@ -26,11 +26,6 @@ fn soa(rows: &[Order]) -> OrderSoA {
 fn store_is_send_sync_clone() {
     fn assert_traits<S: Send + Sync + Clone + 'static>() {}
     assert_traits::<ArrowStore<Order>>();
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn conformance_suite() {
-    conformance::run(ArrowStore::<Order>::new()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -163,13 +163,6 @@ fn edge_rows() -> Vec<Order> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn conformance_suite() {
-    let dir = tmp();
-    let store = ParquetStore::<Order>::open(dir.path()).await.expect("open");
-    soa_tests::conformance::run(store).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn save_load_append_count_clear() {
     let dir = tmp();
     let store = ParquetStore::<Order>::open(dir.path()).await.expect("open");

@@ -249,7 +249,7 @@ impl Shared {
 ///   read.
 ///
 /// ```
-/// use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
+/// use soa_runtime::{ArrowStore, Soa, Store, StoreExt, ToArrow};
 ///
 /// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 /// pub struct Trade { pub id: u64, pub price: f64, pub venue: Option<String> }
@@ -262,7 +262,7 @@ impl Shared {
 ///     Trade { id: 2, price: 11.0, venue: Some("XNYS".into()) },
 /// ].into();
 /// store.append(&trades).await?;            // copies once into Arrow
-/// store.append_owned(trades.clone())?;     // moves the columns, no copy
+/// store.append_owned(trades.clone()).await?; // moves the columns, no copy
 /// assert_eq!(store.count().await?, 4);
 /// assert_eq!(store.stats().columns[0].bytes, 4 * 8); // `id`: four u64 values
 ///

@@ -1,7 +1,7 @@
 //! [`ParquetStore`]: a directory of immutable Parquet files with atomic, durable commits.
 //!
 //! ```no_run
-//! use soa_runtime::{Soa, ToArrow, Store};
+//! use soa_runtime::{Soa, ToArrow, Store, StoreExt};
 //! use soa_runtime::store::parquet::{Codec, ParquetStore};
 //!
 //! #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
@@ -316,7 +316,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
     /// typed values.
     ///
     /// ```no_run
-    /// # use soa_runtime::{Soa, ToArrow, Store};
+    /// # use soa_runtime::{Soa, ToArrow, Store, StoreExt};
     /// # use soa_runtime::store::parquet::ParquetStore;
     /// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
     /// struct Tick {
@@ -600,7 +600,7 @@ impl<T: Record> ParquetStore<T> {
     /// # Errors
     /// [`Error::Io`] for a file that cannot be read, [`Error::Corrupt`] for one that is not
     /// Parquet, [`Error::SchemaMismatch`], and the conversion errors of `from_record_batch`
-    /// ([`Error::Field`], ...) in the context of the file's path.
+    /// ([`Error::Column`], ...) in the context of the file's path.
     pub async fn import<P: AsRef<Path>>(&self, files: &[P]) -> Result<()> {
         let files: Vec<PathBuf> = files.iter().map(|p| p.as_ref().to_owned()).collect();
         if files.is_empty() {
@@ -1333,7 +1333,8 @@ impl Inner {
             };
             loop {
                 let next = decode::next_batch(&mut reader, &file.path)
-                    .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose());
+                    .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose())
+                    .and_then(|b| b.map(|b| in_order(b, columns)).transpose());
                 match next {
                     Ok(Some(batch)) if batch.num_rows() == 0 => {}
                     Ok(Some(batch)) => {
@@ -1350,6 +1351,26 @@ impl Inner {
             }
         }
     }
+}
+
+/// A projected batch with its columns in the order asked (the Parquet reader yields them in file
+/// order).
+fn in_order(batch: RecordBatch, columns: Option<&[String]>) -> Result<RecordBatch> {
+    let Some(names) = columns else {
+        return Ok(batch);
+    };
+    let schema = batch.schema();
+    let indices = names
+        .iter()
+        .map(|name| {
+            schema
+                .index_of(name)
+                .map_err(|e| Error::arrow("ordering projected columns", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch
+        .project(&indices)
+        .map_err(|e| Error::arrow("ordering projected columns", e))
 }
 
 /// Uncompressed bytes above which a file's columns are not decoded into one array each.
