@@ -571,3 +571,110 @@ fn project_schema<T: Record>(
         .map_err(|e| Error::arrow("projecting the schema", e))?;
     Ok((Arc::new(projected), indices))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sizes::{add_data_size, var_width_bytes};
+    use super::*;
+    use arrow_array::{Array, ArrayRef, Int32Array, StringArray, UInt64Array};
+
+    #[test]
+    fn sizes_of_sliced_arrays_count_only_the_slice() {
+        let ints = UInt64Array::from_iter_values(0..100).slice(10, 10);
+        let mut size = ColumnSize::default();
+        add_data_size(&ints.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 80,
+                validity: 0
+            }
+        );
+
+        let strings = StringArray::from(vec![Some("ab"), None, Some("cde"), Some("f")]).slice(1, 2);
+        let mut size = ColumnSize::default();
+        add_data_size(&strings.to_data(), &mut size);
+        // 3 offsets + "cde" + one validity byte
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 3 + 1,
+                validity: 1
+            }
+        );
+
+        let nullable = Int32Array::from(vec![Some(1), None, Some(3)]);
+        let mut size = ColumnSize::default();
+        add_data_size(&nullable.to_data(), &mut size);
+        assert_eq!(
+            size,
+            ColumnSize {
+                bytes: 12 + 1,
+                validity: 1
+            }
+        );
+    }
+
+    fn tiny_batch(id: u64) -> RecordBatch {
+        let ids: ArrayRef = Arc::new(UInt64Array::from(vec![id]));
+        RecordBatch::try_from_iter([("id", ids)]).unwrap()
+    }
+
+    fn ids(snapshot: Snapshot) -> Vec<u64> {
+        snapshot
+            .map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .unwrap()
+                    .value(0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn snapshots_cross_chunks_and_ignore_later_pushes() {
+        let mut state = State::empty(1);
+        let size = [ColumnSize {
+            bytes: 8,
+            validity: 0,
+        }];
+        let n = CHUNK_SLOTS as u64 * 2 + 7;
+        for id in 0..n {
+            state.push(tiny_batch(id), &size);
+        }
+        let early = state.snapshot();
+        assert_eq!(early.size_hint(), (n as usize, Some(n as usize)));
+        for id in n..n + CHUNK_SLOTS as u64 {
+            state.push(tiny_batch(id), &size);
+        }
+        assert_eq!(ids(early), (0..n).collect::<Vec<_>>());
+        assert_eq!(
+            ids(state.snapshot()),
+            (0..n + CHUNK_SLOTS as u64).collect::<Vec<_>>()
+        );
+        assert_eq!(state.rows, n + CHUNK_SLOTS as u64);
+        assert_eq!(state.columns[0].bytes, 8 * state.rows);
+        assert_eq!(ids(State::empty(1).snapshot()), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_long_chain_of_chunks_drops_without_recursion() {
+        let head = Arc::new(Chunk::with_slots(0));
+        let mut tail = Arc::clone(&head);
+        for _ in 0..1_000_000 {
+            let next = Arc::new(Chunk::with_slots(0));
+            assert!(tail.next.set(Arc::clone(&next)).is_ok());
+            tail = next;
+        }
+        drop(tail);
+        drop(head); // would overflow the test thread's stack with a recursive drop
+    }
+
+    #[test]
+    fn var_width_never_panics_on_short_buffers() {
+        assert_eq!(var_width_bytes(None, 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[]), 0, 0, 4), 0);
+        assert_eq!(var_width_bytes(Some(&[1, 2]), 3, 5, 4), 24);
+    }
+}

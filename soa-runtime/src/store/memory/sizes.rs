@@ -23,7 +23,7 @@ pub(super) fn batch_sizes(batch: &RecordBatch) -> Vec<ColumnSize> {
 /// Adds the bytes an array's slice occupies: values and offsets of its own rows (not buffer
 /// capacities), its validity bitmap, and its children (including dictionary values, which are
 /// counted whole since every key may refer to any of them).
-fn add_data_size(data: &ArrayData, size: &mut ColumnSize) {
+pub(super) fn add_data_size(data: &ArrayData, size: &mut ColumnSize) {
     let len = data.len();
     let offset = data.offset();
     if data.nulls().is_some() {
@@ -69,7 +69,12 @@ fn offsets_bytes(buffer_len: Option<usize>, len: usize, width: usize) -> usize {
 
 /// Offsets plus the value bytes between the first and last offset of the slice. Reads the two
 /// offsets from raw bytes so that a short or misaligned buffer cannot panic.
-fn var_width_bytes(offsets: Option<&[u8]>, offset: usize, len: usize, width: usize) -> usize {
+pub(super) fn var_width_bytes(
+    offsets: Option<&[u8]>,
+    offset: usize,
+    len: usize,
+    width: usize,
+) -> usize {
     let read = |index: usize| -> Option<i64> {
         let start = index.checked_mul(width)?;
         let bytes = offsets?.get(start..start.checked_add(width)?)?;
