@@ -93,7 +93,7 @@ pub trait SoaFile: ToArrow {
             }
             Ok(RecordBatch::new_empty(Arc::clone(&schema)))
         };
-        memory::read_ipc_file(path, &collect)?;
+        memory::read_ipc_file(path, Self::TYPE_NAME, &collect)?;
         let mut parts = parts.into_inner().into_iter();
         let mut out = parts.next().unwrap_or_default();
         for mut part in parts {

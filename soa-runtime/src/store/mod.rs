@@ -14,6 +14,9 @@
 
 mod conform;
 mod core;
+mod durable;
+mod guard;
+mod identity;
 pub mod file;
 pub mod memory;
 pub mod parquet;
@@ -25,5 +28,6 @@ pub use self::core::{
 };
 pub(crate) use self::core::{blocking, filtered};
 pub use file::SoaFile;
+pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;

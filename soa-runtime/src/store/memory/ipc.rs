@@ -3,10 +3,8 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
@@ -17,12 +15,11 @@ use arrow_ipc::{Block, MessageHeader};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
+use crate::store::identity::{self, ROW_TYPE_KEY};
+use crate::store::{durable, guard};
 use crate::store::conform::mismatch;
 
 use super::IpcCompression;
-
-/// Key of the IPC file's custom metadata holding the Rust row type name.
-const TYPE_METADATA_KEY: &str = "soa.type";
 
 /// The magic bytes at both ends of an Arrow IPC file.
 const ARROW_MAGIC: &[u8; 6] = b"ARROW1";
@@ -30,9 +27,7 @@ const ARROW_MAGIC: &[u8; 6] = b"ARROW1";
 /// Marks an encapsulated IPC message that starts with its metadata length (format 0.15+).
 const CONTINUATION_MARKER: [u8; 4] = [0xff; 4];
 
-/// Distinguishes temporary files of concurrent saves in one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
+/// Writes the batches as an Arrow IPC file replacing `path` atomically (see `store::durable`).
 pub(crate) fn write_ipc_file(
     path: &Path,
     schema: &SchemaRef,
@@ -40,72 +35,9 @@ pub(crate) fn write_ipc_file(
     compression: IpcCompression,
     type_name: &str,
 ) -> Result<()> {
-    let Some(file_name) = path.file_name() else {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the path has no file name",
-            ),
-        ));
-    };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = write_and_sync(&temp, schema, batches, compression, type_name);
-    if let Err(e) = written {
-        // Best effort: the error that matters is the one above.
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    if let Err(e) = std::fs::rename(&temp, path) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(Error::io(path, e));
-    }
-    sync_dir(&dir)?;
-    sweep_stale_temps(&dir, &file_name.to_string_lossy());
-    Ok(())
-}
-
-/// Removes the temporary files that killed `save_ipc` calls of *dead* processes left next to
-/// `file_name` (`.<name>.<pid>.<n>.tmp`). Best effort, and only where liveness can be checked
-/// (a mounted `/proc`): a temporary file of a live process (this one included, or another process
-/// saving to the same path right now) is never touched.
-fn sweep_stale_temps(dir: &Path, file_name: &str) {
-    let proc_root = Path::new("/proc");
-    if !proc_root.join("self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let prefix = format!(".{file_name}.");
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|n| n.strip_suffix(".tmp"))
-        else {
-            continue;
-        };
-        let Some((pid, counter)) = rest.split_once('.') else {
-            continue;
-        };
-        let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), counter.parse::<u64>()) else {
-            continue;
-        };
-        if pid != std::process::id() && !proc_root.join(pid.to_string()).exists() {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
+    durable::replace(path, |temp| {
+        write_and_sync(temp, schema, batches, compression, type_name)
+    })
 }
 
 fn write_and_sync(
@@ -125,7 +57,7 @@ fn write_and_sync(
     };
     let mut writer = FileWriter::try_new_with_options(BufWriter::new(file), schema, options)
         .map_err(write_error)?;
-    writer.write_metadata(TYPE_METADATA_KEY, type_name);
+    writer.write_metadata(ROW_TYPE_KEY, type_name);
     // The IPC *file* format allows one dictionary per field: when batches carry different
     // dictionaries (a `#[soa(dictionary)]` column; enum dictionaries are always the same), the
     // snapshot is written as one batch whose dictionaries arrow-select merges.
@@ -163,19 +95,6 @@ fn dictionaries_differ(schema: &SchemaRef, batches: &[RecordBatch]) -> bool {
     })
 }
 
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    // Directories cannot be opened for syncing on this platform; the rename is still atomic.
-    Ok(())
-}
-
 fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
     Error::Corrupt {
         path: path.to_path_buf(),
@@ -190,28 +109,19 @@ type Convert<'a> = &'a dyn Fn(RecordBatch) -> Result<RecordBatch>;
 ///
 /// The file is read into memory once; batches of an uncompressed file are slices of that buffer
 /// until `convert` turns them into the row type's columns.
-pub(crate) fn read_ipc_file(path: &Path, convert: Convert<'_>) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_ipc_file(
+    path: &Path,
+    type_name: &str,
+    convert: Convert<'_>,
+) -> Result<Vec<RecordBatch>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bytes = Buffer::from_vec(bytes);
     let footer_start = check_ipc_framing(&bytes, path)?;
     // The conversion runs inside the guard too: decoded arrays of a damaged file may be
     // inconsistent in ways only a reader of their values trips over.
-    match catch_unwind(AssertUnwindSafe(|| {
-        decode_ipc(&bytes, footer_start, path, convert)
-    })) {
-        Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(corrupt(
-                path,
-                format!("the Arrow IPC decoder panicked: {message}"),
-            ))
-        }
-    }
+    guard::decoding(path, "Arrow IPC", || {
+        decode_ipc(&bytes, footer_start, path, type_name, convert)
+    })
 }
 
 /// Cheap guards before parsing: the leading and trailing magic, and a footer length that fits.
@@ -263,6 +173,7 @@ fn decode_ipc(
     bytes: &Buffer,
     footer_start: usize,
     path: &Path,
+    type_name: &str,
     convert: Convert<'_>,
 ) -> Result<Vec<RecordBatch>> {
     let footer_bytes = bytes
@@ -282,6 +193,9 @@ fn decode_ipc(
     let schema = Arc::new(
         arrow_ipc::convert::try_fb_to_schema(ipc_schema).map_err(|e| decode_error(path, e))?,
     );
+    let written_for =
+        identity::written_for(schema.metadata().iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    identity::check(path, written_for, type_name)?;
     // Refuse a file for another type before decoding any data: converting an empty batch of the
     // file's schema checks every column's presence and type, by `from_record_batch`'s rules
     // (extra columns, any order, widenings, absent `Option` / `#[soa(default)]` columns).

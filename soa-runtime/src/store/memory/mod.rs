@@ -31,7 +31,8 @@ use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
 use crate::store::{
-    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, filtered,
+    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
+    filtered,
 };
 
 pub(crate) use ipc::{read_ipc_file, write_ipc_file};
@@ -347,7 +348,7 @@ impl<T: Record> ArrowStore<T> {
     /// successful `save_ipc` to the same path removes once its process is gone).
     ///
     /// Encoding and I/O run on tokio's blocking thread pool. The file carries the row type name in
-    /// its custom metadata (`soa.type`).
+    /// its custom metadata (`soa.rust_type`, the key every store uses).
     ///
     /// # Errors
     /// [`Error::Io`] naming the file or directory (for example a missing directory or a full
@@ -362,11 +363,7 @@ impl<T: Record> ArrowStore<T> {
         let batches = self.snapshot();
         let schema = schema::<T>();
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
-        tokio::task::spawn_blocking(move || {
-            write_ipc_file(&path, &schema, &batches, compression, type_name)
-        })
-        .await
-        .map_err(|e| Error::Task(format!("writing an Arrow IPC file: {e}")))?
+        blocking(move || write_ipc_file(&path, &schema, &batches, compression, type_name)).await
     }
 
     /// Replaces the content with the record batches of the Arrow IPC file at `path` (written by
@@ -409,9 +406,8 @@ impl<T: Record> ArrowStore<T> {
             <T::Columns as ToArrow>::try_from_record_batch(batch)
                 .and_then(ToArrow::into_record_batch)
         };
-        let batches = tokio::task::spawn_blocking(move || read_ipc_file(&path, &convert))
-            .await
-            .map_err(|e| Error::Task(format!("reading an Arrow IPC file: {e}")))??;
+        let type_name = <T::Columns as ToArrow>::TYPE_NAME;
+        let batches = blocking(move || read_ipc_file(&path, type_name, &convert)).await?;
         self.replace(batches);
         Ok(())
     }

@@ -2,7 +2,6 @@
 //! panic-guarded decoding.
 
 use std::fs::File;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -20,6 +19,7 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
 use crate::error::{Error, Result};
+use crate::store::{guard, identity};
 
 use super::fsio::{CountingFile, check_magic};
 use super::manifest::StoredFile;
@@ -110,20 +110,7 @@ pub(crate) fn verify_in_place(file: &OpenFile) -> Result<()> {
 /// Runs a decoding step, turning a panic inside the parquet/arrow decoders into
 /// [`Error::Corrupt`] naming the file. (With `panic = "abort"` the process aborts instead.)
 pub(crate) fn guarded<R>(path: &Path, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(Error::Corrupt {
-                path: path.to_owned(),
-                reason: format!("the Parquet decoder panicked: {message}"),
-            })
-        }
-    }
+    guard::decoding(path, "Parquet", f)
 }
 
 fn parquet_error(path: &Path) -> impl Fn(ParquetError) -> Error + '_ {
@@ -140,19 +127,7 @@ pub(crate) fn check_type(metadata: &ParquetMetaData, path: &Path, expected: &str
         .key_value_metadata()
         .and_then(|kv| kv.iter().find(|kv| kv.key == RUST_TYPE_KEY))
         .and_then(|kv| kv.value.as_deref());
-    match found {
-        Some(found) if found == expected => Ok(()),
-        Some(found) => Err(Error::SchemaMismatch {
-            path: path.to_owned(),
-            reason: format!("the file was written for type `{found}`, expected `{expected}`"),
-        }),
-        None => Err(Error::SchemaMismatch {
-            path: path.to_owned(),
-            reason: format!(
-                "the file has no `{RUST_TYPE_KEY}` metadata (not written by soa), expected `{expected}`"
-            ),
-        }),
-    }
+    identity::check(path, found, expected)
 }
 
 /// Parses the footer of a file after the cheap guard, and checks the row type.

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 
 use super::decode::{self, Columns};
 use super::encode::{self, WriteSettings};
-use super::fsio::{self, check_magic};
+use super::fsio::check_magic;
+use crate::store::{durable, identity};
 use super::layout;
 use super::options::{ParquetOptions, RUST_TYPE_KEY};
 
@@ -45,14 +46,7 @@ pub(crate) fn read_batches(
         .key_value_metadata()
         .and_then(|kv| kv.iter().find(|kv| kv.key == RUST_TYPE_KEY))
         .and_then(|kv| kv.value.as_deref());
-    if let Some(found) = written_for
-        && found != type_name
-    {
-        return Err(Error::SchemaMismatch {
-            path: path.to_owned(),
-            reason: format!("the file was written for type `{found}`, expected `{type_name}`"),
-        });
-    }
+    identity::check(path, written_for, type_name)?;
     let reader = decode::batch_reader(bytes, metadata, path, BATCH_ROWS, Columns::All)?;
     decode::all_batches(reader, path)?
         .into_iter()
@@ -91,20 +85,15 @@ pub(crate) fn write_atomic(
     let schema = batch.schema();
     let props = options.writer_properties(&schema, type_name)?;
     let file_schema = layout::file_schema(&schema, options.profile());
-    let (dir, temp) = fsio::temp_beside(path)?;
-    let settings = WriteSettings {
-        schema: &schema,
-        file_schema: &file_schema,
-        type_name,
-        props: &props,
-        row_group_size: options.row_group_size,
-        threads: options.threads,
-    };
-    let written = encode::write_file(&temp, settings, [Ok(batch)])
-        .and_then(|_| std::fs::rename(&temp, path).map_err(|e| Error::io(path, e)));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    fsio::sync_dir(&dir)
+    durable::replace(path, |temp| {
+        let settings = WriteSettings {
+            schema: &schema,
+            file_schema: &file_schema,
+            type_name,
+            props: &props,
+            row_group_size: options.row_group_size,
+            threads: options.threads,
+        };
+        encode::write_file(temp, settings, [Ok(batch)]).map(|_| ())
+    })
 }

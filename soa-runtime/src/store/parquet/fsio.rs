@@ -123,52 +123,7 @@ pub(crate) fn stamp(path: &Path) -> Result<Option<Stamp>> {
     }))
 }
 
-/// The directory of `path` and a temporary name next to it for an atomic replace of `path`.
-pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, PathBuf)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let Some(name) = path.file_name() else {
-        return Err(Error::io(
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
-        ));
-    };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temp = dir.join(format!(
-        ".{}.{}.{}.soa.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    Ok((dir, temp))
-}
-
-/// Makes the directory entries of `dir` (creations, renames, unlinks) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-/// Creates `path` (which must not exist), writes `bytes`, and fsyncs the file.
-pub(crate) fn write_new_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(path, e))
-}
+pub(crate) use crate::store::durable::{sync_dir, write_new_durable};
 
 /// A file sink that computes the CRC32 and size of everything written through it.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use crate::error::{Error, Result};
 
 /// Metadata key holding the Rust row type a file was written for.
-pub const RUST_TYPE_KEY: &str = "soa.rust_type";
+pub const RUST_TYPE_KEY: &str = crate::store::identity::ROW_TYPE_KEY;
 /// Metadata key holding the version of `soa-runtime` that wrote a file.
 pub const VERSION_KEY: &str = "soa.version";
 
