@@ -22,13 +22,13 @@ mod ipc_nested_field_names;
 mod load_ipc_reads_like_from_record_batch;
 #[path = "regression/nullable_struct_children.rs"]
 mod nullable_struct_children;
-#[path = "regression/timestamp_range_edges.rs"]
-mod timestamp_range_edges;
-#[path = "regression/timestamp_seconds_in_parquet.rs"]
-mod timestamp_seconds_in_parquet;
 #[path = "regression/option_option_alias.rs"]
 mod option_option_alias;
 #[path = "regression/rename_all_serde_rules.rs"]
 mod rename_all_serde_rules;
 #[path = "regression/sort_by_ref_key.rs"]
 mod sort_by_ref_key;
+#[path = "regression/timestamp_range_edges.rs"]
+mod timestamp_range_edges;
+#[path = "regression/timestamp_seconds_in_parquet.rs"]
+mod timestamp_seconds_in_parquet;
