@@ -11,6 +11,8 @@
 mod expand;
 mod internals;
 mod names;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

@@ -134,7 +134,7 @@ pub fn expand(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStrea
         #( #payload_defs )*
 
         const _: () = {
-            const VARIANTS: &[&str] = &[ #( #stored, )* ];
+            const VARIANTS: &[&::core::primitive::str] = &[ #( #stored, )* ];
 
             #[automatically_derived]
             impl #krate::ArrowField for #ident {
@@ -143,7 +143,7 @@ pub fn expand(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStrea
                 }
 
                 fn to_array(values: &[Self]) -> #p::Result<#p::ArrayRef, #krate::FieldError> {
-                    let tags: #p::Vec<usize> = values.iter().map(|v| match v { #( #tag_arms, )* }).collect();
+                    let tags: #p::Vec<::core::primitive::usize> = values.iter().map(|v| match v { #( #tag_arms, )* }).collect();
                     #( #build_children )*
                     #p::data_enum_to_array(VARIANTS, tags, #p::None, ::std::vec![ #( #children, )* ])
                 }
@@ -154,11 +154,11 @@ pub fn expand(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStrea
                 }
 
                 fn to_array_opt(values: &[#p::Option<Self>]) -> #p::Result<#p::ArrayRef, #krate::FieldError> {
-                    let tags: #p::Vec<usize> = values.iter().map(|v| match v {
+                    let tags: #p::Vec<::core::primitive::usize> = values.iter().map(|v| match v {
                         #p::Some(v) => match v { #( #tag_arms, )* },
                         #p::None => 0,
                     }).collect();
-                    let valid: #p::Vec<bool> = values.iter().map(|v| v.is_some()).collect();
+                    let valid: #p::Vec<::core::primitive::bool> = values.iter().map(|v| v.is_some()).collect();
                     #( #build_children_opt )*
                     #p::data_enum_to_array(VARIANTS, tags, #p::Some(valid), ::std::vec![ #( #children, )* ])
                 }

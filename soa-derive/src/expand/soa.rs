@@ -130,7 +130,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             /// # Panics
             /// If `index >= self.len()`, like slice indexing.
             #[must_use]
-            pub fn row(&self, index: usize) -> #row #ty_generics {
+            pub fn row(&self, index: ::core::primitive::usize) -> #row #ty_generics {
                 #row { #( #idents: #row_values, )* }
             }
 
@@ -139,7 +139,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             /// # Panics
             /// If any index is out of bounds, like slice indexing.
             #[must_use]
-            pub fn take(&self, indices: &[usize]) -> Self {
+            pub fn take(&self, indices: &[::core::primitive::usize]) -> Self {
                 Self { #( #idents: #takes, )* }
             }
 
@@ -157,7 +157,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             /// # Panics
             /// If the range is out of bounds, like slice indexing.
             #[must_use]
-            pub fn slice(&self, range: impl ::core::ops::RangeBounds<usize>) -> Self {
+            pub fn slice(&self, range: impl ::core::ops::RangeBounds<::core::primitive::usize>) -> Self {
                 let range = #krate::__private::resolve_range(range, self.len());
                 Self { #( #idents: #slices, )* }
             }
@@ -249,19 +249,19 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
                 /// An empty container with room for `capacity` rows in every column.
                 #[must_use]
-                pub fn with_capacity(capacity: usize) -> Self {
+                pub fn with_capacity(capacity: ::core::primitive::usize) -> Self {
                     Self { #( #idents: #with_caps, )* }
                 }
 
                 /// Number of rows.
                 #[must_use]
-                pub fn len(&self) -> usize {
+                pub fn len(&self) -> ::core::primitive::usize {
                     self.#first.len()
                 }
 
                 /// `true` when there are no rows.
                 #[must_use]
-                pub fn is_empty(&self) -> bool {
+                pub fn is_empty(&self) -> ::core::primitive::bool {
                     self.#first.is_empty()
                 }
 
@@ -273,7 +273,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
                 /// A borrowed view of row `index`, or `None` when out of bounds.
                 #[must_use]
-                pub fn get(&self, index: usize) -> ::core::option::Option<#view_anon> {
+                pub fn get(&self, index: ::core::primitive::usize) -> ::core::option::Option<#view_anon> {
                     ::core::option::Option::Some(#view { #( #idents: self.#idents.get(index)?, )* })
                 }
 
@@ -298,7 +298,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 /// Keeps the first `len` rows.
-                pub fn truncate(&mut self, len: usize) {
+                pub fn truncate(&mut self, len: ::core::primitive::usize) {
                     #( self.#idents.truncate(len); )*
                 }
 
@@ -308,7 +308,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 /// Reserves room for `additional` more rows in every column.
-                pub fn reserve(&mut self, additional: usize) {
+                pub fn reserve(&mut self, additional: ::core::primitive::usize) {
                     #( self.#idents.reserve(additional); )*
                 }
 
@@ -321,16 +321,16 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 ///
                 /// # Panics
                 /// If `index >= self.len()`, like `Vec::swap_remove`.
-                pub fn swap_remove(&mut self, index: usize) -> #row #ty_generics {
+                pub fn swap_remove(&mut self, index: ::core::primitive::usize) -> #row #ty_generics {
                     #row { #( #idents: self.#idents.swap_remove(index), )* }
                 }
 
                 /// Keeps the rows for which `keep` returns `true`, in order.
                 pub fn retain<F>(&mut self, mut keep: F)
                 where
-                    F: ::core::ops::FnMut(#view_anon) -> bool,
+                    F: ::core::ops::FnMut(#view_anon) -> ::core::primitive::bool,
                 {
-                    let mask: ::std::vec::Vec<bool> = self.iter().map(|row| keep(row)).collect();
+                    let mask: ::std::vec::Vec<::core::primitive::bool> = self.iter().map(|row| keep(row)).collect();
                     #( #retains; )*
                 }
 
@@ -340,7 +340,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 where
                     F: ::core::ops::FnMut(&#view_anon, &#view_anon) -> ::core::cmp::Ordering,
                 {
-                    let mut perm: ::std::vec::Vec<usize> = (0..self.len()).collect();
+                    let mut perm: ::std::vec::Vec<::core::primitive::usize> = (0..self.len()).collect();
                     perm.sort_by(|&a, &b| match (self.get(a), self.get(b)) {
                         (::core::option::Option::Some(a), ::core::option::Option::Some(b)) => compare(&a, &b),
                         _ => ::core::cmp::Ordering::Equal,
@@ -369,7 +369,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 {
                     // Not through `sort_by`: its comparator is generic over the views' lifetime,
                     // which would need `K: 'static`; here the views borrow `this`, a local.
-                    let mut perm: ::std::vec::Vec<usize> = (0..self.len()).collect();
+                    let mut perm: ::std::vec::Vec<::core::primitive::usize> = (0..self.len()).collect();
                     let this = &*self;
                     perm.sort_by(|&a, &b| match (this.get(a), this.get(b)) {
                         (::core::option::Option::Some(a), ::core::option::Option::Some(b)) => key(a).cmp(key(b)),
@@ -432,10 +432,10 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             #[automatically_derived]
             impl #impl_generics #krate::SoaColumns for #soa #ty_generics #where_clause {
                 type Row = #row #ty_generics;
-                fn len(&self) -> usize { #soa::len(self) }
+                fn len(&self) -> ::core::primitive::usize { #soa::len(self) }
                 fn push(&mut self, row: Self::Row) { #soa::push(self, row) }
                 fn clear(&mut self) { #soa::clear(self) }
-                fn reserve(&mut self, additional: usize) { #soa::reserve(self, additional) }
+                fn reserve(&mut self, additional: ::core::primitive::usize) { #soa::reserve(self, additional) }
                 fn into_rows(self) -> ::std::vec::Vec<Self::Row> { #soa::into_rows(self) }
                 fn append(&mut self, other: &mut Self) { #soa::append(self, other) }
             }

@@ -193,7 +193,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
 
                 fn to_array_opt(values: &[#krate::__private::Option<Self>]) -> #krate::__private::Result<#krate::__private::ArrayRef, #krate::FieldError> {
-                    let valid: #krate::__private::Vec<bool> = values.iter().map(|v| v.is_some()).collect();
+                    let valid: #krate::__private::Vec<::core::primitive::bool> = values.iter().map(|v| v.is_some()).collect();
                     let columns = #soa {
                         #( #idents: values.iter().flatten().map(|row| #krate::__private::Clone::clone(&row.#idents)).collect(), )*
                     };
@@ -217,7 +217,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
 
             #[automatically_derived]
             impl #impl_generics #krate::ToArrow for #soa #ty_generics #where_clause {
-                const TYPE_NAME: &'static str = #row_name;
+                const TYPE_NAME: &'static ::core::primitive::str = #row_name;
 
                 fn schema() -> #krate::__private::SchemaRef {
                     #schema_body
@@ -280,10 +280,10 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::UnitEnum for #ident #ty_generics #where_clause {
-                const NAME: &'static str = #name;
-                const VARIANTS: &'static [&'static str] = &[ #( #stored, )* ];
+                const NAME: &'static ::core::primitive::str = #name;
+                const VARIANTS: &'static [&'static ::core::primitive::str] = &[ #( #stored, )* ];
 
-                fn variant_index(&self) -> usize {
+                fn variant_index(&self) -> ::core::primitive::usize {
                     match self { #( Self::#variant_idents => #indexes, )* }
                 }
 
@@ -291,7 +291,7 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
                     #names_body
                 }
 
-                fn from_variant_index(index: usize) -> #krate::__private::Option<Self> {
+                fn from_variant_index(index: ::core::primitive::usize) -> #krate::__private::Option<Self> {
                     match index {
                         #( #indexes => #krate::__private::Some(Self::#variant_idents), )*
                         _ => #krate::__private::None,

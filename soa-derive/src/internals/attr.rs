@@ -88,7 +88,11 @@ fn unknown(meta: &ParseNestedMeta<'_>, place: &str, allowed: &[Symbol]) -> syn::
 
 fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T, key: Symbol) {
     if slot.is_some() {
-        cx.syn_error(meta.error(format!("duplicate soa attribute `{key}`")));
+        // On the repeated key alone (`meta.error` would span the key and its value).
+        cx.syn_error(syn::Error::new(
+            meta.path.span_of_key(),
+            format!("duplicate soa attribute `{key}`"),
+        ));
     } else {
         *slot = Some(value);
     }

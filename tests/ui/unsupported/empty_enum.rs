@@ -1,0 +1,6 @@
+use soa_runtime::ToArrow;
+
+#[derive(ToArrow, Debug, Clone, Copy, PartialEq)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use soa_runtime::{Soa, ToArrow};
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+struct Nothing {}
+
+fn main() {}
