@@ -57,8 +57,11 @@ pub(crate) fn replace<R>(path: &Path, write: impl FnOnce(&Path) -> Result<R>) ->
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = write(&temp)
-        .and_then(|r| std::fs::rename(&temp, path).map(|()| r).map_err(|e| Error::io(path, e)));
+    let written = write(&temp).and_then(|r| {
+        std::fs::rename(&temp, path)
+            .map(|()| r)
+            .map_err(|e| Error::io(path, e))
+    });
     let result = match written {
         Ok(result) => result,
         Err(e) => {

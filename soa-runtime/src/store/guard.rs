@@ -10,7 +10,11 @@ use crate::error::{Error, Result};
 
 /// Runs `decode`; a panic inside it becomes [`Error::Corrupt`] for `path`, saying which
 /// `decoder` panicked and why.
-pub(crate) fn decoding<R>(path: &Path, decoder: &str, decode: impl FnOnce() -> Result<R>) -> Result<R> {
+pub(crate) fn decoding<R>(
+    path: &Path,
+    decoder: &str,
+    decode: impl FnOnce() -> Result<R>,
+) -> Result<R> {
     match catch_unwind(AssertUnwindSafe(decode)) {
         Ok(result) => result,
         Err(payload) => {

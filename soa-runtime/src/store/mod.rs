@@ -15,9 +15,9 @@
 mod conform;
 mod core;
 mod durable;
+pub mod file;
 mod guard;
 mod identity;
-pub mod file;
 pub mod memory;
 pub mod parquet;
 mod retype;

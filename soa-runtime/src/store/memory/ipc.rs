@@ -15,9 +15,9 @@ use arrow_ipc::{Block, MessageHeader};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
+use crate::store::conform::mismatch;
 use crate::store::identity::{self, ROW_TYPE_KEY};
 use crate::store::{durable, guard};
-use crate::store::conform::mismatch;
 
 use super::IpcCompression;
 
@@ -193,8 +193,12 @@ fn decode_ipc(
     let schema = Arc::new(
         arrow_ipc::convert::try_fb_to_schema(ipc_schema).map_err(|e| decode_error(path, e))?,
     );
-    let written_for =
-        identity::written_for(schema.metadata().iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let written_for = identity::written_for(
+        schema
+            .metadata()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
     identity::check(path, written_for, type_name)?;
     // Refuse a file for another type before decoding any data: converting an empty batch of the
     // file's schema checks every column's presence and type, by `from_record_batch`'s rules

@@ -31,8 +31,7 @@ use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
 use crate::store::{
-    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
-    filtered,
+    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking, filtered,
 };
 
 pub(crate) use ipc::{read_ipc_file, write_ipc_file};

@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use super::decode::{self, Columns};
 use super::encode::{self, WriteSettings};
 use super::fsio::check_magic;
-use crate::store::{durable, identity};
 use super::layout;
 use super::options::{ParquetOptions, RUST_TYPE_KEY};
+use crate::store::{durable, identity};
 
 /// Rows per decoded batch.
 const BATCH_ROWS: usize = 64 * 1024;

@@ -1,0 +1,384 @@
+//! The commit protocol (see the module docs of `store::parquet`): the writer lock, staging,
+//! the manifest rename that commits, settling (renames and sweeps), and `compact`'s source.
+
+use super::*;
+
+/// Finishes a commit: applies the pending renames, removes unlisted data files and staging
+/// leftovers, and fsyncs the directory if anything changed. Idempotent. Only ever called with
+/// the commit lock held: then no staging file belongs to a live commit.
+pub(super) fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let mut changed = false;
+    for (staged, target) in &manifest.pending {
+        let from = dir.join(staged);
+        let to = dir.join(target);
+        match std::fs::metadata(&from) {
+            Ok(meta) => {
+                let expected = manifest
+                    .files
+                    .iter()
+                    .find(|f| f.name == *target)
+                    .map(|f| f.size);
+                if expected != Some(meta.len()) {
+                    return Err(Error::Corrupt {
+                        path: from,
+                        reason: format!(
+                            "staged file has {} bytes, the manifest recorded {expected:?}",
+                            meta.len()
+                        ),
+                    });
+                }
+                std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+                changed = true;
+            }
+            // Already renamed (or lost: `read_committed` reports that).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(from, e)),
+        }
+    }
+    let listed: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+    changed |= fsio::sweep(dir, &listed)?;
+    if changed {
+        fsio::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Checks a batch of a foreign file against the row type: `from_record_batch`, then back to a
+/// batch with the row type's exact schema.
+pub(super) type Conform = fn(&RecordBatch) -> Result<RecordBatch>;
+
+pub(super) fn conform_to<C: ToArrow>(batch: &RecordBatch) -> Result<RecordBatch> {
+    C::from_record_batch(batch)?.into_record_batch()
+}
+
+/// Where new files go in the next manifest.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Placement {
+    /// The new files replace all others.
+    Replace,
+    /// The new files follow the existing ones; `next_part` is the next part number.
+    Append { next_part: u64 },
+}
+
+impl Inner {
+    pub(super) fn fault(&self, point: FaultPoint) -> Result<()> {
+        match self.fault {
+            Some((p, kind)) if p == point => Err(Error::io(
+                &self.dir,
+                io::Error::new(kind, format!("injected failure at {point:?}")),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn settings(&self) -> WriteSettings<'_> {
+        WriteSettings {
+            schema: &self.schema,
+            file_schema: &self.file_schema,
+            type_name: self.type_name,
+            props: &self.props,
+            row_group_size: self.options.row_group_size,
+            threads: self.options.threads,
+        }
+    }
+
+    pub(super) fn read_state(&self) -> std::sync::RwLockReadGuard<'_, state::Committed> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn set_state(&self, committed: state::Committed) {
+        let stats = stats_of(&committed.manifest, &self.schema);
+        *self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = committed;
+        match self.stats.lock() {
+            Ok(mut s) => *s = stats,
+            Err(poisoned) => *poisoned.into_inner() = stats,
+        }
+    }
+
+    /// Re-reads the manifest if the file changed since this instance last read or wrote it
+    /// (another process or instance committed): one `stat` when nothing changed.
+    pub(super) fn refresh(&self) -> Result<()> {
+        let path = fsio::manifest_path(&self.dir);
+        if fsio::stamp(&path)? == self.read_state().stamp {
+            return Ok(());
+        }
+        self.set_state(state::read_committed(&self.dir, self.type_name)?);
+        Ok(())
+    }
+
+    pub(super) fn run_write(&self, op: WriteOp) -> Result<()> {
+        {
+            let mut held = self
+                .writer_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if held.is_none() {
+                *held = Some(writer_lock::acquire(&self.dir, self.wait_for_writer)?);
+            }
+        }
+        // Every commit of every process and instance holds the lock from here to its end, so the
+        // manifest read below stays the latest until we replace it, and every staging file that
+        // exists now is a leftover of a dead commit.
+        let _lock = fsio::lock_commits(&self.dir)?;
+        self.set_state(state::read_committed(&self.dir, self.type_name)?);
+        let (seq, next_part, files, exists) = {
+            let state = self.read_state();
+            let m = &state.manifest;
+            settle(&self.dir, m)?;
+            (
+                m.seq + 1,
+                m.next_part,
+                m.files.clone(),
+                state.stamp.is_some(),
+            )
+        };
+        let append = Placement::Append {
+            next_part: next_part + 1,
+        };
+        match op {
+            WriteOp::Init if exists => Ok(()),
+            WriteOp::Init => {
+                let staged = self.stage(seq, DATA_FILE, std::iter::empty())?;
+                self.commit(seq, vec![staged], Placement::Replace)
+            }
+            WriteOp::Clear => {
+                let placeholder = self
+                    .stage(seq, DATA_FILE, std::iter::empty())
+                    .and_then(|staged| self.commit(seq, vec![staged], Placement::Replace));
+                match placeholder {
+                    Err(Error::Io { source, .. })
+                        if source.kind() == io::ErrorKind::StorageFull
+                            && self.read_state().manifest.seq < seq =>
+                    {
+                        // A full disk is when clearing matters most: free the space first (a
+                        // manifest listing no file), then add the empty file if it fits now.
+                        self.commit(seq, Vec::new(), Placement::Replace)?;
+                        if let Ok(staged) = self.stage(seq + 1, DATA_FILE, std::iter::empty()) {
+                            let _ = self.commit(seq + 1, vec![staged], Placement::Replace);
+                        }
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+            WriteOp::Save(batches) => {
+                let staged = self.stage(seq, DATA_FILE, batches.into_iter().map(Ok))?;
+                self.commit(seq, vec![staged], Placement::Replace)
+            }
+            WriteOp::Append(batches) => {
+                let part = fsio::part_name(next_part);
+                let staged = self.stage(seq, &part, batches.into_iter().map(Ok))?;
+                self.commit(seq, vec![staged], append)
+            }
+            WriteOp::Import(paths, conform) => {
+                let mut staged = Vec::with_capacity(paths.len());
+                let mut part = next_part;
+                let result = paths.iter().try_for_each(|path| {
+                    let batches = foreign::read_batches(path, self.type_name, &self.schema)?;
+                    let converted = batches.iter().map(|b| {
+                        conform(b).map_err(|e| Error::InFile {
+                            path: path.clone(),
+                            source: Box::new(e),
+                        })
+                    });
+                    staged.push(self.stage(seq, &fsio::part_name(part), converted)?);
+                    part += 1;
+                    Ok(())
+                });
+                if let Err(e) = result {
+                    for (name, _) in &staged {
+                        let _ = std::fs::remove_file(self.dir.join(name));
+                    }
+                    return Err(e);
+                }
+                self.commit(seq, staged, Placement::Append { next_part: part })
+            }
+            WriteOp::Compact => {
+                match files.as_slice() {
+                    [] => return Ok(()),
+                    [only] if only.name == DATA_FILE => return Ok(()),
+                    _ => {}
+                }
+                let snapshot = self.snapshot()?;
+                let source = CompactSource {
+                    inner: self,
+                    files: snapshot.into_iter(),
+                    current: None,
+                    done: false,
+                };
+                let staged = self.stage(seq, DATA_FILE, source)?;
+                self.commit(seq, vec![staged], Placement::Replace)
+            }
+        }
+    }
+
+    /// Step 1: writes a staged file that will become `target`.
+    pub(super) fn stage<I>(
+        &self,
+        seq: u64,
+        target: &str,
+        batches: I,
+    ) -> Result<(String, StoredFile)>
+    where
+        I: IntoIterator<Item = Result<RecordBatch>>,
+    {
+        self.fault(FaultPoint::CreateStaged)?;
+        let staged = fsio::staged_name(seq, target);
+        let path = self.dir.join(&staged);
+        match encode::write_file(&path, self.settings(), batches) {
+            Ok(written) => Ok((
+                staged,
+                StoredFile {
+                    name: target.to_owned(),
+                    size: written.size,
+                    crc32: written.crc32,
+                    rows: written.rows,
+                    column_bytes: written.column_bytes,
+                },
+            )),
+            Err(e) => {
+                // Best effort: a leftover would be swept on the next open anyway.
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Steps 2-4: commits the staged files (see the module docs). Called with the commit lock.
+    pub(super) fn commit(
+        &self,
+        seq: u64,
+        staged: Vec<(String, StoredFile)>,
+        placement: Placement,
+    ) -> Result<()> {
+        let current = self.read_state().manifest.clone();
+        let next = match self.commit_manifest(&current, seq, &staged, placement) {
+            Ok(next) => next,
+            Err(e) => {
+                for (name, _) in &staged {
+                    let _ = std::fs::remove_file(self.dir.join(name));
+                }
+                return Err(e);
+            }
+        };
+        // Committed: from here on the new manifest is the store's state, whatever fails next.
+        let stamp = fsio::stamp(&fsio::manifest_path(&self.dir)).ok().flatten();
+        self.set_state(state::Committed {
+            manifest: next,
+            stamp,
+            dropped: Vec::new(),
+        });
+        self.fault(FaultPoint::AfterCommit)?;
+        // If the renames fail, readers find the files under their staging names, and the next
+        // commit (or open) finishes them.
+        settle(&self.dir, &self.read_state().manifest)
+    }
+
+    /// Steps 2 and 3: returns the committed manifest, or an error before the commit point.
+    pub(super) fn commit_manifest(
+        &self,
+        current: &Manifest,
+        seq: u64,
+        staged: &[(String, StoredFile)],
+        placement: Placement,
+    ) -> Result<Manifest> {
+        let mut next = current.clone();
+        next.seq = seq;
+        env!("CARGO_PKG_VERSION").clone_into(&mut next.version);
+        next.pending = staged
+            .iter()
+            .map(|(name, file)| (name.clone(), file.name.clone()))
+            .collect();
+        let new_files = staged.iter().map(|(_, file)| file.clone());
+        match placement {
+            Placement::Replace => next.files = new_files.collect(),
+            Placement::Append { next_part } => {
+                // An empty store's placeholder file gives way to the first rows.
+                next.files.retain(|f| f.rows > 0);
+                next.files.extend(new_files);
+                next.next_part = next_part;
+            }
+        }
+        // Never publish a manifest naming a file we do not have.
+        for (name, file) in staged {
+            let path = self.dir.join(name);
+            let len = std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .len();
+            if len != file.size {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: format!(
+                        "the staged file has {len} bytes, {} were written",
+                        file.size
+                    ),
+                });
+            }
+        }
+        fsio::sync_dir(&self.dir)?;
+        self.fault(FaultPoint::BeforeCommit)?;
+        let tmp = self.dir.join(fsio::staged_name(seq, MANIFEST));
+        let target = fsio::manifest_path(&self.dir);
+        let written = fsio::write_new_durable(&tmp, next.encode().as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e)));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        // If this fsync fails the rename may or may not survive a power loss; the process goes
+        // on with the new state, as every later read of the directory will see it.
+        let _ = fsio::sync_dir(&self.dir);
+        Ok(next)
+    }
+}
+
+/// The batches of every file in order, for `compact` (one file open at a time).
+pub(super) struct CompactSource<'a> {
+    inner: &'a Inner,
+    files: std::vec::IntoIter<OpenFile>,
+    current: Option<(ParquetRecordBatchReader, PathBuf)>,
+    done: bool,
+}
+
+impl Iterator for CompactSource<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            if let Some((reader, path)) = &mut self.current {
+                let next = decode::next_batch(reader, path)
+                    .and_then(|b| b.map(|b| self.inner.restore(b, path)).transpose());
+                match next {
+                    Ok(Some(batch)) => return Some(Ok(batch)),
+                    Ok(None) => self.current = None,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let Some(file) = self.files.next() else {
+                self.done = true;
+                break;
+            };
+            // A rewrite always verifies (whatever `verify_checksums` says): it would give damaged
+            // values a fresh, valid checksum.
+            match self
+                .inner
+                .stream_file(&file, self.inner.options.scan_batch_size, true, None)
+            {
+                Ok(reader) => self.current = Some((reader, file.path)),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}

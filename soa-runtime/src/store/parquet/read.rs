@@ -1,0 +1,265 @@
+//! The read path: snapshots of the committed files, whole-file decoding for `load`, streaming
+//! scans with projection, footer counts.
+
+use super::*;
+
+impl Inner {
+    /// Opens every committed file (a consistent snapshot: the handles keep their content even if
+    /// a later commit replaces or removes the names). A file that disappears while we open it
+    /// was replaced by a commit of another process or instance: read the new manifest and start
+    /// again.
+    pub(super) fn snapshot(&self) -> Result<Vec<OpenFile>> {
+        let mut attempts = 0;
+        loop {
+            self.refresh()?;
+            let state = self.read_state();
+            let m = &state.manifest;
+            let mut files = Vec::with_capacity(m.files.len());
+            let mut missing = None;
+            for entry in &m.files {
+                let staged = state::staged_name_of(m, entry);
+                match decode::open_listed(&self.dir, entry, staged, &self.bytes_read)? {
+                    Some(file) => files.push(file),
+                    None => {
+                        missing = Some(self.dir.join(&entry.name));
+                        break;
+                    }
+                }
+            }
+            let Some(path) = missing else {
+                return Ok(files);
+            };
+            let stamp = state.stamp;
+            drop(state);
+            attempts += 1;
+            if attempts >= 100 || fsio::stamp(&fsio::manifest_path(&self.dir))? == stamp {
+                return Err(Error::Corrupt {
+                    path,
+                    reason: "the file is listed in the manifest but missing (reopen the store to \
+                             roll back to the files that are whole: see `dropped_files`)"
+                        .into(),
+                });
+            }
+        }
+    }
+
+    /// A decoded batch with the row type's column types again where the file holds a column in
+    /// another form (see `layout`), whichever profile wrote the file.
+    pub(super) fn restore(&self, batch: RecordBatch, path: &Path) -> Result<RecordBatch> {
+        layout::from_file(batch, &self.schema, path)
+    }
+
+    pub(super) fn check_rows(&self, file: &OpenFile, footer_rows: i64) -> Result<()> {
+        if u64::try_from(footer_rows).ok() != Some(file.entry.rows) {
+            return Err(Error::Corrupt {
+                path: file.path.clone(),
+                reason: format!(
+                    "the footer says {footer_rows} rows, the manifest recorded {}",
+                    file.entry.rows
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes one whole file: one read of the file, a CRC pass over the bytes in memory, the
+    /// columns (`columns`, or every column of the row type the file has) decoded on `threads`
+    /// threads. A file whose every column fits comfortably in one Arrow array (well under the
+    /// 2 GiB of Utf8 offsets) becomes one batch, so `load` converts it column by column with one
+    /// copy of the data plus one column at its peak; bigger files come row group by row group.
+    pub(super) fn read_whole(
+        &self,
+        file: &OpenFile,
+        columns: Option<&[String]>,
+    ) -> Result<Vec<RecordBatch>> {
+        let bytes = decode::read_verified(file, self.options.verify_checksums)?;
+        let metadata = decode::read_metadata(&bytes, &file.path, self.type_name)?;
+        self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
+        let names: Vec<String> = match columns {
+            Some(names) => names.to_vec(),
+            // The row type's columns that the file has; a missing one is reported by the
+            // conversion (`Error::MissingColumn` naming the field).
+            None => {
+                let file_schema = Arc::clone(metadata.schema());
+                self.schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|name| file_schema.index_of(name).is_ok())
+                    .collect()
+            }
+        };
+        let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let batch_size = if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
+            rows
+        } else {
+            largest_row_group(&metadata)
+        };
+        let threads = self.options.threads;
+        let batches =
+            decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
+        drop(bytes);
+        batches
+            .into_iter()
+            .filter(|batch| batch.num_rows() > 0)
+            .map(|batch| self.restore(batch, &file.path))
+            .collect()
+    }
+
+    pub(super) fn count_from_footers(&self) -> Result<FooterCount> {
+        let files = self.snapshot()?;
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut count = FooterCount::default();
+        for file in &files {
+            let reader = file.file.with_counter(Arc::clone(&counter));
+            fsio::check_magic(&reader, &file.path)?;
+            let metadata = decode::guarded(&file.path, || {
+                ParquetMetaDataReader::new()
+                    .parse_and_finish(&reader)
+                    .map_err(|source| Error::Parquet {
+                        path: file.path.clone(),
+                        source,
+                    })
+            })?;
+            decode::check_type(&metadata, &file.path, self.type_name)?;
+            let rows = metadata.file_metadata().num_rows();
+            self.check_rows(file, rows)?;
+            count.rows += file.entry.rows;
+            count.files += 1;
+            count.file_bytes += file.entry.size;
+        }
+        count.bytes_read = counter.load(Ordering::Relaxed);
+        self.bytes_read
+            .fetch_add(count.bytes_read, Ordering::Relaxed);
+        Ok(count)
+    }
+
+    /// Opens a file for streaming: verify in place, then a batch reader over positional reads.
+    pub(super) fn stream_file(
+        &self,
+        file: &OpenFile,
+        batch_size: usize,
+        verify: bool,
+        columns: Option<&[String]>,
+    ) -> Result<ParquetRecordBatchReader> {
+        if verify {
+            decode::verify_in_place(file)?;
+        }
+        let metadata = decode::read_metadata(&file.file, &file.path, self.type_name)?;
+        self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
+        let columns = match columns {
+            Some(names) => Columns::Named(names),
+            None => Columns::All,
+        };
+        decode::batch_reader(file.file.clone(), metadata, &file.path, batch_size, columns)
+    }
+
+    /// The scan task: every file in order, whole (`batch_size == usize::MAX`) or streamed in
+    /// batches of `batch_size` rows; stops at the first error (sent as the last item) or when the
+    /// stream is dropped.
+    pub(super) fn scan_into(
+        &self,
+        files: &[OpenFile],
+        columns: Option<&[String]>,
+        batch_size: usize,
+        tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    ) {
+        let send = |item: Result<RecordBatch>| tx.blocking_send(item).is_ok();
+        for file in files {
+            if batch_size == usize::MAX {
+                match self.read_whole(file, columns) {
+                    Ok(batches) => {
+                        for batch in batches {
+                            if !send(Ok(batch)) {
+                                return; // the stream was dropped
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        send(Err(e));
+                        return;
+                    }
+                }
+                continue;
+            }
+            let verify = self.options.verify_checksums;
+            let mut reader = match self.stream_file(file, batch_size, verify, columns) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    send(Err(e));
+                    return;
+                }
+            };
+            loop {
+                let next = decode::next_batch(&mut reader, &file.path)
+                    .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose())
+                    .and_then(|b| b.map(|b| in_order(b, columns)).transpose());
+                match next {
+                    Ok(Some(batch)) if batch.num_rows() == 0 => {}
+                    Ok(Some(batch)) => {
+                        if !send(Ok(batch)) {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        send(Err(e));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A projected batch with its columns in the order asked (the Parquet reader yields them in file
+/// order).
+pub(super) fn in_order(batch: RecordBatch, columns: Option<&[String]>) -> Result<RecordBatch> {
+    let Some(names) = columns else {
+        return Ok(batch);
+    };
+    let schema = batch.schema();
+    let indices = names
+        .iter()
+        .map(|name| {
+            schema
+                .index_of(name)
+                .map_err(|e| Error::arrow("ordering projected columns", e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    batch
+        .project(&indices)
+        .map_err(|e| Error::arrow("ordering projected columns", e))
+}
+
+/// Uncompressed bytes above which a file's columns are not decoded into one array each.
+const ONE_BATCH_COLUMN_LIMIT: u64 = 512 << 20;
+
+/// The largest uncompressed size of one column over all row groups of a file.
+pub(super) fn largest_column_bytes(
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+) -> u64 {
+    let mut sizes: Vec<u64> = Vec::new();
+    for row_group in metadata.metadata().row_groups() {
+        for (i, chunk) in row_group.columns().iter().enumerate() {
+            if sizes.len() <= i {
+                sizes.resize(i + 1, 0);
+            }
+            sizes[i] += u64::try_from(chunk.uncompressed_size()).unwrap_or(u64::MAX / 4);
+        }
+    }
+    sizes.into_iter().max().unwrap_or(0)
+}
+
+pub(super) fn largest_row_group(
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+) -> usize {
+    metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| usize::try_from(rg.num_rows()).unwrap_or(0))
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
