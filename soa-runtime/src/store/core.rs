@@ -387,11 +387,23 @@ async fn into_batch<C: ToArrow + Send + 'static>(data: C) -> Result<RecordBatch>
     }
 }
 
+/// Schema metadata key a store may put on scanned batches: the file they come from, so that a
+/// conversion error names it ([`Error::InFile`]).
+pub(crate) const SOURCE_FILE_KEY: &str = "soa.source_file";
+
 /// Drains a stream (on a blocking thread) into one container of about `rows` rows.
 fn collect_rows<C: ToArrow>(mut stream: BatchStream, rows: u64) -> Result<C> {
     let mut out: Option<C> = None;
     while let Some(batch) = futures::executor::block_on(stream.next()) {
-        let mut part = C::try_from_record_batch(batch?)?;
+        let batch = batch?;
+        let source = batch.schema().metadata().get(SOURCE_FILE_KEY).cloned();
+        let mut part = C::try_from_record_batch(batch).map_err(|e| match source {
+            Some(path) => Error::InFile {
+                path: path.into(),
+                source: Box::new(e),
+            },
+            None => e,
+        })?;
         match &mut out {
             None => {
                 // Reserved once (untouched capacity costs no memory): the peak stays near one

@@ -1,7 +1,10 @@
 //! The read path: snapshots of the committed files, whole-file decoding for `load`, streaming
 //! scans with projection, footer counts.
 
+use parquet::file::reader::ChunkReader;
+
 use super::*;
+use crate::store::SOURCE_FILE_KEY;
 
 impl Inner {
     /// Opens every committed file (a consistent snapshot: the handles keep their content even if
@@ -72,8 +75,37 @@ impl Inner {
         file: &OpenFile,
         columns: Option<&[String]>,
     ) -> Result<Vec<RecordBatch>> {
-        let bytes = decode::read_verified(file, self.options.verify_checksums)?;
-        let metadata = decode::read_metadata(&bytes, &file.path, self.type_name)?;
+        let batches = if self.options.verify_checksums {
+            let bytes = decode::read_verified(file, true)?;
+            self.decode_whole(&bytes, file, columns)?
+        } else {
+            // Positional reads of the column chunks decoded: a projection reads only its own.
+            self.decode_whole(&file.file, file, columns)?
+        };
+        // The file travels with its batches, so a conversion error can name it (`StoreExt::load`).
+        let source = file.path.to_string_lossy().into_owned();
+        batches
+            .into_iter()
+            .filter(|batch| batch.num_rows() > 0)
+            .map(|batch| {
+                let batch = self.restore(batch, &file.path)?;
+                let mut metadata = batch.schema().metadata().clone();
+                metadata.insert(SOURCE_FILE_KEY.to_owned(), source.clone());
+                let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
+                batch
+                    .with_schema(schema)
+                    .map_err(|e| Error::arrow("labelling a batch with its file", e))
+            })
+            .collect()
+    }
+
+    fn decode_whole<R: ChunkReader + Clone + 'static>(
+        &self,
+        reader: &R,
+        file: &OpenFile,
+        columns: Option<&[String]>,
+    ) -> Result<Vec<RecordBatch>> {
+        let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         let names: Vec<String> = match columns {
             Some(names) => names.to_vec(),
@@ -96,14 +128,7 @@ impl Inner {
             largest_row_group(&metadata)
         };
         let threads = self.options.threads;
-        let batches =
-            decode::decode_columns(&bytes, &metadata, &file.path, &names, batch_size, threads)?;
-        drop(bytes);
-        batches
-            .into_iter()
-            .filter(|batch| batch.num_rows() > 0)
-            .map(|batch| self.restore(batch, &file.path))
-            .collect()
+        decode::decode_columns(reader, &metadata, &file.path, &names, batch_size, threads)
     }
 
     pub(super) fn count_from_footers(&self) -> Result<FooterCount> {
