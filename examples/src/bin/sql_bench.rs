@@ -203,7 +203,7 @@ fn main() -> BenchResult {
         Ok(sql.query::<RevenueSoA>(QUERY)?)
     })?;
     let parquet_sql = SqlEngine::in_memory()?;
-    parquet_sql.register_parquet("orders", &archive)?;
+    parquet_sql.register("orders", &archive)?;
     let (parquet_query, parquet_revenue) =
         time(args.runs, || Ok(parquet_sql.query::<RevenueSoA>(QUERY)?))?;
     assert_eq!(revenue.n, parquet_revenue.n);

@@ -90,7 +90,7 @@ fn main() -> DemoResult {
     let t = Instant::now();
     let sql = SqlEngine::in_memory()?;
     sql.register("hot", &hot)?;
-    sql.register_parquet("cold", &archive)?;
+    sql.register("cold", &archive)?;
     sql.execute("CREATE VIEW orders AS SELECT * FROM hot UNION ALL SELECT * FROM cold")?;
     println!(
         "    views hot, cold and orders (hot UNION ALL cold) in {}",
