@@ -157,7 +157,7 @@ pub enum Error {
         source: parquet::errors::ParquetError,
     },
     /// An I/O error on a path.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -180,10 +180,13 @@ pub enum Error {
         reason: String,
     },
     /// A file or batch was written for another type or an incompatible schema.
-    #[error("schema mismatch in {path}: {reason}")]
+    #[error(
+        "schema mismatch{}: {reason}",
+        path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    )]
     SchemaMismatch {
-        /// The file (or `<batch>`).
-        path: PathBuf,
+        /// The file; `None` for a record batch handed to a store.
+        path: Option<PathBuf>,
         /// What differs.
         reason: String,
     },
@@ -192,7 +195,7 @@ pub enum Error {
     Task(String),
     /// An error that happened while reading one file (for example a column-level
     /// [`Error::MissingColumn`] or [`Error::Column`] from converting a file's batches).
-    #[error("in {path}: {source}")]
+    #[error("in {path}")]
     InFile {
         /// The file.
         path: PathBuf,
@@ -256,7 +259,7 @@ pub enum Error {
     /// DuckDB rejected or failed a statement ([`crate::sql`]): bad syntax, an unknown table,
     /// column or function, or an error while running it. `source` carries DuckDB's message.
     #[cfg(feature = "duckdb")]
-    #[error("SQL {kind} error: {source} (in `{sql}`)")]
+    #[error("SQL {kind} error in `{sql}`")]
     Sql {
         /// What kind of error DuckDB reported.
         kind: crate::sql::SqlErrorKind,
@@ -270,7 +273,7 @@ pub enum Error {
     /// `source` is the [`Error::MissingColumn`] or [`Error::Column`] naming `Struct.field`.
     #[cfg(feature = "duckdb")]
     #[error(
-        "the result of `{sql}` does not fit {target}: {source}{}",
+        "the result of `{sql}` does not fit {target}{}",
         detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     )]
     SqlResult {
@@ -314,6 +317,27 @@ impl fmt::Display for At<'_> {
             f.write_str(")")?;
         }
         Ok(())
+    }
+}
+
+impl Error {
+    /// The message of this error and of every cause after it (`source()`), joined by `": "`:
+    /// `in data/part-000002.parquet: Order.quantity: expected Arrow type UInt32, found Utf8`.
+    /// Each error's own message carries only its context; the cause lives in `source()` (what
+    /// `anyhow`'s `{:#}` and `eyre` print too).
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            let text = error.to_string();
+            // A cause whose message its wrapper already shows (a field error) is not repeated.
+            if !message.ends_with(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            cause = error.source();
+        }
+        message
     }
 }
 

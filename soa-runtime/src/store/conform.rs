@@ -17,7 +17,7 @@ use crate::store::retype;
 pub(crate) fn conform(
     expected: &SchemaRef,
     batch: RecordBatch,
-    path: &Path,
+    path: Option<&Path>,
 ) -> Result<RecordBatch> {
     if Arc::ptr_eq(expected, batch.schema_ref()) {
         return Ok(batch);
@@ -27,9 +27,9 @@ pub(crate) fn conform(
     project(expected, &batch, &indices).map_err(|reason| mismatch(path, reason))
 }
 
-pub(crate) fn mismatch(path: &Path, reason: String) -> Error {
+pub(crate) fn mismatch(path: Option<&Path>, reason: String) -> Error {
     Error::SchemaMismatch {
-        path: path.to_path_buf(),
+        path: path.map(Path::to_path_buf),
         reason,
     }
 }

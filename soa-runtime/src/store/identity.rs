@@ -18,7 +18,7 @@ const LEGACY_IPC_KEY: &str = "soa.type";
 pub(crate) fn check(path: &Path, written_for: Option<&str>, expected: &str) -> Result<()> {
     match written_for {
         Some(found) if found != expected => Err(Error::SchemaMismatch {
-            path: path.to_owned(),
+            path: Some(path.to_owned()),
             reason: format!("the file was written for type `{found}`, expected `{expected}`"),
         }),
         _ => Ok(()),

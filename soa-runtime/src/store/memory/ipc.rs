@@ -204,7 +204,7 @@ fn decode_ipc(
     // file's schema checks every column's presence and type, by `from_record_batch`'s rules
     // (extra columns, any order, widenings, absent `Option` / `#[soa(default)]` columns).
     convert(RecordBatch::new_empty(Arc::clone(&schema)))
-        .map_err(|e| mismatch(path, e.to_string()))?;
+        .map_err(|e| mismatch(Some(path), e.to_string()))?;
 
     let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
     for (number, block) in footer.dictionaries().into_iter().flatten().enumerate() {

@@ -41,9 +41,6 @@ use sizes::batch_sizes;
 /// every `CHUNK_SLOTS` appends).
 pub const CHUNK_SLOTS: usize = 256;
 
-/// Path used in errors about a batch handed to [`ArrowStore::append_batch`].
-const BATCH_PATH: &str = "<batch>";
-
 /// Compression of the record batches in an Arrow IPC file written by [`ArrowStore::save_ipc`].
 ///
 /// The schema and footer are never compressed; every reader of the Arrow IPC format version 5
@@ -325,10 +322,10 @@ impl<T: Record> ArrowStore<T> {
     /// batch is accepted and not stored.
     ///
     /// # Errors
-    /// [`Error::SchemaMismatch`] (path `<batch>`) naming the missing, unexpected or mistyped
+    /// [`Error::SchemaMismatch`] (without a path) naming the missing, unexpected or mistyped
     /// column, or a column with nulls whose field is not an `Option`.
     pub fn append_batch(&self, batch: RecordBatch) -> Result<()> {
-        let batch = conform(&schema::<T>(), batch, Path::new(BATCH_PATH))?;
+        let batch = conform(&schema::<T>(), batch, None)?;
         self.push(batch);
         Ok(())
     }
@@ -471,7 +468,7 @@ impl<T: Record> Store<T> for ArrowStore<T> {
         let schema = schema::<T>();
         let batches = batches
             .into_iter()
-            .map(|batch| conform(&schema, batch, Path::new(BATCH_PATH)))
+            .map(|batch| conform(&schema, batch, None))
             .collect::<Result<Vec<_>>>()?;
         match mode {
             WriteMode::Overwrite => self.replace(batches),

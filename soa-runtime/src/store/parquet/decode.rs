@@ -176,7 +176,7 @@ pub(crate) fn batch_reader<R: ChunkReader + 'static>(
             let mut roots = Vec::with_capacity(names.len());
             for name in names {
                 let index = schema.index_of(name).map_err(|_| Error::SchemaMismatch {
-                    path: path.to_owned(),
+                    path: Some(path.to_owned()),
                     reason: format!("the file has no column {name:?}"),
                 })?;
                 roots.push(index);
@@ -236,7 +236,7 @@ where
         let index = file_schema
             .index_of(name)
             .map_err(|_| Error::SchemaMismatch {
-                path: path.to_owned(),
+                path: Some(path.to_owned()),
                 reason: format!("the file has no column {name:?}"),
             })?;
         roots.push(index);

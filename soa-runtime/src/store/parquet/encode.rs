@@ -143,7 +143,7 @@ where
         let batch = batch?;
         if batch.num_columns() != schema.fields().len() {
             return Err(Error::SchemaMismatch {
-                path: path.to_owned(),
+                path: Some(path.to_owned()),
                 reason: format!(
                     "a batch has {} columns, the schema {}",
                     batch.num_columns(),

@@ -412,7 +412,7 @@ impl<T: Record> Store<T> for ParquetStore<T> {
     async fn write_batches(&self, batches: Vec<RecordBatch>, mode: WriteMode) -> Result<()> {
         let batches = batches
             .into_iter()
-            .map(|batch| conform(&self.inner.schema, batch, Path::new("<batch>")))
+            .map(|batch| conform(&self.inner.schema, batch, None))
             .collect::<Result<Vec<_>>>()?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         match mode {

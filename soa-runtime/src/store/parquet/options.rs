@@ -233,9 +233,9 @@ impl ParquetOptions {
             let descr =
                 ArrowSchemaConverter::new()
                     .convert(schema)
-                    .map_err(|e| Error::Parquet {
-                        path: "<schema>".into(),
-                        source: e,
+                    .map_err(|e| Error::InvalidOption {
+                        option: "column_compression",
+                        reason: format!("the row type has no Parquet schema: {e}"),
                     })?;
             for (field, codec) in &self.column_compression {
                 if schema.field_with_name(field).is_err() {

@@ -52,7 +52,7 @@ pub(crate) fn read_committed(dir: &Path, type_name: &str) -> Result<Committed> {
         let mut manifest = Manifest::decode(&text, &path)?;
         if manifest.type_name != type_name {
             return Err(Error::SchemaMismatch {
-                path,
+                path: Some(path),
                 reason: format!(
                     "the store holds rows of type `{}`, expected `{type_name}`",
                     manifest.type_name
