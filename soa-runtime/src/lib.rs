@@ -7,7 +7,14 @@
 //!   `sort_by`, `retain`, `iter` and friends ([`Soa`], [`SoaColumns`]);
 //! * an Arrow schema and [`RecordBatch`](arrow::array::RecordBatch) conversion in both
 //!   directions, by column name, type-checked, zero-copy for fixed-width columns ([`ToArrow`]);
-//! * the field type mapping as a trait you can implement for your own types ([`ArrowField`]).
+//! * the field type mapping as a trait you can implement for your own types ([`ArrowField`]);
+//! * stores that accept any derived type ([`store`]): [`ArrowStore`] in memory (Arrow IPC
+//!   files), [`ParquetStore`] on disk (a directory of Parquet files with atomic commits, one
+//!   writer and any number of reader processes), all implementing one batch-level core
+//!   ([`Store`]) with the typed operations in [`StoreExt`]; single files through [`SoaFile`];
+//! * SQL over any store with embedded DuckDB (`sql::SqlEngine`, feature `duckdb`).
+//!
+//! `use soa_runtime::prelude::*;` brings the derives, the traits and the stores.
 //!
 //! ## Quick start
 //!
@@ -44,7 +51,9 @@
 //! ## Errors
 //!
 //! Every fallible call returns [`Result`] with the one [`Error`] type. Conversion errors name the
-//! struct and field (`Order.quantity: expected Arrow type UInt32, found Utf8`).
+//! struct and field (`Order.quantity: expected Arrow type UInt32, found Utf8`); wrapping errors
+//! carry their context and leave the cause to `source()` ([`Error::full_message`] prints the
+//! whole chain).
 
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
