@@ -39,8 +39,8 @@ fn reading(seq: u64) -> Reading {
         seq,
         sensor: SENSORS[(seq % 5) as usize].to_owned(),
         celsius: (seq % 400) as f64 / 10.0 - 5.0,
-        label: (seq % 3 != 0).then(|| format!("r{seq}")),
-        ok: seq % 7 != 0,
+        label: (!seq.is_multiple_of(3)).then(|| format!("r{seq}")),
+        ok: !seq.is_multiple_of(7),
     }
 }
 
@@ -133,11 +133,11 @@ fn child_writer(dir: &str, secs: u64, first_seq: u64, stride: u64) {
                     eprintln!("append failed: {e}");
                 }
             }
-            if appends % 25 == 24 {
-                if let Err(e) = store.compact().await {
-                    failures += 1;
-                    eprintln!("compact failed: {e}");
-                }
+            if appends % 25 == 24
+                && let Err(e) = store.compact().await
+            {
+                failures += 1;
+                eprintln!("compact failed: {e}");
             }
         }
         println!("appends {appends} failures {failures} rows {rows}");
