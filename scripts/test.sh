@@ -31,10 +31,10 @@ export SOA_SPARK_PYTHON="$spark_venv/bin/python"
 export SOA_INTEROP=1
 
 echo "==> cargo test"
-cargo test --workspace
+cargo test --workspace --locked
 
 # SQL over the stores (feature `duckdb`, off by default): DuckDB is compiled from its bundled C++
 # sources by the `duckdb` crate, once per target directory: 40-60 minutes on two cores the first
 # time, cached afterwards. Release profile, so the same build also serves `sql_demo`/`sql_bench`.
 echo "==> cargo test --release --features duckdb (SQL)"
-cargo test --release -p soa-tests --features duckdb --test sql
+cargo test --release -p soa-tests --features duckdb --test sql --locked

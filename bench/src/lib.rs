@@ -1,4 +1,4 @@
-//! Shared code of the benchmark suite: the `Order` model (re-exported from the test fixtures so
+//! Shared code of the benchmark suite: the `Order` model (re-exported from `soa-fixtures` so
 //! every workload runs on the demos' data), one module per competitor, and a small timer.
 //!
 //! Every competitor gets the same rows, converted into its own model type outside the timed region.
@@ -13,7 +13,7 @@ pub mod scan;
 pub mod stores;
 pub mod timing;
 
-pub use soa_tests::{Order, OrderSoA, Side, orders};
+pub use soa_fixtures::{Order, OrderSoA, Side, orders};
 
 /// Rows of the small run and the large run.
 pub const ROWS_1M: usize = 1_000_000;

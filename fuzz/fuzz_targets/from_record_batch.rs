@@ -17,13 +17,8 @@ use soa_runtime::arrow::array::{
     UInt32Array, UInt64Array,
 };
 use soa_runtime::arrow::datatypes::{DataType, Field, Fields, Schema};
+use soa_fixtures::Side;
 use soa_runtime::{Soa, ToArrow};
-
-#[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
-pub enum Side {
-    Buy,
-    Sell,
-}
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
 pub struct Inner {

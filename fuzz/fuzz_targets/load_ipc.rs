@@ -6,23 +6,9 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
-
-#[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
-pub struct Order {
-    pub order_id: u64,
-    pub symbol: String,
-    pub side: Side,
-    pub price: f64,
-    pub note: Option<String>,
-    pub tags: Vec<String>,
-}
+use soa_fixtures::Side;
+use soa_fixtures::fuzz::{Order, OrderSoA};
+use soa_runtime::{ArrowStore, Store};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

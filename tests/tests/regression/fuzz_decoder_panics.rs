@@ -11,25 +11,10 @@
 
 use std::path::Path;
 
-use soa_runtime::StoreExt;
-use soa_runtime::{ArrowStore, Error, ParquetStore, Soa, Store, ToArrow};
-
-#[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-/// The row type of the fuzz targets.
-#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
-pub struct Order {
-    pub order_id: u64,
-    pub symbol: String,
-    pub side: Side,
-    pub price: f64,
-    pub note: Option<String>,
-    pub tags: Vec<String>,
-}
+use soa_fixtures::Side;
+// The row type of the fuzz targets, which the files found by them record.
+use soa_fixtures::fuzz::{Order, OrderSoA};
+use soa_runtime::{ArrowStore, Error, ParquetStore, Store, StoreExt};
 
 fn data(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

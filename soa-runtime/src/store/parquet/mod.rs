@@ -359,7 +359,7 @@ impl<T: Record> ParquetStore<T> {
     /// # Errors
     /// [`Error::Io`] for a file that cannot be read, [`Error::Corrupt`] for one that is not
     /// Parquet, [`Error::SchemaMismatch`], and the conversion errors of `from_record_batch`
-    /// ([`Error::Column`], ...) in the context of the file's path.
+    /// ([`Error::Column`], [`Error::MissingColumn`], ...) in the context of the file's path.
     pub async fn import<P: AsRef<Path>>(&self, files: &[P]) -> Result<()> {
         let files: Vec<PathBuf> = files.iter().map(|p| p.as_ref().to_owned()).collect();
         if files.is_empty() {
