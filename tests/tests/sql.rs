@@ -531,7 +531,7 @@ fn bad_sql_is_a_syntax_error_with_duckdbs_message() {
     let sql = SqlEngine::in_memory().unwrap();
     let error = sql.query_arrow("SELEC 1").unwrap_err();
     assert_eq!(sql_kind(&error), SqlErrorKind::Syntax);
-    let text = error.to_string();
+    let text = error.full_message();
     assert!(text.contains("Parser Error"), "{text}");
     assert!(text.contains("SELEC 1"), "{text}");
     // The DuckDB error is the typed source.
@@ -553,7 +553,7 @@ fn unknown_table_and_column() {
     let sql = SqlEngine::in_memory().unwrap();
     let error = sql.query::<RevenueSoA>(GROUP_BY).unwrap_err();
     assert_eq!(sql_kind(&error), SqlErrorKind::UnknownName);
-    let text = error.to_string();
+    let text = error.full_message();
     assert!(
         text.contains("Catalog Error") && text.contains("orders"),
         "{text}"
@@ -562,7 +562,7 @@ fn unknown_table_and_column() {
     sql.register("orders", &arrow_store(&orders(10))).unwrap();
     let error = sql.query_arrow("SELECT nope FROM orders").unwrap_err();
     assert_eq!(sql_kind(&error), SqlErrorKind::Binding);
-    assert!(error.to_string().contains("nope"), "{error}");
+    assert!(error.full_message().contains("nope"), "{error}");
 }
 
 fn result_error(error: Error) -> (String, Option<String>, Error) {
@@ -586,7 +586,7 @@ fn result_that_does_not_fit_names_struct_and_field() {
     let error = sql
         .query::<RevenueSoA>("SELECT side, count(*) AS n FROM orders GROUP BY side")
         .unwrap_err();
-    let text = error.to_string();
+    let text = error.full_message();
     let (target, _, source) = result_error(error);
     assert_eq!(target, "Revenue");
     assert!(
@@ -641,7 +641,7 @@ fn result_that_does_not_fit_names_struct_and_field() {
     let error = sql
         .query::<SmallSoA>("SELECT sum(quantity) + 1000 AS q FROM orders")
         .unwrap_err();
-    let text = error.to_string();
+    let text = error.full_message();
     let (_, detail, source) = result_error(error);
     assert!(
         matches!(
@@ -708,7 +708,7 @@ fn parquet_store_without_files_and_views_of_dropped_engines() {
     // A run-time failure inside a query is an execution error too.
     let error = sql.query_arrow("SELECT 'abc'::INTEGER").unwrap_err();
     assert_eq!(sql_kind(&error), SqlErrorKind::Execution);
-    assert!(error.to_string().contains("Conversion Error"), "{error}");
+    assert!(error.full_message().contains("Conversion Error"), "{error}");
 }
 
 fn tokio_block<F: std::future::Future>(future: F) -> F::Output {

@@ -671,7 +671,7 @@ async fn foreign_files_read_typed_and_import_into_a_store() {
     );
     // a wrong type names the field and the file
     let err = ReadingSoA::read_parquet(src.path().join("wrong_type.parquet")).unwrap_err();
-    let text = err.to_string();
+    let text = err.full_message();
     assert!(
         matches!(&err, Error::InFile { path, .. } if path.ends_with("wrong_type.parquet"))
             && text.contains("Reading.seq: expected Arrow type UInt64, found Int64"),
@@ -686,7 +686,7 @@ async fn foreign_files_read_typed_and_import_into_a_store() {
         .import(&[from_pyarrow.clone(), src.path().join("wrong_type.parquet")])
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("Reading.seq"), "{err}");
+    assert!(err.full_message().contains("Reading.seq"), "{err}");
     assert_eq!(store.count().await.unwrap(), 10);
     assert!(!listing(dir.path()).iter().any(|n| n.starts_with('.')));
 
@@ -749,7 +749,7 @@ fn one_file_writes_with_the_spark_profile_and_reads_back_exactly() {
     let mut precise = rows.clone();
     precise.logged[3] = Utc.timestamp_opt(1_700_000_000, 1).unwrap();
     let err = precise.write_parquet_with(&path, &spark).unwrap_err();
-    assert!(err.to_string().contains("Shift.logged"), "{err}");
+    assert!(err.full_message().contains("Shift.logged"), "{err}");
     assert_eq!(
         ShiftSoA::read_parquet(&path).unwrap(),
         rows,

@@ -220,7 +220,7 @@ async fn a_null_in_a_required_field_names_the_file_the_field_and_the_file_row() 
     let store = store_with_one_row().await;
     let err = store.load_ipc(&path).await.unwrap_err();
     assert_eq!(
-        err.to_string(),
+        err.full_message(),
         format!(
             "in {}: Trade.venue: found a null at row 4, but the field is not an Option \
              (expected non-null Utf8)",
