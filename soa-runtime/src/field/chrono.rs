@@ -72,23 +72,7 @@ const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
-fn per_second(unit: TimeUnit) -> i64 {
-    match unit {
-        TimeUnit::Second => 1,
-        TimeUnit::Millisecond => 1_000,
-        TimeUnit::Microsecond => 1_000_000,
-        TimeUnit::Nanosecond => NANOS_PER_SECOND,
-    }
-}
-
-fn unit_name(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::Second => "seconds",
-        TimeUnit::Millisecond => "milliseconds",
-        TimeUnit::Microsecond => "microseconds",
-        TimeUnit::Nanosecond => "nanoseconds",
-    }
-}
+use super::time_unit::{per_second, unit_name};
 
 fn nulls_of<T>(values: &[Option<T>]) -> Option<NullBuffer> {
     let nulls: NullBuffer = values.iter().map(Option::is_some).collect();

@@ -79,6 +79,7 @@ mod option;
 mod primitive;
 pub mod scalar;
 mod string;
+pub(crate) mod time_unit;
 mod unit_enum;
 #[cfg(feature = "uuid")]
 pub mod uuid;

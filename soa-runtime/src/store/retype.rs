@@ -15,24 +15,7 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, FieldRef, TimeUnit};
 
-/// Counts of `unit` per second.
-fn per_second(unit: TimeUnit) -> i64 {
-    match unit {
-        TimeUnit::Second => 1,
-        TimeUnit::Millisecond => 1_000,
-        TimeUnit::Microsecond => 1_000_000,
-        TimeUnit::Nanosecond => 1_000_000_000,
-    }
-}
-
-fn unit_name(unit: TimeUnit) -> &'static str {
-    match unit {
-        TimeUnit::Second => "seconds",
-        TimeUnit::Millisecond => "milliseconds",
-        TimeUnit::Microsecond => "microseconds",
-        TimeUnit::Nanosecond => "nanoseconds",
-    }
-}
+use crate::field::time_unit::{per_second, unit_name};
 
 /// `array` converted to `to`, exactly; the reason when a value does not convert (an overflow,
 /// digits the target unit cannot hold, or a pair of types with no conversion).
