@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use futures::StreamExt;
-use soa_runtime::{ArrowStore, Store, ToArrow};
+use soa_runtime::{ArrowStore, Store, StoreExt, ToArrow};
 
 use crate::report::{Report, fmt_dur};
 use crate::timing::Sample;
@@ -251,7 +251,7 @@ fn append_run(target: &Target, chunks: &[OrderSoA], readers: usize, pause: Optio
                 Target::OursOwned(s) => {
                     let c = c.clone();
                     let t = Instant::now();
-                    s.append_owned(c).expect("append");
+                    s.append_owned(c).await.expect("append");
                     lat.push(t.elapsed());
                 }
                 Target::Naive(s) => {

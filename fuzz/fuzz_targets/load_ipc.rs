@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use soa_fixtures::Side;
 use soa_fixtures::fuzz::{Order, OrderSoA};
-use soa_runtime::{ArrowStore, Store};
+use soa_runtime::{ArrowStore, Store, StoreExt};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use soa_fixtures::Side;
 use soa_fixtures::fuzz::{Order, OrderSoA};
-use soa_runtime::{ParquetStore, Store};
+use soa_runtime::{ParquetStore, Store, StoreExt};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

@@ -26,7 +26,7 @@ fn main() {
             let store = soa_runtime::ArrowStore::<soa_bench::Order>::new();
             let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
             for _ in 0..iters * 10_000 {
-                rt.block_on(soa_runtime::Store::append(&store, &chunk)).expect("append");
+                rt.block_on(soa_runtime::StoreExt::append(&store, &chunk)).expect("append");
             }
         }
         "save" => {
@@ -36,7 +36,7 @@ fn main() {
                 let store = rt
                     .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(dir.path().join(i.to_string())))
                     .expect("create");
-                rt.block_on(soa_runtime::Store::save(&store, &soa)).expect("save");
+                rt.block_on(soa_runtime::StoreExt::save(&store, &soa)).expect("save");
             }
         }
         "breakdown" => breakdown(&soa, iters),
