@@ -14,7 +14,7 @@ use soa_runtime::arrow::array::{Array, RecordBatch};
 use soa_runtime::arrow::datatypes::DataType;
 use soa_runtime::sql::{SqlEngine, SqlErrorKind};
 use soa_runtime::store::parquet::ParquetStore;
-use soa_runtime::{ArrowStore, Error, FieldError, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, Error, FieldError, Soa, ToArrow};
 use soa_tests::{Order, OrderSoA, Side, orders};
 use uuid::Uuid;
 
@@ -62,7 +62,9 @@ fn assert_revenue(got: RevenueSoA, rows: &[Order]) {
 
 fn arrow_store(rows: &[Order]) -> ArrowStore<Order> {
     let store = ArrowStore::<Order>::new();
-    store.append_owned(OrderSoA::from(rows.to_vec())).unwrap();
+    store
+        .append_batch(OrderSoA::from(rows.to_vec()).into_record_batch().unwrap())
+        .unwrap();
     store
 }
 
@@ -91,10 +93,18 @@ fn arrow_store_round_trip_every_order_column() {
     let rows = orders(5_000);
     let store = ArrowStore::<Order>::new();
     store
-        .append_owned(OrderSoA::from(rows[..10].to_vec()))
+        .append_batch(
+            OrderSoA::from(rows[..10].to_vec())
+                .into_record_batch()
+                .unwrap(),
+        )
         .unwrap();
     store
-        .append_owned(OrderSoA::from(rows[10..].to_vec()))
+        .append_batch(
+            OrderSoA::from(rows[10..].to_vec())
+                .into_record_batch()
+                .unwrap(),
+        )
         .unwrap();
     let sql = SqlEngine::in_memory().unwrap();
     sql.register("orders", &store).unwrap();
@@ -117,7 +127,11 @@ fn arrow_store_view_is_live_and_counts() {
     assert_eq!(count.n, [1_000]);
 
     store
-        .append_owned(OrderSoA::from(rows[1_000..].to_vec()))
+        .append_batch(
+            OrderSoA::from(rows[1_000..].to_vec())
+                .into_record_batch()
+                .unwrap(),
+        )
         .unwrap();
     let count: CountSoA = sql.query("SELECT count(*) AS n FROM orders").unwrap();
     assert_eq!(count.n, [3_000], "a registered ArrowStore is a live view");
@@ -429,7 +443,9 @@ fn all_types() -> Vec<AllTypes> {
 fn every_core_type_round_trips_through_duckdb() {
     let rows = all_types();
     let store = ArrowStore::<AllTypes>::new();
-    store.append_owned(AllTypesSoA::from(rows.clone())).unwrap();
+    store
+        .append_batch(AllTypesSoA::from(rows.clone()).into_record_batch().unwrap())
+        .unwrap();
     let sql = SqlEngine::in_memory().unwrap();
     sql.register("t", &store).unwrap();
     let back: AllTypesSoA = sql.query("SELECT * FROM t ORDER BY id").unwrap();
@@ -489,7 +505,9 @@ fn extras() -> Vec<Extras> {
 fn chrono_uuid_and_decimal_round_trip_through_duckdb() {
     let rows = extras();
     let store = ArrowStore::<Extras>::new();
-    store.append_owned(ExtrasSoA::from(rows.clone())).unwrap();
+    store
+        .append_batch(ExtrasSoA::from(rows.clone()).into_record_batch().unwrap())
+        .unwrap();
     let sql = SqlEngine::in_memory().unwrap();
     sql.register("x", &store).unwrap();
 
