@@ -189,7 +189,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
     /// Opens the store in an existing directory (an empty directory is an empty store).
     ///
     /// Rolls a committed-but-unfinished commit forward and removes leftovers of interrupted
-    /// writes (see the [module docs](self)).
+    /// writes when no other process is committing (see the [module docs](crate::store::parquet)).
     ///
     /// # Errors
     /// [`Error::MissingDirectory`]; [`Error::InvalidOption`] / [`Error::UnknownColumn`] for bad

@@ -122,9 +122,9 @@
 //!
 //! File I/O, Parquet encoding and decoding run in `tokio::task::spawn_blocking`. The one exception
 //! is turning the borrowed container of `save`/`append` into Arrow arrays (one copy per column),
-//! which happens on the calling task; [`ParquetStore::save_owned`] and
-//! [`ParquetStore::append_owned`] move the container to the blocking pool instead (and convert
-//! fixed-width columns without a copy).
+//! which happens on the calling task; [`StoreExt::save_owned`](crate::StoreExt::save_owned) and
+//! [`StoreExt::append_owned`](crate::StoreExt::append_owned) move the columns instead (fixed-width
+//! columns without a copy; on the blocking pool for large containers).
 
 // Where things are:
 //   builder      the builder, and what `open` does to a directory
