@@ -267,7 +267,7 @@ pub enum Error {
         sql: String,
         /// DuckDB's error.
         #[source]
-        source: duckdb::Error,
+        source: Box<duckdb::Error>,
     },
     /// The result of a query does not fit the Rust type asked for ([`crate::sql::SqlEngine::query`]).
     /// `source` is the [`Error::MissingColumn`] or [`Error::Column`] naming `Struct.field`.

@@ -17,7 +17,7 @@ use soa_examples::{Order, OrderGenerator, OrderSoA, Side};
 use soa_runtime::StoreExt;
 use soa_runtime::sql::SqlEngine;
 use soa_runtime::store::parquet::ParquetStore;
-use soa_runtime::{ArrowStore, Soa, Store, ToArrow};
+use soa_runtime::{ArrowStore, Soa, ToArrow};
 
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -183,7 +183,7 @@ fn main() -> BenchResult {
         let n = left.min(CHUNK);
         let chunk: OrderSoA = generator.by_ref().take(n).collect();
         runtime.block_on(archive.append(&chunk))?;
-        store.append_owned(chunk)?;
+        runtime.block_on(store.append_owned(chunk))?;
         left -= n;
     }
     runtime.block_on(archive.compact())?;

@@ -65,7 +65,7 @@ fn main() -> DemoResult {
     while left > 0 {
         let n = left.min(CHUNK);
         let chunk: OrderSoA = generator.by_ref().take(n).collect();
-        hot.append_owned(chunk)?;
+        hot.append_batch(chunk.into_record_batch()?)?; // moves the columns
         left -= n;
     }
     let dir = std::env::current_dir()?.join(DATA_DIR);
@@ -200,7 +200,8 @@ fn main() -> DemoResult {
 
     println!("\n[8] the views are live: append 1 000 orders to the hot store, count again");
     let before: CountSoA = sql.query("SELECT count(*) AS n FROM orders")?;
-    hot.append_owned(generator.by_ref().take(1_000).collect())?;
+    let more: OrderSoA = generator.by_ref().take(1_000).collect();
+    hot.append_batch(more.into_record_batch()?)?;
     let t = Instant::now();
     let after: CountSoA = sql.query("SELECT count(*) AS n FROM orders")?;
     println!(

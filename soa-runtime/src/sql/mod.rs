@@ -190,7 +190,7 @@ fn sql_error(sql: &str, source: duckdb::Error) -> Error {
     Error::Sql {
         kind: SqlErrorKind::of(&source),
         sql: sql.to_owned(),
-        source,
+        source: Box::new(source),
     }
 }
 
