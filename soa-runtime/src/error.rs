@@ -265,7 +265,8 @@ pub enum Error {
         kind: crate::sql::SqlErrorKind,
         /// The statement.
         sql: String,
-        /// DuckDB's error.
+        /// DuckDB's error (boxed: it is large, and every `Result` of the crate would carry its
+        /// size).
         #[source]
         source: Box<duckdb::Error>,
     },

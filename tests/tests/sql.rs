@@ -552,13 +552,15 @@ fn bad_sql_is_a_syntax_error_with_duckdbs_message() {
     let text = error.full_message();
     assert!(text.contains("Parser Error"), "{text}");
     assert!(text.contains("SELEC 1"), "{text}");
-    // The DuckDB error is the typed source.
-    let source = std::error::Error::source(&error).unwrap();
-    assert!(
-        source
-            .downcast_ref::<soa_runtime::sql::duckdb::Error>()
-            .is_some()
-    );
+    // The DuckDB error is the typed source (boxed: it is large).
+    match &error {
+        Error::Sql { source, .. } => {
+            let duck: &soa_runtime::sql::duckdb::Error = source;
+            assert!(duck.to_string().contains("Parser Error"), "{duck}");
+        }
+        other => panic!("expected Error::Sql, got {other:?}"),
+    }
+    assert!(std::error::Error::source(&error).is_some());
     // Same through the typed path and execute.
     let error = sql.query::<RevenueSoA>("SELECT FROM WHERE").unwrap_err();
     assert_eq!(sql_kind(&error), SqlErrorKind::Syntax);
