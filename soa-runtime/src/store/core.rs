@@ -306,7 +306,7 @@ pub trait StoreExt<T: Record>: Store<T> {
     fn load_columns(&self, columns: &[&str]) -> impl Future<Output = Result<RecordBatch>> + Send {
         let names: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
         async move {
-            let schema = check_columns::<T>(&names)?;
+            let (schema, _) = project_columns::<T>(&names)?;
             let rows = self.count().await?;
             let options = ScanOptions::new()
                 .columns(names.clone())
@@ -420,8 +420,12 @@ fn collect_rows<C: ToArrow>(mut stream: BatchStream, rows: u64) -> Result<C> {
     Ok(out.unwrap_or_default())
 }
 
-/// The row type's schema projected to `names`, or [`Error::UnknownColumn`].
-fn check_columns<T: Record>(names: &[String]) -> Result<arrow_schema::SchemaRef> {
+/// The row type's schema projected to `names` and the columns' indices, or
+/// [`Error::UnknownColumn`] for a name the row type does not have. Every store's projection
+/// checks names through this.
+pub(crate) fn project_columns<T: Record>(
+    names: &[String],
+) -> Result<(arrow_schema::SchemaRef, Vec<usize>)> {
     let schema = <T::Columns as ToArrow>::schema();
     let mut indices = Vec::with_capacity(names.len());
     for name in names {
@@ -432,10 +436,10 @@ fn check_columns<T: Record>(names: &[String]) -> Result<arrow_schema::SchemaRef>
         })?;
         indices.push(index);
     }
-    schema
+    let projected = schema
         .project(&indices)
-        .map(Arc::new)
-        .map_err(|e| Error::arrow("projecting the schema", e))
+        .map_err(|e| Error::arrow("projecting the schema", e))?;
+    Ok((Arc::new(projected), indices))
 }
 
 /// Drains a stream (on a blocking thread) into one batch of `schema`.

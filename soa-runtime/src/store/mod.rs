@@ -26,7 +26,7 @@ pub use self::core::{
     BatchStream, ColumnStats, Record, RowFilter, ScanOptions, Store, StoreExt, StoreStats,
     WriteMode,
 };
-pub(crate) use self::core::{SOURCE_FILE_KEY, blocking, filtered};
+pub(crate) use self::core::{SOURCE_FILE_KEY, blocking, filtered, project_columns};
 pub use file::SoaFile;
 pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};

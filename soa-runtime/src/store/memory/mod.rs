@@ -31,7 +31,8 @@ use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
 use crate::store::{
-    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking, filtered,
+    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
+    filtered, project_columns,
 };
 
 pub(crate) use ipc::{read_ipc_file, write_ipc_file};
@@ -480,10 +481,9 @@ impl<T: Record> Store<T> for ArrowStore<T> {
     /// A stream of the batches of a snapshot taken now, in append order: no column data is
     /// copied (projection selects columns, a batch size slices batches).
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
-        let schema = schema::<T>();
         let projection = match &options.columns {
             None => None,
-            Some(names) => Some(project_schema::<T>(&schema, names)?),
+            Some(names) => Some(project_columns::<T>(names)?),
         };
         let max_rows = options.batch_size.unwrap_or(usize::MAX).max(1);
         let batches = self.take_snapshot().flat_map(move |batch| {
@@ -543,25 +543,6 @@ impl<T: Record> Store<T> for ArrowStore<T> {
 
 fn schema<T: Record>() -> SchemaRef {
     <T::Columns as ToArrow>::schema()
-}
-
-/// The projected schema and the column indices of `names`, or [`Error::UnknownColumn`].
-fn project_schema<T: Record>(
-    schema: &SchemaRef,
-    names: &[String],
-) -> Result<(SchemaRef, Vec<usize>)> {
-    let mut indices = Vec::with_capacity(names.len());
-    for name in names {
-        indices.push(schema.index_of(name).map_err(|_| Error::UnknownColumn {
-            type_name: <T::Columns as ToArrow>::TYPE_NAME,
-            column: name.clone(),
-            available: schema.fields().iter().map(|f| f.name().clone()).collect(),
-        })?);
-    }
-    let projected = schema
-        .project(&indices)
-        .map_err(|e| Error::arrow("projecting the schema", e))?;
-    Ok((Arc::new(projected), indices))
 }
 
 #[cfg(test)]

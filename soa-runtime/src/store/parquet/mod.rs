@@ -171,7 +171,8 @@ use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
 use crate::store::{
-    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking, filtered,
+    BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
+    filtered, project_columns,
 };
 
 use commit::{Conform, conform_to};
@@ -433,21 +434,7 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         let columns = match &options.columns {
             None => None,
             Some(names) => {
-                for name in names {
-                    if self.inner.schema.index_of(name).is_err() {
-                        return Err(Error::UnknownColumn {
-                            type_name: self.inner.type_name,
-                            column: name.clone(),
-                            available: self
-                                .inner
-                                .schema
-                                .fields()
-                                .iter()
-                                .map(|f| f.name().clone())
-                                .collect(),
-                        });
-                    }
-                }
+                project_columns::<T>(names)?;
                 Some(names.clone())
             }
         };
