@@ -256,6 +256,55 @@ pub enum Error {
         /// What the other commit changed.
         reason: String,
     },
+    /// A column type a store cannot hold, refused when the store is created or opened (for
+    /// example an interval column in a `DeltaStore`).
+    #[error("{type_name}.{column}: {store} cannot hold Arrow type {data_type}: {reason}")]
+    UnsupportedType {
+        /// The store kind.
+        store: &'static str,
+        /// Rust name of the row type.
+        type_name: &'static str,
+        /// The top-level field (column).
+        column: String,
+        /// The column's Arrow type.
+        data_type: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// An object store request failed (network, permissions, a server error that retries did
+    /// not cure). The source is the `object_store` error.
+    #[error("object store error: {operation} {location}")]
+    ObjectStore {
+        /// What was being done (`get`, `put`, `list`, `delete`, `head`).
+        operation: &'static str,
+        /// The object (URL or path).
+        location: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No table at a location (`DeltaStore::open`).
+    #[error("no Delta table at {location}")]
+    TableNotFound {
+        /// The table's URL.
+        location: String,
+    },
+    /// A table already exists where one was to be created
+    /// (`DeltaStore::create`).
+    #[error("a Delta table already exists at {location}")]
+    TableExists {
+        /// The table's URL.
+        location: String,
+    },
+    /// A Delta table this crate cannot read or write as asked: a damaged or unreadable log, a
+    /// protocol version or table feature it does not support, a version that does not exist.
+    #[error("Delta table {location}: {reason}")]
+    Delta {
+        /// The table's URL.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// DuckDB rejected or failed a statement ([`crate::sql`]): bad syntax, an unknown table,
     /// column or function, or an error while running it. `source` carries DuckDB's message.
     #[cfg(feature = "duckdb")]

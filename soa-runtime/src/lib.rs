@@ -72,6 +72,8 @@ pub use error::{Error, FieldError, Result};
 pub use field::{ArrowField, UnitEnum};
 pub use soa::{Soa, SoaColumns};
 pub use soa_derive::{Soa, ToArrow};
+#[cfg(feature = "delta")]
+pub use store::DeltaStore;
 pub use store::{ArrowStore, ParquetStore, Record, SoaFile, Store, StoreExt, StoreStats};
 
 /// Everything a program that stores rows needs in scope: the derives and traits, the stores.
@@ -82,6 +84,8 @@ pub use store::{ArrowStore, ParquetStore, Record, SoaFile, Store, StoreExt, Stor
 pub mod prelude {
     pub use crate::convert::ToArrow;
     pub use crate::soa::{Soa, SoaColumns};
+    #[cfg(feature = "delta")]
+    pub use crate::store::DeltaStore;
     pub use crate::store::{
         ArrowStore, ParquetStore, ScanOptions, SoaFile, Store, StoreExt, WriteMode,
     };

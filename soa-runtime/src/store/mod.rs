@@ -7,6 +7,8 @@
 //!   `load_columns`, `scan`, ...), implemented once for every `Store`.
 //! * [`ArrowStore`]: in memory, shared, snapshot reads, Arrow IPC files.
 //! * [`ParquetStore`]: a directory of immutable Parquet files with atomic, durable commits.
+//! * `DeltaStore` (feature `delta`): Delta Lake tables on local disk, in memory and on object
+//!   storage (S3, Azure, GCS), written by any number of processes.
 //! * [`SoaFile`]: one Parquet or IPC file read or written as a typed container, no store.
 //!
 //! Blocking file I/O, encoding and conversions never run on tokio worker threads: they go
@@ -14,6 +16,8 @@
 
 mod conform;
 mod core;
+#[cfg(feature = "delta")]
+pub mod delta;
 mod durable;
 pub mod file;
 mod guard;
@@ -27,6 +31,8 @@ pub use self::core::{
     WriteMode,
 };
 pub(crate) use self::core::{SOURCE_FILE_KEY, blocking, filtered, project_columns};
+#[cfg(feature = "delta")]
+pub use delta::DeltaStore;
 pub use file::SoaFile;
 pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};

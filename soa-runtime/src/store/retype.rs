@@ -20,11 +20,32 @@ use crate::field::time_unit::{per_second, unit_name};
 /// `array` converted to `to`, exactly; the reason when a value does not convert (an overflow,
 /// digits the target unit cannot hold, or a pair of types with no conversion).
 pub(crate) fn convert(array: &ArrayRef, to: &DataType) -> std::result::Result<ArrayRef, String> {
+    convert_with(array, to, false)
+}
+
+/// Like [`convert`], and where the two types differ in more than units, Arrow's checked cast
+/// (`safe: false`: a value that does not fit is an error, never a null): integers of other widths
+/// and signedness, `UInt64` and `Decimal128(20, 0)`, dictionaries and their values, fixed-size and
+/// variable-size binary, large and small strings, lists of other kinds. Used by the Delta store,
+/// whose column types are a subset of Arrow's.
+#[cfg(feature = "delta")]
+pub(crate) fn convert_cast(
+    array: &ArrayRef,
+    to: &DataType,
+) -> std::result::Result<ArrayRef, String> {
+    convert_with(array, to, true)
+}
+
+fn convert_with(
+    array: &ArrayRef,
+    to: &DataType,
+    cast: bool,
+) -> std::result::Result<ArrayRef, String> {
     if array.data_type() == to {
         return Ok(Arc::clone(array));
     }
     let arrow = |e: ArrowError| e.to_string();
-    let child = |f: &FieldRef, values: &ArrayRef| convert(values, f.data_type());
+    let child = |f: &FieldRef, values: &ArrayRef| convert_with(values, f.data_type(), cast);
     match (array.data_type(), to) {
         (DataType::Timestamp(from, _), DataType::Timestamp(unit, _)) => {
             let what = |v: i64| format!("timestamp {v} {}", unit_name(*from));
@@ -107,11 +128,65 @@ pub(crate) fn convert(array: &ArrayRef, to: &DataType) -> std::result::Result<Ar
             let dictionary = array
                 .as_any_dictionary_opt()
                 .ok_or_else(|| format!("{} is not a dictionary", array.data_type()))?;
-            let values = convert(dictionary.values(), value)?;
+            let values = convert_with(dictionary.values(), value, cast)?;
             Ok(dictionary.with_values(values))
         }
+        (from, to) if cast => cast_checked(array, from, to),
         (from, to) => Err(format!("no conversion from {from} to {to}")),
     }
+}
+
+/// Arrow's cast with overflow checks; for containers of another kind (a large list into a
+/// list, a dictionary into its values), the children are converted first with [`convert_with`]
+/// so that time units inside them are rescaled exactly, then the container is cast.
+fn cast_checked(
+    array: &ArrayRef,
+    from: &DataType,
+    to: &DataType,
+) -> std::result::Result<ArrayRef, String> {
+    use arrow_cast::{CastOptions, cast_with_options};
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    let list_child = |t: &DataType| match t {
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => Some(Arc::clone(f)),
+        _ => None,
+    };
+    // A list of another kind: first the values into the target's value type, as a list of the
+    // source kind; then the container.
+    if let (Some(_), Some(target)) = (list_child(from), list_child(to)) {
+        let same_kind = match from {
+            DataType::List(_) => DataType::List(Arc::clone(&target)),
+            DataType::LargeList(_) => DataType::LargeList(Arc::clone(&target)),
+            DataType::FixedSizeList(_, n) => DataType::FixedSizeList(Arc::clone(&target), *n),
+            _ => return Err(format!("no conversion from {from} to {to}")),
+        };
+        let inner = convert_with(array, &same_kind, true)?;
+        return cast_with_options(&inner, to, &options).map_err(|e| strip(&e));
+    }
+    // A dictionary into something else: its values first.
+    if let DataType::Dictionary(_, value) = from
+        && !matches!(to, DataType::Dictionary(_, _))
+    {
+        let plain = cast_with_options(array, value, &options).map_err(|e| strip(&e))?;
+        return convert_with(&plain, to, true);
+    }
+    // Something into a dictionary: into its value type first.
+    if let DataType::Dictionary(_, value) = to
+        && !matches!(from, DataType::Dictionary(_, _))
+    {
+        let values = convert_with(array, value, true)?;
+        return cast_with_options(&values, to, &options).map_err(|e| strip(&e));
+    }
+    if !arrow_cast::can_cast_types(from, to) {
+        return Err(format!("no conversion from {from} to {to}"));
+    }
+    cast_with_options(array, to, &options).map_err(|e| strip(&e))
 }
 
 /// Rescales the 32- or 64-bit integers under `array` from `from` to `to` counts per second,

@@ -59,6 +59,48 @@ pub(crate) fn write_file<I>(path: &Path, settings: WriteSettings<'_>, batches: I
 where
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
+    let (metadata, (size, crc32)) = write_with(settings, batches, |settings, batches| {
+        let mut writer = CrcWriter::create_new(path)?;
+        let metadata = encode(&mut writer, path, settings, batches)?;
+        Ok((metadata, writer.finish(path)?))
+    })?;
+    Ok(written(&metadata, settings.schema, size, crc32))
+}
+
+/// Like [`write_file`], into memory (for object stores): the file's bytes and what was written.
+/// `path` names the file in errors.
+#[cfg(feature = "delta")]
+pub(crate) fn write_bytes<I>(
+    path: &Path,
+    settings: WriteSettings<'_>,
+    batches: I,
+) -> Result<(Vec<u8>, Written)>
+where
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
+    let (metadata, bytes) = write_with(settings, batches, |settings, batches| {
+        let mut bytes = Vec::new();
+        let metadata = encode(&mut bytes, path, settings, batches)?;
+        Ok((metadata, bytes))
+    })?;
+    let size = bytes.len() as u64;
+    let crc32 = crc32fast::hash(&bytes);
+    let written = written(&metadata, settings.schema, size, crc32);
+    Ok((bytes, written))
+}
+
+/// Settles the writer properties for the batches (see `all_distinct_sample`), then runs `write`.
+fn write_with<I, R>(
+    settings: WriteSettings<'_>,
+    batches: I,
+    write: impl FnOnce(
+        WriteSettings<'_>,
+        &mut dyn Iterator<Item = Result<RecordBatch>>,
+    ) -> Result<(ParquetMetaData, R)>,
+) -> Result<(ParquetMetaData, R)>
+where
+    I: IntoIterator<Item = Result<RecordBatch>>,
+{
     let mut batches = batches.into_iter();
     let first = batches.next();
     // Columns that would overflow a dictionary go without one (see `all_distinct_sample`).
@@ -79,10 +121,11 @@ where
         props: props.as_ref().unwrap_or(settings.props),
         ..settings
     };
-    let mut sink = CrcWriter::create_new(path)?;
-    let metadata = encode(&mut sink, path, settings, first.into_iter().chain(batches))?;
-    let (size, crc32) = sink.finish(path)?;
-    let schema = settings.schema;
+    let mut all = first.into_iter().chain(batches);
+    write(settings, &mut all)
+}
+
+fn written(metadata: &ParquetMetaData, schema: &SchemaRef, size: u64, crc32: u32) -> Written {
     let mut column_bytes = vec![0u64; schema.fields().len()];
     let mut rows = 0u64;
     for row_group in metadata.row_groups() {
@@ -96,12 +139,12 @@ where
             }
         }
     }
-    Ok(Written {
+    Written {
         size,
         crc32,
         rows,
         column_bytes,
-    })
+    }
 }
 
 fn encode<W, I>(

@@ -142,8 +142,8 @@
 //   parallel     the small thread pool of encode and decode
 mod builder;
 mod commit;
-mod decode;
-mod encode;
+pub(crate) mod decode;
+pub(crate) mod encode;
 pub(crate) mod foreign;
 mod fsio;
 mod layout;
