@@ -50,3 +50,55 @@ mod parquet_store {
 
     soa_tests::store_conformance!(Disk::new());
 }
+
+#[cfg(feature = "delta")]
+mod delta_store_disk {
+    use soa_runtime::DeltaStore;
+    use soa_tests::Order;
+    use soa_tests::conformance::Harness;
+
+    /// A Delta table in its own temporary directory; reopening opens the table again.
+    struct Disk(tempfile::TempDir);
+
+    impl Harness for Disk {
+        type Store = DeltaStore<Order>;
+        async fn create(&self) -> Self::Store {
+            let url = self.0.path().join("orders");
+            DeltaStore::create(url.to_str().expect("utf-8 path"))
+                .await
+                .expect("create")
+        }
+        async fn reopen(&self, store: &Self::Store) -> Self::Store {
+            DeltaStore::open(store.location()).await.expect("reopen")
+        }
+    }
+
+    soa_tests::store_conformance!(Disk(tempfile::tempdir().expect("tempdir")));
+}
+
+#[cfg(feature = "delta")]
+mod delta_store_memory {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use soa_runtime::DeltaStore;
+    use soa_tests::Order;
+    use soa_tests::conformance::Harness;
+
+    /// A Delta table in the process-wide `memory://` object store, at a name of its own.
+    struct Memory;
+
+    impl Harness for Memory {
+        type Store = DeltaStore<Order>;
+        async fn create(&self) -> Self::Store {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let url = format!("memory://conformance/{}/{n}", std::process::id());
+            DeltaStore::create(url).await.expect("create")
+        }
+        async fn reopen(&self, store: &Self::Store) -> Self::Store {
+            DeltaStore::open(store.location()).await.expect("reopen")
+        }
+    }
+
+    soa_tests::store_conformance!(Memory);
+}

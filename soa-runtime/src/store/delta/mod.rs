@@ -627,6 +627,7 @@ impl<T: Record> DeltaStore<T> {
             .inner
             .commit(Operation::Compact, adds, removes.clone())
             .await?;
+        self.settle().await;
         Ok(CompactReport {
             version: Some(version),
             files_removed: removes.len() as u64,
@@ -718,6 +719,13 @@ impl<T: Record> DeltaStore<T> {
             }),
             None => Ok(()),
         }
+    }
+
+    /// After a commit: the state (and `stats`) brought up to date. The commit stands whatever
+    /// happens here; a failed refresh is retried by the next read.
+    async fn settle(&self) {
+        let inner = Arc::clone(&self.inner);
+        let _ = blocking(move || inner.latest()).await;
     }
 
     async fn state(&self) -> Result<TableState> {
@@ -1247,6 +1255,7 @@ impl<T: Record> Store<T> for DeltaStore<T> {
             return Ok(());
         }
         self.inner.commit(operation, files, removes).await?;
+        self.settle().await;
         Ok(())
     }
 
