@@ -38,3 +38,14 @@ cargo test --workspace --locked
 # time, cached afterwards. Release profile, so the same build also serves `sql_demo`/`sql_bench`.
 echo "==> cargo test --release --features duckdb (SQL)"
 cargo test --release -p soa-tests --features duckdb --test sql --locked
+
+# Delta Lake (DeltaStore) against local object stores. The Delta readers (deltalake, polars, DuckDB's
+# delta extension, which pins its own duckdb) and moto's S3 server live in a venv of their own;
+# scripts/servers.sh starts moto (S3) and Azurite (Azure Blob, from npm) on free ports of
+# 127.0.0.1, exports SOA_TEST_S3_* / AWS_* / SOA_TEST_AZURE_*, and stops both on exit.
+delta_venv="${SOA_DELTA_VENV:-$PWD/.venv-delta}"
+setup_venv "$delta_venv" tests/interop/requirements-delta.txt
+export SOA_DELTA_PYTHON="$delta_venv/bin/python"
+source scripts/servers.sh
+# Placeholder: the cargo test invocation for the Delta tests replaces the next line.
+# DELTA_TESTS_HERE
