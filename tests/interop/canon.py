@@ -85,6 +85,11 @@ def map_value(v):
     {"key", "value"} structs (polars)."""
     if is_missing(v):
         return None
+    return sorted([[value(k), value(x)] for k, x in map_pairs(v)], key=lambda p: p[0])
+
+
+def map_pairs(v):
+    """The (key, value) pairs of a non-null map in any of the shapes `map_value` accepts, raw."""
     if hasattr(v, "tolist"):
         v = v.tolist()
     if isinstance(v, dict) and set(v) == {"key", "value"} and isinstance(v["key"], list):
@@ -99,7 +104,7 @@ def map_value(v):
                 pairs.append((k, x))
             else:
                 pairs.append(tuple(entry))
-    return sorted([[value(k), value(x)] for k, x in pairs], key=lambda p: p[0])
+    return pairs
 
 
 def column(name, values):
