@@ -39,6 +39,7 @@ Object storage (--storage-options, a JSON object of strings, given as-is to delt
 """
 
 import argparse
+import decimal
 import json
 import sys
 import traceback
@@ -79,21 +80,25 @@ def canonical(v, ty):
     return canon.value(v)
 
 
-def sort_key(v):
-    """Nulls first, then numbers by value, then everything else by its JSON text."""
+def sort_key(v, ty):
+    """Nulls first, then numbers (decimal strings too) by value, then anything else by its JSON
+    text."""
     if v is None:
         return (0, 0, "")
+    if isinstance(ty, str) and ty.startswith("decimal") and isinstance(v, str):
+        return (1, decimal.Decimal(v), "")
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return (1, v, "")
     return (2, 0, json.dumps(v, sort_keys=True, ensure_ascii=False))
 
 
-def sorted_rows(rows, sort_by):
+def sorted_rows(rows, sort_by, fields):
     if sort_by is None:
         return rows
     if rows and sort_by not in rows[0]:
         raise KeyError(f"--sort-by {sort_by}: no such column")
-    return sorted(rows, key=lambda r: sort_key(r[sort_by]))
+    ty = {f["name"]: f["type"] for f in fields or []}.get(sort_by)
+    return sorted(rows, key=lambda r: sort_key(r[sort_by], ty))
 
 
 def delta_fields(uri, version, storage_options):
@@ -183,7 +188,7 @@ def main():
         try:
             version, schema, records = reader(args, fields)
             rows = [{k: canonical(v, t) for k, v, t in typed(r, fields)} for r in records]
-            out[name] = {"version": version, "schema": schema, "rows": sorted_rows(rows, args.sort_by)}
+            out[name] = {"version": version, "schema": schema, "rows": sorted_rows(rows, args.sort_by, fields)}
         except Exception as e:  # noqa: BLE001 - one failing reader must not hide the others
             print(f"delta_read.py: {name} failed:\n{traceback.format_exc()}", file=sys.stderr)
             out[name] = {"error": f"{type(e).__name__}: {e}"}
