@@ -42,6 +42,7 @@ impl Location {
         if !location.contains("://") {
             let path = std::path::absolute(location)
                 .map_err(|e| invalid(format!("not a usable path: {e}")))?;
+            let path = normalize(&path);
             let url = Url::from_directory_path(&path)
                 .map_err(|()| invalid("not an absolute path".into()))?;
             return Self::local(url);
@@ -114,6 +115,9 @@ impl Location {
         let path = url
             .to_file_path()
             .map_err(|()| invalid("not a local path".into()))?;
+        let path = normalize(&path);
+        let url =
+            Url::from_directory_path(&path).map_err(|()| invalid("not a local path".into()))?;
         let root = ObjectPath::from_absolute_path(&path).map_err(|e| invalid(e.to_string()))?;
         // fsync of files and directories: a commit acknowledged is on disk.
         let store = object_store::local::LocalFileSystem::new().with_fsync(true);
@@ -166,6 +170,22 @@ impl Location {
             source: Box::new(e),
         }
     }
+}
+
+/// `path` without `.` and `..` components (resolved lexically, as a shell does with `cd`).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// The process-wide in-memory object store behind every `memory://` URL (so two `DeltaStore`s

@@ -603,15 +603,10 @@ impl<T: Record> DeltaStore<T> {
                 let file_batches = batches
                     .iter()
                     .map(|b| {
-                        let b = b.clone();
+                        // Without the file label: the new file's batches.
                         let schema =
-                            Arc::new(b.schema().as_ref().clone().with_metadata(HashMap::<
-                                String,
-                                String,
-                            >::new(
-                            )));
-                        let b = b
-                            .with_schema(schema)
+                            Arc::new(arrow_schema::Schema::new(b.schema().fields().clone()));
+                        let b = RecordBatch::try_new(schema, b.columns().to_vec())
                             .map_err(|e| Error::arrow("compacting", e))?;
                         let b = conform(&inner.types.row, b, None)?;
                         inner.types.to_file(&b, inner.type_name)
