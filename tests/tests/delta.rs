@@ -290,22 +290,106 @@ async fn checkpoints_every_interval_and_reads_through_them() {
     }
 }
 
+/// Writers racing on one table through separate handles (as separate processes would): every
+/// append lands exactly once; an overwrite either lands whole or fails with `CommitConflict`
+/// (never silently dropping an append committed after it read the table).
 #[tokio::test(flavor = "multi_thread")]
-async fn overwrite_that_races_another_commit_is_a_conflict() {
+async fn racing_overwrites_conflict_and_appends_land_once() {
     let dir = tempfile::tempdir().unwrap();
     let url = table(&dir, "t");
-    let a = DeltaStore::<Order>::create(&url).await.unwrap();
-    let b = DeltaStore::<Order>::open(&url).await.unwrap();
-    let all = orders(20);
-    a.append(&soa(&all[..10])).await.unwrap();
-    b.append(&soa(&all[10..])).await.unwrap(); // b's append moves past a's version
-    assert_eq!(a.count().await.unwrap(), 20);
-    // `a` reads version 2, then `b` commits version 3 before `a` overwrites: simulated by a
-    // handle whose cached state is stale. Appends of stale handles retry; overwrites conflict
-    // only when the table changed between their read and their commit, which a fresh read
-    // avoids, so the overwrite here succeeds.
-    a.save(&soa(&all[..5])).await.unwrap();
-    assert_eq!(b.load().await.unwrap().into_rows(), all[..5].to_vec());
+    DeltaStore::<Order>::create(&url).await.unwrap();
+    // Commit k writes 5 rows with order_id = k * 1000 + i (saves: k < 100, appends: k >= 100).
+    let block = |k: u64| -> OrderSoA {
+        let mut rows = orders(5);
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.order_id = k * 1000 + i as u64;
+        }
+        OrderSoA::from(&rows[..])
+    };
+    let mut tasks = Vec::new();
+    for writer in 0..4u64 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = DeltaStore::<Order>::open(&url).await.unwrap();
+            let mut outcomes = Vec::new();
+            for n in 0..10u64 {
+                let k = writer * 10 + n;
+                if writer % 2 == 0 {
+                    outcomes.push((k, store.save(&block(k)).await.map_err(|e| e.to_string())));
+                } else {
+                    let k = 100 + k;
+                    outcomes.push((k, store.append(&block(k)).await.map_err(|e| e.to_string())));
+                }
+            }
+            outcomes
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.extend(task.await.unwrap());
+    }
+    for (k, outcome) in &outcomes {
+        match outcome {
+            Ok(()) => {}
+            Err(e) if *k < 100 => assert!(e.starts_with("commit conflict"), "save {k}: {e}"),
+            Err(e) => panic!("append {k} failed: {e}"),
+        }
+    }
+    // The content is the last overwrite's block followed by every append committed after it,
+    // each whole, in version order.
+    let store = DeltaStore::<Order>::open(&url).await.unwrap();
+    let ids: Vec<u64> = store
+        .load()
+        .await
+        .unwrap()
+        .into_rows()
+        .iter()
+        .map(|r| r.order_id)
+        .collect();
+    let blocks: Vec<u64> = ids.chunks(5).map(|c| c[0] / 1000).collect();
+    for (chunk, k) in ids.chunks(5).zip(&blocks) {
+        let expected: Vec<u64> = (0..5).map(|i| k * 1000 + i).collect();
+        assert_eq!(chunk, expected.as_slice(), "block {k} whole");
+    }
+    let history = store.history().await.unwrap();
+    let last_overwrite = history
+        .iter()
+        .rposition(|c| c.parameters.get("mode").map(String::as_str) == Some("Overwrite"));
+    let appends_after = history
+        .iter()
+        .skip(last_overwrite.map_or(0, |i| i + 1))
+        .filter(|c| c.parameters.get("mode").map(String::as_str) == Some("Append"))
+        .count();
+    let saved = usize::from(last_overwrite.is_some());
+    assert_eq!(blocks.len(), saved + appends_after, "{blocks:?}");
+    if saved == 1 {
+        assert!(
+            blocks[0] < 100,
+            "the first block is an overwrite's: {blocks:?}"
+        );
+    }
+    assert!(blocks[saved..].iter().all(|k| *k >= 100));
+    // Every append is in the log exactly once; versions are gap-free.
+    let appended = history
+        .iter()
+        .filter(|c| c.parameters.get("mode").map(String::as_str) == Some("Append"))
+        .count();
+    assert_eq!(appended, 20);
+    assert!(
+        history
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c.version == i as u64)
+    );
+    let succeeded_saves = outcomes
+        .iter()
+        .filter(|(k, o)| *k < 100 && o.is_ok())
+        .count();
+    let overwrites = history
+        .iter()
+        .filter(|c| c.parameters.get("mode").map(String::as_str) == Some("Overwrite"))
+        .count();
+    assert_eq!(succeeded_saves, overwrites);
 }
 
 #[tokio::test(flavor = "multi_thread")]
