@@ -1311,3 +1311,291 @@ async fn spark_compatible_refuses_brotli_and_sub_microsecond_timestamps() {
         .unwrap();
     assert_same_rows(&store.load().await.unwrap().into_rows(), &rows, "floored");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Delta tables (feature `delta`): deltalake, polars, DuckDB's delta_scan and Spark
+
+/// Delta readers and Spark on a table of every type written by `DeltaStore`, and `DeltaStore` on
+/// a table written by deltalake (Python).
+#[cfg(feature = "delta")]
+mod delta {
+    use super::*;
+    use soa_runtime::store::delta::DeltaStore;
+
+    fn delta_python() -> String {
+        std::env::var("SOA_DELTA_PYTHON").unwrap_or_else(|_| "python3".into())
+    }
+
+    /// The rows of the Parquet interop, with nanosecond timestamps cut to whole microseconds
+    /// (Delta timestamps are microseconds; finer digits are refused, tested in tests/delta.rs).
+    fn delta_rows(n: usize) -> Vec<Every> {
+        let mut rows = every_rows(n);
+        for row in &mut rows {
+            row.at_ns = DateTime::from_timestamp_micros(row.at_ns.timestamp_micros()).unwrap();
+        }
+        rows
+    }
+
+    /// `canon` as a Delta reader sees each column (see the README's Delta type table): `u64` as
+    /// `decimal(20,0)`, every timestamp as microseconds UTC.
+    fn delta_canon(e: &Every) -> Vec<(&'static str, J)> {
+        canon(e)
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match name {
+                    "u64_" => J::Str(e.u64_.to_string()),
+                    "at_ns" => int(e.at_ns.timestamp_micros()),
+                    "ts_ms" => int(i128::from(e.ts_ms) * 1000),
+                    "ts_s" => int(i128::from(e.ts_s) * 1_000_000),
+                    "at_s" => micros(&e.at_s),
+                    "stamps" => arr(&e.stamps, |st| {
+                        J::Obj(vec![
+                            ("at".into(), micros(&st.at)),
+                            ("label".into(), s(st.label.as_str())),
+                        ])
+                    }),
+                    _ => value,
+                };
+                (name, value)
+            })
+            .collect()
+    }
+
+    fn version_json(rows: &[Every]) -> J {
+        let mut columns: Vec<(&'static str, Vec<J>)> = Vec::new();
+        for row in rows {
+            for (i, (name, value)) in delta_canon(row).into_iter().enumerate() {
+                if columns.len() <= i {
+                    columns.push((name, Vec::new()));
+                }
+                columns[i].1.push(value);
+            }
+        }
+        J::Obj(vec![
+            (
+                "order".into(),
+                J::Arr(columns.iter().map(|(n, _)| s(*n)).collect()),
+            ),
+            ("rows".into(), int(rows.len() as i64)),
+            (
+                "columns".into(),
+                J::Obj(
+                    columns
+                        .into_iter()
+                        .map(|(n, v)| (n.to_owned(), J::Arr(v)))
+                        .collect(),
+                ),
+            ),
+        ])
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn delta_readers_read_every_version_of_a_table_of_every_type() {
+        let python = delta_python();
+        if !have_modules(
+            &python,
+            &["deltalake", "polars", "duckdb", "duckdb_extensions"],
+            ".venv-delta",
+        ) {
+            return;
+        }
+        let dir = tmp();
+        let path = dir.path().join("every");
+        let url = path.to_str().unwrap().to_owned();
+        let rows = delta_rows(60);
+        let store = DeltaStore::<Every>::builder(&url)
+            .checkpoint_interval(3)
+            .create()
+            .await
+            .unwrap();
+        // v1 save, v2 and v3 appends (v3 is checkpointed), v4 an overwrite of a part, v5 append.
+        store.save(&EverySoA::from(&rows[..20])).await.unwrap();
+        store.append(&EverySoA::from(&rows[20..40])).await.unwrap();
+        store.append(&EverySoA::from(&rows[40..])).await.unwrap();
+        store.save(&EverySoA::from(&rows[10..30])).await.unwrap();
+        store.append(&EverySoA::from(&rows[50..])).await.unwrap();
+        let versions: Vec<(u64, Vec<Every>)> = vec![
+            (1, rows[..20].to_vec()),
+            (2, rows[..40].to_vec()),
+            (3, rows.clone()),
+            (4, rows[10..30].to_vec()),
+            (5, [&rows[10..30], &rows[50..]].concat()),
+        ];
+        // Our own reads, every version, exact.
+        for (version, expected) in &versions {
+            let got = store
+                .at_version(*version)
+                .await
+                .unwrap()
+                .load()
+                .await
+                .unwrap();
+            assert_same_rows(
+                &got.into_rows(),
+                expected,
+                &format!("DeltaStore v{version}"),
+            );
+        }
+        // Spark reads the data files of v3 (no file removed up to there).
+        let spark_out = dir.path().join("spark.json");
+        let with_spark = have_spark();
+        if with_spark {
+            run_script(
+                &spark_python(),
+                "spark_delta.py",
+                &[path.as_os_str(), "3".as_ref(), spark_out.as_os_str()],
+                None,
+            );
+        }
+        let doc = J::Obj(vec![(
+            "versions".into(),
+            J::Obj(
+                versions
+                    .iter()
+                    .map(|(v, rows)| {
+                        let mut sorted = rows.clone();
+                        sorted.sort_by_key(|r| r.id);
+                        (v.to_string(), version_json(&sorted))
+                    })
+                    .collect(),
+            ),
+        )]);
+        let mut text = String::new();
+        doc.write(&mut text);
+        let expected = dir.path().join("expected_delta.json");
+        fs::write(&expected, text).unwrap();
+        let mut args: Vec<&std::ffi::OsStr> = vec![path.as_os_str(), expected.as_os_str()];
+        if with_spark {
+            args.push("--spark".as_ref());
+            args.push(spark_out.as_os_str());
+        }
+        let out = run_script(&python, "check_delta.py", &args, None);
+        for reader in ["deltalake", "polars", "duckdb"] {
+            for (version, _) in &versions {
+                assert!(
+                    out.contains(&format!("ok {reader} version {version}:")),
+                    "{reader} v{version}:\n{out}"
+                );
+            }
+        }
+        if with_spark {
+            assert!(out.contains("ok spark version 3:"), "{out}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_table_written_and_appended_by_deltalake_loads_into_the_typed_container() {
+        let python = delta_python();
+        if !have_modules(&python, &["deltalake"], ".venv-delta") {
+            return;
+        }
+        let dir = tmp();
+        let path = dir.path().join("from_python");
+        let out = run_script(&python, "delta_write.py", &[path.as_os_str()], None);
+        println!("{out}");
+        let store = DeltaStore::<soa_tests::Order>::open(path.to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(store.version().await.unwrap(), 1);
+        assert_eq!(store.count().await.unwrap(), 5);
+        let mut rows = store.load().await.unwrap().into_rows();
+        rows.sort_by_key(|r| r.order_id);
+        use soa_tests::{Order, Side};
+        let order = |order_id,
+                     customer_id,
+                     symbol: &str,
+                     side,
+                     quantity,
+                     unit_price,
+                     filled,
+                     note: Option<&str>,
+                     ts_micros| Order {
+            order_id,
+            customer_id,
+            symbol: symbol.into(),
+            side,
+            quantity,
+            unit_price,
+            filled,
+            note: note.map(Into::into),
+            ts_micros,
+        };
+        let expected = vec![
+            order(
+                0,
+                0,
+                "AAPL",
+                Side::Buy,
+                1,
+                189.25,
+                true,
+                Some("rush 🚀"),
+                1_700_000_000_000_000,
+            ),
+            order(
+                1,
+                u32::MAX,
+                "Société",
+                Side::Sell,
+                u32::MAX,
+                0.01,
+                false,
+                None,
+                1_700_000_000_001_000,
+            ),
+            order(
+                2,
+                42,
+                "日本株",
+                Side::Buy,
+                0,
+                99999.99,
+                true,
+                Some(""),
+                -1_000_000,
+            ),
+            order(
+                3,
+                9_999,
+                "MSFT",
+                Side::Sell,
+                500,
+                1234.5,
+                false,
+                Some("note 3 — ünïcödé"),
+                0,
+            ),
+            order(
+                u64::MAX,
+                1,
+                "NVDA",
+                Side::Buy,
+                1000,
+                -0.5,
+                true,
+                Some("last"),
+                1_700_000_000_004_000,
+            ),
+        ];
+        assert_eq!(rows, expected);
+        let v0 = store.at_version(0).await.unwrap().load().await.unwrap();
+        assert_eq!(v0.len(), 3);
+        // Our append on their table, read back by them too.
+        store
+            .append(&soa_tests::OrderSoA::from(&soa_tests::orders(2)[..]))
+            .await
+            .unwrap();
+        assert_eq!(store.count().await.unwrap(), 7);
+        // deltalake reads our commit on its table.
+        let check = format!(
+            "from deltalake import DeltaTable; t = DeltaTable({:?}); print(t.version(), t.to_pyarrow_table().num_rows)",
+            path.to_str().unwrap()
+        );
+        let out = Command::new(&python).args(["-c", &check]).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "2 7",
+            "{out:?}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! readers can skip files. Only what is exact is written: top-level columns; minimum and maximum
 //! of numbers, decimals, dates, timestamps (to the millisecond, rounded outwards) and strings of at
 //! most 32 characters; no minimum or maximum for a float column with a NaN. Null counts for every
-//! top-level column.
+//! top-level column that is not a struct, list or map.
 
 use arrow_arith::aggregate::{max, max_string, min, min_string};
 use arrow_array::cast::AsArray;
@@ -96,7 +96,11 @@ impl FileStats {
         let mut nulls = Vec::new();
         for ((name, data_type), column) in self.names.iter().zip(&self.types).zip(&self.columns) {
             let key = serde_json::Value::from(name.as_str()).to_string();
-            nulls.push(format!("{key}:{}", column.nulls));
+            // Readers expect a struct's null counts per leaf, nested: none are written for
+            // structs, lists and maps (a reader then assumes nothing about them).
+            if !data_type.is_nested() {
+                nulls.push(format!("{key}:{}", column.nulls));
+            }
             if !column.usable {
                 continue;
             }

@@ -133,9 +133,20 @@ fn map_field(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String>
     }
     let (data_type, json_type) =
         map_type(field.data_type()).map_err(|reason| format!("{reason} (in column {name:?})"))?;
-    let file_field = Arc::new(
-        Field::new(name, data_type, field.is_nullable()).with_metadata(field.metadata().clone()),
-    );
+    // An Arrow extension type (`arrow.uuid` over 16 bytes) does not describe the Delta column
+    // (variable-size binary): readers reject the pair, so it stays on the row type only.
+    let metadata = if &data_type == field.data_type() {
+        field.metadata().clone()
+    } else {
+        field
+            .metadata()
+            .iter()
+            .filter(|(k, _)| !k.starts_with("ARROW:extension:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let file_field =
+        Arc::new(Field::new(name, data_type, field.is_nullable()).with_metadata(metadata));
     let json_field = json!({
         "name": name,
         "type": json_type,
@@ -222,8 +233,16 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
             };
             let (key_field, key_json) = map_child(key)?;
             let (value_field, value_json) = map_child(value)?;
+            // Parquet's standard map layout (`key_value` of `key`, `value`), which Delta readers
+            // match by name.
+            let key_field = Arc::new(Field::new("key", key_field.data_type().clone(), false));
+            let value_field = Arc::new(Field::new(
+                "value",
+                value_field.data_type().clone(),
+                value_field.is_nullable(),
+            ));
             let entries = Field::new(
-                entries.name(),
+                "key_value",
                 DataType::Struct(Fields::from(vec![key_field, value_field])),
                 false,
             );
