@@ -580,6 +580,11 @@ async fn s3_on_a_local_server() {
     .await;
 }
 
+/// Azurite's well-known development account key (public, documented by Microsoft).
+#[cfg(feature = "azure")]
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
 #[cfg(feature = "azure")]
 #[tokio::test(flavor = "multi_thread")]
 async fn azure_blob_on_azurite() {
@@ -590,9 +595,9 @@ async fn azure_blob_on_azurite() {
     let url = format!("az://{container}/{}/orders", unique("life"));
     life_cycle(|| {
         DeltaStore::<Order>::builder(&url)
-            .storage_option("azure_storage_use_emulator", "true")
             .storage_option("azure_storage_endpoint", &endpoint)
             .storage_option("azure_storage_account_name", "devstoreaccount1")
+            .storage_option("azure_storage_account_key", AZURITE_KEY)
             .allow_http(true)
     })
     .await;

@@ -68,17 +68,9 @@ impl Location {
                 })
             }
             _ => {
-                let (store, root) =
-                    object_store::parse_url_opts(&url, options.iter()).map_err(|e| match e {
-                        object_store::Error::Generic { .. }
-                        | object_store::Error::NotImplemented { .. } => invalid(format!(
-                            "{e} (is the cargo feature for this scheme enabled: `aws` for s3://, \
-                                 `azure` for az://, `gcp` for gs://?)"
-                        )),
-                        other => invalid(other.to_string()),
-                    })?;
+                let (store, root) = cloud_store(&url, options).map_err(invalid)?;
                 Ok(Location {
-                    store: Arc::from(store),
+                    store,
                     root,
                     display: location.trim_end_matches('/').to_owned(),
                     url,
@@ -170,6 +162,56 @@ impl Location {
             source: Box::new(e),
         }
     }
+}
+
+/// The object store of an `s3://`, `az://` (`azure://`, `abfs[s]://`, `adl://`) or `gs://` URL:
+/// configuration from the environment (`AWS_*`, `AZURE_*`, `GOOGLE_*`, as `object_store`'s
+/// `from_env` reads it), then `options` (keys as `object_store` names them, any case).
+fn cloud_store(
+    url: &Url,
+    options: &HashMap<String, String>,
+) -> std::result::Result<(Arc<dyn ObjectStore>, ObjectPath), String> {
+    use object_store::ObjectStoreScheme;
+    let (scheme, root) = ObjectStoreScheme::parse(url).map_err(|e| e.to_string())?;
+    let options = options
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()));
+    let unknown = |key: &str, e: object_store::Error| format!("storage option {key:?}: {e}");
+    let store: Arc<dyn ObjectStore> = match scheme {
+        ObjectStoreScheme::AmazonS3 => {
+            use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+            let mut builder = AmazonS3Builder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed: AmazonS3ConfigKey = key.parse().map_err(|e| unknown(&key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(|e| e.to_string())?)
+        }
+        ObjectStoreScheme::MicrosoftAzure => {
+            use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+            let mut builder = MicrosoftAzureBuilder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed: AzureConfigKey = key.parse().map_err(|e| unknown(&key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(|e| e.to_string())?)
+        }
+        ObjectStoreScheme::GoogleCloudStorage => {
+            use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+            let mut builder = GoogleCloudStorageBuilder::from_env().with_url(url.as_str());
+            for (key, value) in options {
+                let parsed: GoogleConfigKey = key.parse().map_err(|e| unknown(&key, e))?;
+                builder = builder.with_config(parsed, value);
+            }
+            Arc::new(builder.build().map_err(|e| e.to_string())?)
+        }
+        other => {
+            return Err(format!(
+                "{other:?} URLs are not supported (file, memory, s3, az, gs are)"
+            ));
+        }
+    };
+    Ok((store, root))
 }
 
 /// `path` without `.` and `..` components (resolved lexically, as a shell does with `cd`).
