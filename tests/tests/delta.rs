@@ -629,3 +629,81 @@ async fn gcs_urls_and_options_parse_and_a_real_bucket_when_given() {
     let url = format!("gs://{bucket}/{}/orders", unique("life"));
     life_cycle(|| DeltaStore::<Order>::builder(&url)).await;
 }
+
+/// Data enums (a struct with a dictionary tag), maps, nested options and lists of structs go
+/// through the Delta types and back exactly.
+#[tokio::test(flavor = "multi_thread")]
+async fn data_enums_maps_and_nesting_round_trip() {
+    use std::collections::HashMap;
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    enum Shape {
+        Empty,
+        Circle { radius: f64, label: Option<String> },
+        Rect(u32, u32),
+    }
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Inner {
+        small: u8,
+        big: u64,
+    }
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Drawing {
+        id: u32,
+        shape: Shape,
+        maybe: Option<Shape>,
+        many: Vec<Shape>,
+        tags: HashMap<String, u16>,
+        inners: Vec<Option<Inner>>,
+        grid: [[u8; 2]; 2],
+        fixed: [u8; 3],
+    }
+    let rows = vec![
+        Drawing {
+            id: 1,
+            shape: Shape::Empty,
+            maybe: None,
+            many: vec![],
+            tags: HashMap::new(),
+            inners: vec![],
+            grid: [[0, 1], [2, 3]],
+            fixed: [0, 0, 0],
+        },
+        Drawing {
+            id: 2,
+            shape: Shape::Circle {
+                radius: -2.5,
+                label: Some("ö".into()),
+            },
+            maybe: Some(Shape::Rect(3, u32::MAX)),
+            many: vec![
+                Shape::Empty,
+                Shape::Circle {
+                    radius: f64::INFINITY,
+                    label: None,
+                },
+            ],
+            tags: HashMap::from([("a".into(), u16::MAX), ("".into(), 0)]),
+            inners: vec![
+                None,
+                Some(Inner {
+                    small: u8::MAX,
+                    big: u64::MAX,
+                }),
+            ],
+            grid: [[255, 254], [0, 7]],
+            fixed: [1, 2, 255],
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = DeltaStore::<Drawing>::create(table(&dir, "d"))
+        .await
+        .unwrap();
+    store.append(&DrawingSoA::from(&rows[..1])).await.unwrap();
+    store.append(&DrawingSoA::from(&rows[1..])).await.unwrap();
+    assert_eq!(store.load().await.unwrap().into_rows(), rows);
+    let reopened = DeltaStore::<Drawing>::open(table(&dir, "d")).await.unwrap();
+    assert_eq!(reopened.load().await.unwrap().into_rows(), rows);
+    assert_eq!(store.compact().await.unwrap().files_added, 1);
+    assert_eq!(reopened.load().await.unwrap().into_rows(), rows);
+}
