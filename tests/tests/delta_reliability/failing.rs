@@ -41,7 +41,12 @@ impl Kind {
     /// The failure modes that make sense for this kind.
     pub fn modes(self) -> &'static [Mode] {
         match self {
-            Kind::Put => &[Mode::Generic, Mode::Timeout, Mode::LostResponse],
+            Kind::Put => &[
+                Mode::Generic,
+                Mode::Timeout,
+                Mode::LostResponse,
+                Mode::LostResponseThenGetFails,
+            ],
             Kind::Get | Kind::Head | Kind::List => &[Mode::Generic, Mode::Timeout],
             Kind::Delete => &[Mode::Generic, Mode::LostResponse],
         }
@@ -58,6 +63,9 @@ pub enum Mode {
     Timeout,
     /// The request took effect, then an error (the response was lost).
     LostResponse,
+    /// As `LostResponse`, and the next get fails too (the writer cannot look at what it did):
+    /// two faults in a row.
+    LostResponseThenGetFails,
 }
 
 #[derive(Default)]
@@ -70,6 +78,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     fired: AtomicBool,
+    /// Fail the next get (`LostResponseThenGetFails`).
+    fail_next_get: AtomicBool,
 }
 
 impl Shared {
@@ -110,11 +120,13 @@ impl Failing {
         state.armed = Some((kind, mode, n));
         state.seen = 0;
         self.shared.fired.store(false, Ordering::SeqCst);
+        self.shared.fail_next_get.store(false, Ordering::SeqCst);
     }
 
     /// Stops failing; `true` if the failure was injected.
     pub fn disarm(&self) -> bool {
         self.shared.state.lock().unwrap().armed = None;
+        self.shared.fail_next_get.store(false, Ordering::SeqCst);
         self.shared.fired.load(Ordering::SeqCst)
     }
 }
@@ -193,6 +205,11 @@ impl ObjectStore for Failing {
                     self.inner.put_opts(location, payload, opts).await?;
                     Err(lost("put"))
                 }
+                Some(Mode::LostResponseThenGetFails) => {
+                    self.inner.put_opts(location, payload, opts).await?;
+                    self.shared.fail_next_get.store(true, Ordering::SeqCst);
+                    Err(lost("put"))
+                }
             }
         })
     }
@@ -228,6 +245,9 @@ impl ObjectStore for Failing {
     {
         Box::pin(async move {
             let kind = if options.head { Kind::Head } else { Kind::Get };
+            if !options.head && self.shared.fail_next_get.swap(false, Ordering::SeqCst) {
+                return Err(generic("get after a lost put response"));
+            }
             match self.shared.fail(kind) {
                 None => self.inner.get_opts(location, options).await,
                 Some(Mode::Timeout) if kind == Kind::Get => {
@@ -300,7 +320,7 @@ impl ObjectStore for Failing {
                             inner.delete(&location).await?;
                             Ok(location)
                         }
-                        Some(Mode::LostResponse) => {
+                        Some(Mode::LostResponse | Mode::LostResponseThenGetFails) => {
                             inner.delete(&location).await?;
                             Err(lost("delete"))
                         }
