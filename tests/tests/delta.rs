@@ -144,7 +144,8 @@ async fn time_travel_and_history() {
     ));
 
     let history = store.history().await.unwrap();
-    let summary: Vec<(u64, &str, Option<&str>, u64, u64, u64)> = history
+    type Summary<'a> = (u64, &'a str, Option<&'a str>, u64, u64, u64);
+    let summary: Vec<Summary> = history
         .iter()
         .map(|c| {
             (

@@ -1109,7 +1109,7 @@ impl Inner {
     /// A decoded batch with the row type's types, labelled with its file.
     fn restore(&self, batch: RecordBatch, label: &std::path::Path) -> Result<RecordBatch> {
         let source = label.to_string_lossy().into_owned();
-        let batch = self.types.from_file(batch, &source)?;
+        let batch = self.types.read_back(batch, &source)?;
         let mut metadata = batch.schema().metadata().clone();
         metadata.insert(SOURCE_FILE_KEY.to_owned(), source);
         let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));

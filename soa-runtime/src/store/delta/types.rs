@@ -89,7 +89,7 @@ impl TableTypes {
     /// A batch read from a data file (ours or another writer's) with the row type's column types
     /// again, for the columns it has (any order; a column the row type does not have is dropped).
     /// `location` names the file in errors.
-    pub fn from_file(&self, batch: RecordBatch, location: &str) -> Result<RecordBatch> {
+    pub fn read_back(&self, batch: RecordBatch, location: &str) -> Result<RecordBatch> {
         let schema = batch.schema();
         let mut fields = Vec::with_capacity(schema.fields().len());
         let mut columns = Vec::with_capacity(schema.fields().len());
