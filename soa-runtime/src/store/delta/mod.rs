@@ -834,7 +834,7 @@ impl Inner {
             })?;
         for field in ours.fields() {
             match table.field(field.name()) {
-                Some(theirs) if theirs.data_type() == field.data_type() => {}
+                Some(theirs) if same_shape(theirs.data_type(), field.data_type()) => {}
                 Some(theirs) => {
                     return Err(mismatch(format!(
                         "column {}: the table has {:?}, {} needs {:?}",
@@ -1176,6 +1176,26 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// The same Delta type, ignoring nullability at every depth (other writers mark nested fields
+/// nullable where the row type does not; a null where the row type has none is an error when
+/// the value is read).
+fn same_shape(a: &delta_kernel::schema::DataType, b: &delta_kernel::schema::DataType) -> bool {
+    use delta_kernel::schema::DataType as D;
+    match (a, b) {
+        (D::Array(x), D::Array(y)) => same_shape(x.element_type(), y.element_type()),
+        (D::Map(x), D::Map(y)) => {
+            same_shape(x.key_type(), y.key_type()) && same_shape(x.value_type(), y.value_type())
+        }
+        (D::Struct(x), D::Struct(y)) => {
+            x.fields().count() == y.fields().count()
+                && x.fields()
+                    .zip(y.fields())
+                    .all(|(f, g)| f.name() == g.name() && same_shape(f.data_type(), g.data_type()))
+        }
+        _ => a == b,
     }
 }
 
