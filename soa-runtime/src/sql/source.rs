@@ -29,7 +29,7 @@ impl std::fmt::Debug for SqlView {
 }
 
 /// A store that [`SqlEngine::register`](super::SqlEngine::register) can make a view of.
-/// Every store of this crate implements it; a new store becomes queryable by implementing it.
+/// `ArrowStore` and `ParquetStore` implement it; a new store becomes queryable by implementing it.
 pub trait SqlSource<T: Record> {
     /// How a view of this store reads it.
     ///
