@@ -283,6 +283,22 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A commit whose outcome is unknown: the request publishing version `version` failed in a
+    /// way that does not say whether it was written (a lost response), and reading the version
+    /// back failed too. The table is whole either way; look at its history (or count) before
+    /// writing the same data again, or it may be there twice.
+    #[error(
+        "commit outcome unknown on {location}: version {version} may or may not hold this commit"
+    )]
+    CommitUnknown {
+        /// The table's URL.
+        location: String,
+        /// The version the commit was published as.
+        version: u64,
+        /// The failure of the publishing request.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// No table at a location (`DeltaStore::open`).
     #[error("no Delta table at {location}")]
     TableNotFound {

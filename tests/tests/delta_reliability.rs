@@ -620,7 +620,7 @@ fn kill_minus_nine_of_a_writer_50_times() {
         staged_leftovers.len()
     );
     // Staging files of a killed put (`LocalFileSystem` writes `<name>#<n>`, then renames): not
-    // listed by the object store, so vacuum cannot see them.
+    // listed by the object store; vacuum sweeps them from the disk.
     println!("staging leftovers: {staged_leftovers:?}");
     rt.block_on(async {
         let store = builder(&url).open().await.unwrap();
@@ -628,11 +628,18 @@ fn kill_minus_nine_of_a_writer_50_times() {
         let report = store.vacuum(Duration::ZERO).await.unwrap();
         let deleted: BTreeSet<String> = report.deleted.iter().cloned().collect();
         assert_eq!(deleted.len(), report.deleted.len(), "a file deleted twice");
+        let expected_deleted: BTreeSet<String> =
+            orphans_seen.union(&staged_leftovers).cloned().collect();
         assert_eq!(
-            deleted, orphans_seen,
-            "vacuum deletes exactly the unreferenced files"
+            deleted, expected_deleted,
+            "vacuum deletes exactly the unreferenced files and staging leftovers"
         );
-        let (files, _) = data_files(&table);
+        let (files, staged) = data_files(&table);
+        let (_, staged_log) = data_files(&table.join("_delta_log"));
+        assert!(
+            staged.is_empty() && staged_log.is_empty(),
+            "left after vacuum: {staged:?} {staged_log:?}"
+        );
         assert_eq!(
             files,
             referenced_files(&table),

@@ -295,17 +295,37 @@ pub(crate) async fn publish(
                 });
             }
             Err(e) => {
-                // Unknown outcome: look.
-                match read_commit(location, version).await {
-                    Ok(Some(actions)) => {
+                // Unknown outcome: look, a few times (the store may be failing for a moment).
+                let mut looked = None;
+                for wait in [0u64, 50, 200, 500, 1000] {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    match read_commit(location, version).await {
+                        Ok(found) => {
+                            looked = Some(found);
+                            break;
+                        }
+                        Err(_) => continue,
+                    }
+                }
+                match looked {
+                    Some(Some(actions)) => {
                         return if commit_id_of(&actions).as_deref() == Some(commit_id) {
                             Ok(Publish::Committed)
                         } else {
                             Ok(Publish::Taken)
                         };
                     }
-                    Ok(None) if attempts < 3 => continue,
-                    _ => return Err(location.error("put", &path, e)),
+                    // Not there: nothing was committed, the put can be tried again.
+                    Some(None) if attempts < 3 => continue,
+                    Some(None) => return Err(location.error("put", &path, e)),
+                    // Not readable: whether the commit landed is unknown.
+                    None => {
+                        return Err(Error::CommitUnknown {
+                            location: location.display.clone(),
+                            version,
+                            source: Box::new(e),
+                        });
+                    }
                 }
             }
         }

@@ -647,7 +647,7 @@ impl<T: Record> DeltaStore<T> {
         let cutoff = SystemTime::now()
             .checked_sub(retention)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        io(async move {
+        let report = io(async move {
             use futures::{StreamExt, TryStreamExt};
             let objects: Vec<object_store::ObjectMeta> = location
                 .store
@@ -684,7 +684,20 @@ impl<T: Record> DeltaStore<T> {
             }
             Ok(report)
         })
-        .await
+        .await?;
+        // On local disk, `object_store` writes `<name>#<n>` and renames it into place; a writer
+        // killed in between leaves it, unlisted by the store. Those go too.
+        let mut report = report;
+        if self.inner.location.url.scheme() == "file"
+            && let Ok(root) = self.inner.location.url.to_file_path()
+        {
+            let staged = blocking(move || Ok(sweep_staging(&root, cutoff))).await?;
+            for (rel, bytes) in staged {
+                report.bytes += bytes;
+                report.deleted.push(rel);
+            }
+        }
+        Ok(report)
     }
 
     /// Writes a checkpoint of the latest version now (normally written every
@@ -730,6 +743,41 @@ impl<T: Record> DeltaStore<T> {
         let inner = Arc::clone(&self.inner);
         blocking(move || inner.latest()).await
     }
+}
+
+/// Deletes `object_store`'s local staging files (`<name>#<digits>`) under `root` older than
+/// `cutoff` (in `_delta_log` too: a staged commit file is never part of the log); returns what was
+/// deleted, relative to `root`.
+fn sweep_staging(root: &std::path::Path, cutoff: SystemTime) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let staged = name
+                .rsplit_once('#')
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let old = meta.modified().is_ok_and(|m| m <= cutoff);
+            if staged && old && std::fs::remove_file(&path).is_ok() {
+                let rel = path
+                    .strip_prefix(root)
+                    .map_or(name, |p| p.to_string_lossy().into_owned());
+                out.push((rel, meta.len()));
+            }
+        }
+    }
+    out
 }
 
 fn humantime_ms(time: SystemTime) -> String {

@@ -85,7 +85,7 @@ impl TableState {
 pub(crate) fn kernel_error(location: &Location, e: delta_kernel::KernelError) -> Error {
     Error::Delta {
         location: location.display.clone(),
-        reason: e.to_string(),
+        reason: e.without_backtrace().to_string(),
     }
 }
 
