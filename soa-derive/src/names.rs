@@ -9,6 +9,11 @@ pub fn soa_ident(row: &Ident) -> Ident {
     format_ident!("{}SoA", row)
 }
 
+/// `Order` -> `OrderCols` (the predicate column handles).
+pub fn cols_ident(row: &Ident) -> Ident {
+    format_ident!("{}Cols", row)
+}
+
 /// `Order` -> `OrderRef` (the borrowed row view).
 pub fn ref_ident(row: &Ident) -> Ident {
     format_ident!("{}Ref", row)

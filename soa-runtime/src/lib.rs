@@ -61,6 +61,7 @@ pub mod column;
 pub mod convert;
 pub mod error;
 pub mod field;
+pub mod predicate;
 pub mod soa;
 #[cfg(feature = "duckdb")]
 pub mod sql;

@@ -11,4 +11,5 @@ fn ui() {
     t.compile_fail("ui/attribute/*.rs");
     t.compile_fail("ui/field-type/*.rs");
     t.compile_fail("ui/cascade/*.rs");
+    t.compile_fail("ui/predicate/*.rs");
 }

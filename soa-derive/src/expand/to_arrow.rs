@@ -209,6 +209,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         TokenStream::new()
     };
 
+    let handles = column_handles(container, fields);
     quote! {
         const _: () = {
             #cache
@@ -251,6 +252,98 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 }
             }
         };
+
+        #handles
+    }
+}
+
+/// `Row::col()` and `RowCols<R>`: one predicate handle per column (`Col<R, FieldType>`; the
+/// handles of a flattened struct's columns under the field's name), and `HasColumns` so a field
+/// of this type reaches them. Generic structs get none (one handle type per instantiation would
+/// need the generics on the handles too).
+fn column_handles(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream {
+    if !container.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = container.krate();
+    let row = container.ident;
+    let vis = container.vis;
+    let cols = names::cols_ident(row);
+    let pr = quote!(#krate::predicate);
+    let mut decls = Vec::new();
+    let mut inits = Vec::new();
+    for f in fields {
+        if f.attrs.skip.is_some() {
+            continue;
+        }
+        let (ident, ty, fvis) = (f.ident, f.ty, f.vis);
+        let column = f.column_name();
+        let doc = format!("The `{column}` column.");
+        if f.attrs.flatten.is_some() {
+            decls.push(quote! {
+                #[doc = #doc]
+                #fvis #ident: <#ty as #pr::HasColumns>::Columns<R>
+            });
+            inits.push(quote! {
+                #ident: <#ty as #pr::HasColumns>::columns_at::<R>(path.flattened(#column))
+            });
+        } else {
+            decls.push(quote! {
+                #[doc = #doc]
+                #fvis #ident: #pr::Col<R, #ty>
+            });
+            inits.push(quote!(#ident: #pr::Col::at(path.child(#column))));
+        }
+    }
+    let doc = format!(
+        "Predicate handles of `{row}`'s columns (see `soa_runtime::predicate`), from `{row}::col()`."
+    );
+    let col_doc = format!(
+        "Handles of `{row}`'s columns for typed predicates: `{row}::col().field.eq(value)`."
+    );
+    let handle_idents: Vec<_> = fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none())
+        .map(|f| f.ident)
+        .collect();
+    let handle_names: Vec<String> = fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none())
+        .map(Field::rust_name)
+        .collect();
+    let cols_name = cols.to_string();
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code)]
+        #vis struct #cols<R: 'static> {
+            #( #decls, )*
+        }
+
+        #[automatically_derived]
+        impl<R: 'static> ::core::fmt::Debug for #cols<R> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(#cols_name)
+                    #( .field(#handle_names, &self.#handle_idents) )*
+                    .finish()
+            }
+        }
+
+        #[automatically_derived]
+        impl #pr::HasColumns for #row {
+            type Columns<R: 'static> = #cols<R>;
+            fn columns_at<R: 'static>(path: #pr::ColumnPath) -> #cols<R> {
+                #cols { #( #inits, )* }
+            }
+        }
+
+        #[automatically_derived]
+        impl #row {
+            #[doc = #col_doc]
+            #[allow(dead_code)]
+            #vis fn col() -> #cols<#row> {
+                <#row as #pr::HasColumns>::columns_at::<#row>(#pr::ColumnPath::root())
+            }
+        }
     }
 }
 
@@ -297,6 +390,11 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
                         _ => #krate::__private::None,
                     }
                 }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #krate::predicate::Comparable for #ident #ty_generics #where_clause {
+                type Value = Self;
             }
 
             #[automatically_derived]

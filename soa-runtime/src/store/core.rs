@@ -10,6 +10,7 @@ use futures::{Stream, StreamExt};
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
+use crate::predicate::Predicate;
 use crate::soa::{Soa, SoaColumns};
 
 /// A row type every store accepts: `#[derive(Soa, ToArrow)]` on a `Send + Sync + 'static` struct.
@@ -313,6 +314,86 @@ pub trait StoreExt<T: Record>: Store<T> {
                 .batch_size(usize::MAX);
             let stream = self.scan_with(options).await?;
             blocking(move || concat_stream(stream, &schema, rows)).await
+        }
+    }
+
+    /// The rows for which `predicate` holds, in store order, into one container: the same rows
+    /// as `load()` followed by keeping the matching ones (see [`crate::predicate`]).
+    ///
+    /// ```no_run
+    /// # use soa_runtime::prelude::*;
+    /// # #[derive(Soa, ToArrow, Debug, Clone, PartialEq)] struct Order { id: u64, symbol: String }
+    /// # async fn demo(store: ParquetStore<Order>) -> soa_runtime::Result<()> {
+    /// let c = Order::col();
+    /// let apple: OrderSoA = store.load_where(c.symbol.eq("AAPL") & c.id.lt(1000)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The scan's errors; conversion errors naming `Type.field`.
+    fn load_where(
+        &self,
+        predicate: Predicate<T>,
+    ) -> impl Future<Output = Result<T::Columns>> + Send {
+        async move {
+            let expr = predicate.expr().clone();
+            let options = ScanOptions::new()
+                .batch_size(usize::MAX)
+                .filter(move |batch| expr.evaluate(batch));
+            let stream = self.scan_with(options).await?;
+            blocking(move || collect_rows::<T::Columns>(stream, 0)).await
+        }
+    }
+
+    /// Streams the rows for which `predicate` holds, as record batches of at most the store's
+    /// default size (batches left without rows are skipped).
+    ///
+    /// # Errors
+    /// As [`Store::scan_with`].
+    fn scan_where(
+        &self,
+        predicate: Predicate<T>,
+    ) -> impl Future<Output = Result<BatchStream>> + Send {
+        let expr = predicate.expr().clone();
+        self.scan_with(ScanOptions::new().filter(move |batch| expr.evaluate(batch)))
+    }
+
+    /// The named columns of the rows for which `predicate` holds, as one record batch (the
+    /// predicate may read other columns).
+    ///
+    /// # Errors
+    /// [`Error::UnknownColumn`] for a name that is not a column of `T`; the scan's errors.
+    fn load_columns_where(
+        &self,
+        columns: &[&str],
+        predicate: Predicate<T>,
+    ) -> impl Future<Output = Result<RecordBatch>> + Send {
+        let names: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+        async move {
+            let (schema, _) = project_columns::<T>(&names)?;
+            let expr = predicate.expr().clone();
+            // The predicate's columns are read too, then dropped.
+            let mut read = names.clone();
+            for column in expr.columns() {
+                if !read.contains(&column) {
+                    read.push(column);
+                }
+            }
+            project_columns::<T>(&read)?;
+            let options = ScanOptions::new()
+                .columns(read)
+                .batch_size(usize::MAX)
+                .filter(move |batch| expr.evaluate(batch));
+            let stream = self.scan_with(options).await?;
+            let keep = names.len();
+            let stream: BatchStream = Box::pin(stream.map(move |b| {
+                b.and_then(|b| {
+                    let indices: Vec<usize> = (0..keep).collect();
+                    b.project(&indices)
+                        .map_err(|e| Error::arrow("projecting filtered columns", e))
+                })
+            }));
+            blocking(move || concat_stream(stream, &schema, 0)).await
         }
     }
 
