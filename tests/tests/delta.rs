@@ -507,6 +507,7 @@ async fn memory_tables_are_shared_by_url() {
 }
 
 /// The same life cycle on any backend: create, writes, time travel, history, compaction, vacuum.
+#[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
 async fn life_cycle(builder: impl Fn() -> soa_runtime::store::delta::DeltaStoreBuilder<Order>) {
     let store = builder().create().await.expect("create");
     let all = orders(300);
@@ -546,10 +547,12 @@ async fn life_cycle(builder: impl Fn() -> soa_runtime::store::delta::DeltaStoreB
     );
 }
 
+#[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
 fn interop_required() -> bool {
     std::env::var("SOA_INTEROP").as_deref() == Ok("1")
 }
 
+#[cfg(any(feature = "aws", feature = "azure", feature = "gcp"))]
 fn server(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),

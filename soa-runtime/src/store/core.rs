@@ -10,8 +10,9 @@ use futures::{Stream, StreamExt};
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
-use crate::predicate::Predicate;
+use crate::predicate::{Expr, Predicate};
 use crate::soa::{Soa, SoaColumns};
+use crate::store::prune::{ScanMetrics, ScanReport};
 
 /// A row type every store accepts: `#[derive(Soa, ToArrow)]` on a `Send + Sync + 'static` struct.
 /// Implemented automatically.
@@ -82,6 +83,12 @@ pub struct ScanOptions {
     pub batch_size: Option<usize>,
     /// Keeps only the rows it selects.
     pub filter: Option<RowFilter>,
+    /// Keeps only the rows it holds for, and lets the store skip files, row groups and batches
+    /// whose statistics prove they hold none ([`ScanOptions::predicate`]). Its columns must be
+    /// among `columns` when a projection is given.
+    pub predicate: Option<Expr>,
+    /// Counters the store fills while the scan runs ([`ScanOptions::metrics`]).
+    pub metrics: Option<Arc<ScanMetrics>>,
 }
 
 impl std::fmt::Debug for ScanOptions {
@@ -90,6 +97,8 @@ impl std::fmt::Debug for ScanOptions {
             .field("columns", &self.columns)
             .field("batch_size", &self.batch_size)
             .field("filter", &self.filter.as_ref().map(|_| "Fn(&RecordBatch)"))
+            .field("predicate", &self.predicate)
+            .field("metrics", &self.metrics.as_ref().map(|m| m.report()))
             .finish()
     }
 }
@@ -111,6 +120,21 @@ impl ScanOptions {
     #[must_use]
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.batch_size = Some(rows);
+        self
+    }
+
+    /// Keeps only the rows for which `predicate` holds; the store skips what its statistics
+    /// rule out (see [`crate::predicate`]).
+    #[must_use]
+    pub fn predicate<R>(mut self, predicate: &Predicate<R>) -> Self {
+        self.predicate = Some(predicate.expr().clone());
+        self
+    }
+
+    /// Counts what the scan reads and skips into `metrics` ([`ScanMetrics::report`]).
+    #[must_use]
+    pub fn metrics(mut self, metrics: Arc<ScanMetrics>) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 
@@ -336,10 +360,9 @@ pub trait StoreExt<T: Record>: Store<T> {
         predicate: Predicate<T>,
     ) -> impl Future<Output = Result<T::Columns>> + Send {
         async move {
-            let expr = predicate.expr().clone();
             let options = ScanOptions::new()
                 .batch_size(usize::MAX)
-                .filter(move |batch| expr.evaluate(batch));
+                .predicate(&predicate);
             let stream = self.scan_with(options).await?;
             blocking(move || collect_rows::<T::Columns>(stream, 0)).await
         }
@@ -354,8 +377,7 @@ pub trait StoreExt<T: Record>: Store<T> {
         &self,
         predicate: Predicate<T>,
     ) -> impl Future<Output = Result<BatchStream>> + Send {
-        let expr = predicate.expr().clone();
-        self.scan_with(ScanOptions::new().filter(move |batch| expr.evaluate(batch)))
+        self.scan_with(ScanOptions::new().predicate(&predicate))
     }
 
     /// The named columns of the rows for which `predicate` holds, as one record batch (the
@@ -383,7 +405,7 @@ pub trait StoreExt<T: Record>: Store<T> {
             let options = ScanOptions::new()
                 .columns(read)
                 .batch_size(usize::MAX)
-                .filter(move |batch| expr.evaluate(batch));
+                .predicate(&predicate);
             let stream = self.scan_with(options).await?;
             let keep = names.len();
             let stream: BatchStream = Box::pin(stream.map(move |b| {
@@ -394,6 +416,27 @@ pub trait StoreExt<T: Record>: Store<T> {
                 })
             }));
             blocking(move || concat_stream(stream, &schema, 0)).await
+        }
+    }
+
+    /// Like [`load_where`](StoreExt::load_where), with what the store read and skipped to
+    /// answer (files, row groups or batches skipped by their statistics, rows scanned).
+    ///
+    /// # Errors
+    /// As [`load_where`](StoreExt::load_where).
+    fn load_where_with_metrics(
+        &self,
+        predicate: Predicate<T>,
+    ) -> impl Future<Output = Result<(T::Columns, ScanReport)>> + Send {
+        async move {
+            let metrics = ScanMetrics::new();
+            let options = ScanOptions::new()
+                .batch_size(usize::MAX)
+                .predicate(&predicate)
+                .metrics(Arc::clone(&metrics));
+            let stream = self.scan_with(options).await?;
+            let rows = blocking(move || collect_rows::<T::Columns>(stream, 0)).await?;
+            Ok((rows, metrics.report()))
         }
     }
 
@@ -436,16 +479,34 @@ where
         .map_err(|e| Error::Task(format!("blocking task failed: {e}")))?
 }
 
-/// Applies a scan's row filter to every batch of `stream`, dropping batches left without rows.
-pub(crate) fn filtered(stream: BatchStream, filter: Option<RowFilter>) -> BatchStream {
-    let Some(filter) = filter else {
+/// Applies a scan's predicate and row filter to every batch of `stream` (counting rows into its
+/// metrics), dropping batches left without rows.
+pub(crate) fn filtered(stream: BatchStream, options: &ScanOptions) -> BatchStream {
+    let filter = options.filter.clone();
+    let predicate = options.predicate.clone();
+    let metrics = options.metrics.clone();
+    if filter.is_none() && predicate.is_none() && metrics.is_none() {
         return stream;
-    };
+    }
     Box::pin(stream.filter_map(move |item| {
         let kept = item.and_then(|batch| {
-            let mask = filter(&batch)?;
-            arrow_select::filter::filter_record_batch(&batch, &mask)
-                .map_err(|e| Error::arrow("filtering a scanned batch", e))
+            let rows = batch.num_rows() as u64;
+            let mut batch = batch;
+            for mask in [
+                predicate.as_ref().map(|p| p.evaluate(&batch)),
+                filter.as_ref().map(|f| f(&batch)),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mask = mask?;
+                batch = arrow_select::filter::filter_record_batch(&batch, &mask)
+                    .map_err(|e| Error::arrow("filtering a scanned batch", e))?;
+            }
+            if let Some(m) = &metrics {
+                m.rows(rows, batch.num_rows() as u64);
+            }
+            Ok(batch)
         });
         std::future::ready(match kept {
             Ok(batch) if batch.num_rows() == 0 => None,

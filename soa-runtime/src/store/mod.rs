@@ -24,6 +24,7 @@ mod guard;
 mod identity;
 pub mod memory;
 pub mod parquet;
+pub(crate) mod prune;
 mod retype;
 
 pub use self::core::{
@@ -37,3 +38,4 @@ pub use file::SoaFile;
 pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;
+pub use prune::{ScanMetrics, ScanReport};

@@ -1115,6 +1115,7 @@ impl Inner {
             &names,
             rows.max(1),
             self.options.threads,
+            None,
         )?;
         batches
             .into_iter()
@@ -1196,6 +1197,7 @@ impl Inner {
                 &label,
                 batch_size,
                 Columns::Named(&names),
+                None,
             )?;
             Ok((reader, names))
         });
@@ -1385,7 +1387,7 @@ impl<T: Record> Store<T> for DeltaStore<T> {
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        Ok(filtered(Box::pin(stream), options.filter))
+        Ok(filtered(Box::pin(stream), &options))
     }
 
     /// From the log (the `numRecords` statistics of the files' `add` actions): no data file is

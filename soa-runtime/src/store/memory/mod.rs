@@ -505,7 +505,7 @@ impl<T: Record> Store<T> for ArrowStore<T> {
             pieces
         });
         let stream: BatchStream = Box::pin(futures::stream::iter(batches));
-        Ok(filtered(stream, options.filter))
+        Ok(filtered(stream, &options))
     }
 
     async fn count(&self) -> Result<u64> {

@@ -368,10 +368,13 @@ impl Iterator for CompactSource<'_> {
             };
             // A rewrite always verifies (whatever `verify_checksums` says): it would give damaged
             // values a fresh, valid checksum.
-            match self
-                .inner
-                .stream_file(&file, self.inner.options.scan_batch_size, true, None)
-            {
+            match self.inner.stream_file(
+                &file,
+                self.inner.options.scan_batch_size,
+                true,
+                None,
+                None,
+            ) {
                 Ok(reader) => self.current = Some((reader, file.path)),
                 Err(e) => {
                     self.done = true;

@@ -167,10 +167,14 @@ pub(crate) fn batch_reader<R: ChunkReader + 'static>(
     path: &Path,
     batch_size: usize,
     columns: Columns<'_>,
+    row_groups: Option<&[usize]>,
 ) -> Result<ParquetRecordBatchReader> {
     guarded(path, || {
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata)
             .with_batch_size(batch_size.max(1));
+        if let Some(groups) = row_groups {
+            builder = builder.with_row_groups(groups.to_vec());
+        }
         if let Columns::Named(names) = columns {
             let schema = builder.schema().clone();
             let mut roots = Vec::with_capacity(names.len());
@@ -225,6 +229,7 @@ pub(crate) fn decode_columns<R>(
     names: &[String],
     batch_size: usize,
     threads: usize,
+    row_groups: Option<&[usize]>,
 ) -> Result<Vec<RecordBatch>>
 where
     R: ChunkReader + Clone + 'static,
@@ -243,7 +248,14 @@ where
         fields.push(file_schema.field(index).clone());
     }
     let schema = Arc::new(Schema::new(fields));
-    let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let rows = match row_groups {
+        None => usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0),
+        Some(groups) => groups
+            .iter()
+            .filter_map(|g| metadata.metadata().row_groups().get(*g))
+            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+            .sum(),
+    };
     if names.is_empty() {
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         let batch = RecordBatch::try_new_with_options(schema, Vec::new(), &options)
@@ -272,6 +284,7 @@ where
             path,
             batch_size,
             Columns::Named(std::slice::from_ref(name)),
+            row_groups,
         )?;
         let batches = all_batches(reader, path)?;
         batches

@@ -449,9 +449,14 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         })
         .await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                inner.scan_into(&files, columns.as_deref(), batch_size, &tx);
+                let prune = read::Prune {
+                    expr: expr.as_ref(),
+                    metrics: metrics.as_deref(),
+                };
+                inner.scan_into(&files, columns.as_deref(), batch_size, prune, &tx);
             }));
             if run.is_err() {
                 let _ = tx.blocking_send(Err(Error::Task("the scan task panicked".into())));
@@ -460,7 +465,7 @@ impl<T: Record> Store<T> for ParquetStore<T> {
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         });
-        Ok(filtered(Box::pin(stream), options.filter))
+        Ok(filtered(Box::pin(stream), &options))
     }
 
     /// From the manifest: no data file is read. One `stat` of the manifest tells whether another

@@ -74,13 +74,14 @@ impl Inner {
         &self,
         file: &OpenFile,
         columns: Option<&[String]>,
+        row_groups: Option<&[usize]>,
     ) -> Result<Vec<RecordBatch>> {
         let batches = if self.options.verify_checksums {
             let bytes = decode::read_verified(file, true)?;
-            self.decode_whole(&bytes, file, columns)?
+            self.decode_whole(&bytes, file, columns, row_groups)?
         } else {
             // Positional reads of the column chunks decoded: a projection reads only its own.
-            self.decode_whole(&file.file, file, columns)?
+            self.decode_whole(&file.file, file, columns, row_groups)?
         };
         // The file travels with its batches, so a conversion error can name it (`StoreExt::load`).
         let source = file.path.to_string_lossy().into_owned();
@@ -104,6 +105,7 @@ impl Inner {
         reader: &R,
         file: &OpenFile,
         columns: Option<&[String]>,
+        row_groups: Option<&[usize]>,
     ) -> Result<Vec<RecordBatch>> {
         let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
@@ -128,7 +130,9 @@ impl Inner {
             largest_row_group(&metadata)
         };
         let threads = self.options.threads;
-        decode::decode_columns(reader, &metadata, &file.path, &names, batch_size, threads)
+        decode::decode_columns(
+            reader, &metadata, &file.path, &names, batch_size, threads, row_groups,
+        )
     }
 
     pub(super) fn count_from_footers(&self) -> Result<FooterCount> {
@@ -166,6 +170,7 @@ impl Inner {
         batch_size: usize,
         verify: bool,
         columns: Option<&[String]>,
+        row_groups: Option<&[usize]>,
     ) -> Result<ParquetRecordBatchReader> {
         if verify {
             decode::verify_in_place(file)?;
@@ -176,7 +181,14 @@ impl Inner {
             Some(names) => Columns::Named(names),
             None => Columns::All,
         };
-        decode::batch_reader(file.file.clone(), metadata, &file.path, batch_size, columns)
+        decode::batch_reader(
+            file.file.clone(),
+            metadata,
+            &file.path,
+            batch_size,
+            columns,
+            row_groups,
+        )
     }
 
     /// The scan task: every file in order, whole (`batch_size == usize::MAX`) or streamed in
@@ -187,12 +199,40 @@ impl Inner {
         files: &[OpenFile],
         columns: Option<&[String]>,
         batch_size: usize,
+        prune: Prune<'_>,
         tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
     ) {
         let send = |item: Result<RecordBatch>| tx.blocking_send(item).is_ok();
+        if let Some(m) = prune.metrics {
+            let stored: u64 = files.iter().map(|f| f.entry.size).sum();
+            m.bytes(0, stored);
+        }
         for file in files {
+            // Row groups the predicate may match, from the footer's statistics.
+            let groups = match self.row_groups_for(file, prune) {
+                Ok(groups) => groups,
+                Err(e) => {
+                    send(Err(e));
+                    return;
+                }
+            };
+            if groups.as_ref().is_some_and(|g| g.is_empty()) {
+                continue; // every row group ruled out: the file's data is not read
+            }
+            if let Some(m) = prune.metrics {
+                // Verified reads take the whole file (its CRC32 covers every byte); the others
+                // read the column chunks of the row groups kept.
+                let read = match (&groups, self.options.verify_checksums) {
+                    (Some(groups), false) => groups.iter().map(|(_, bytes)| *bytes).sum(),
+                    _ => file.entry.size,
+                };
+                m.bytes(read, 0);
+            }
+            let groups: Option<Vec<usize>> =
+                groups.map(|g| g.into_iter().map(|(i, _)| i).collect());
+            let groups = groups.as_deref();
             if batch_size == usize::MAX {
-                match self.read_whole(file, columns) {
+                match self.read_whole(file, columns, groups) {
                     Ok(batches) => {
                         for batch in batches {
                             if !send(Ok(batch)) {
@@ -208,7 +248,7 @@ impl Inner {
                 continue;
             }
             let verify = self.options.verify_checksums;
-            let mut reader = match self.stream_file(file, batch_size, verify, columns) {
+            let mut reader = match self.stream_file(file, batch_size, verify, columns, groups) {
                 Ok(reader) => reader,
                 Err(e) => {
                     send(Err(e));
@@ -234,6 +274,52 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// What a scan may skip, and where it counts what it did.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Prune<'a> {
+    pub expr: Option<&'a crate::predicate::Expr>,
+    pub metrics: Option<&'a crate::store::prune::ScanMetrics>,
+}
+
+impl Inner {
+    /// `None`: read every row group; `Some(groups)`: only these (empty: none), each with its
+    /// compressed bytes; counted.
+    fn row_groups_for(
+        &self,
+        file: &OpenFile,
+        prune: Prune<'_>,
+    ) -> Result<Option<Vec<(usize, u64)>>> {
+        let Some(expr) = prune.expr else {
+            if let Some(m) = prune.metrics {
+                m.files(1, 0);
+            }
+            return Ok(None);
+        };
+        let counter = Arc::new(AtomicU64::new(0));
+        let reader = file.file.with_counter(Arc::clone(&counter));
+        let metadata = decode::read_metadata(&reader, &file.path, self.type_name)?;
+        let total = metadata.metadata().num_row_groups();
+        let groups = crate::store::prune::parquet_row_groups(expr, &metadata);
+        if let Some(m) = prune.metrics {
+            m.files(1, u64::from(groups.is_empty() && total > 0));
+            m.row_groups(total as u64, (total - groups.len()) as u64);
+            m.bytes(counter.load(Ordering::Relaxed), 0);
+        }
+        let sized = groups
+            .iter()
+            .map(|&g| {
+                let bytes = metadata
+                    .metadata()
+                    .row_groups()
+                    .get(g)
+                    .map_or(0, |rg| u64::try_from(rg.compressed_size()).unwrap_or(0));
+                (g, bytes)
+            })
+            .collect();
+        Ok(Some(sized))
     }
 }
 

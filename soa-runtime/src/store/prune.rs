@@ -1,0 +1,346 @@
+//! Pruning by statistics: which row groups (or batches, or files) a predicate may match, from
+//! their minimum, maximum and null count per column, and the counters every store fills
+//! ([`ScanMetrics`]).
+//!
+//! A unit is skipped only when the statistics prove that no row of it can match: a missing
+//! statistic, a nested column, a type the statistics do not hold, or a `NOT` keeps the unit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::{Array, ArrayRef, BooleanArray, Scalar, UInt64Array};
+use arrow_schema::DataType;
+
+use crate::predicate::{CmpOp, Expr};
+
+/// What a scan read and what it skipped, filled by the store while the scan runs (shared by
+/// clones; read it once the scan is drained).
+#[derive(Debug, Default)]
+pub struct ScanMetrics {
+    files_total: AtomicU64,
+    files_skipped: AtomicU64,
+    row_groups_total: AtomicU64,
+    row_groups_skipped: AtomicU64,
+    rows_scanned: AtomicU64,
+    rows_matched: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_stored: AtomicU64,
+}
+
+/// A reading of [`ScanMetrics`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanReport {
+    /// Data files of the snapshot (Parquet and Delta stores).
+    pub files_total: u64,
+    /// Files skipped without reading their data: by their statistics (Delta `add` stats,
+    /// Parquet footers when every row group is skipped).
+    pub files_skipped: u64,
+    /// Row groups of the files read (for `ArrowStore`: its batches).
+    pub row_groups_total: u64,
+    /// Row groups (batches) skipped by their column statistics.
+    pub row_groups_skipped: u64,
+    /// Rows decoded and given to the filter.
+    pub rows_scanned: u64,
+    /// Rows the predicate kept (`rows_scanned - rows_matched` were removed by Arrow's kernels).
+    pub rows_matched: u64,
+    /// Bytes read from files or objects.
+    pub bytes_read: u64,
+    /// Bytes of the files of the snapshot.
+    pub bytes_stored: u64,
+}
+
+impl ScanMetrics {
+    /// New zero counters.
+    pub fn new() -> Arc<Self> {
+        Arc::new(ScanMetrics::default())
+    }
+
+    /// The counters now.
+    pub fn report(&self) -> ScanReport {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ScanReport {
+            files_total: get(&self.files_total),
+            files_skipped: get(&self.files_skipped),
+            row_groups_total: get(&self.row_groups_total),
+            row_groups_skipped: get(&self.row_groups_skipped),
+            rows_scanned: get(&self.rows_scanned),
+            rows_matched: get(&self.rows_matched),
+            bytes_read: get(&self.bytes_read),
+            bytes_stored: get(&self.bytes_stored),
+        }
+    }
+
+    pub(crate) fn files(&self, total: u64, skipped: u64) {
+        self.files_total.fetch_add(total, Ordering::Relaxed);
+        self.files_skipped.fetch_add(skipped, Ordering::Relaxed);
+    }
+
+    pub(crate) fn row_groups(&self, total: u64, skipped: u64) {
+        self.row_groups_total.fetch_add(total, Ordering::Relaxed);
+        self.row_groups_skipped
+            .fetch_add(skipped, Ordering::Relaxed);
+    }
+
+    pub(crate) fn rows(&self, scanned: u64, matched: u64) {
+        self.rows_scanned.fetch_add(scanned, Ordering::Relaxed);
+        self.rows_matched.fetch_add(matched, Ordering::Relaxed);
+    }
+
+    pub(crate) fn bytes(&self, read: u64, stored: u64) {
+        self.bytes_read.fetch_add(read, Ordering::Relaxed);
+        self.bytes_stored.fetch_add(stored, Ordering::Relaxed);
+    }
+}
+
+/// Statistics of one column over `n` units (row groups, batches, files): arrays of length `n`
+/// (a null entry: unknown).
+pub(crate) struct ColumnStats {
+    pub mins: ArrayRef,
+    pub maxes: ArrayRef,
+    pub null_counts: Option<UInt64Array>,
+    pub row_counts: Option<UInt64Array>,
+}
+
+/// Which of `n` units may hold a row matching `expr`, given the statistics of a top-level
+/// column by name (`None`: unknown, the unit is kept).
+pub(crate) fn may_match(
+    expr: &Expr,
+    n: usize,
+    stats: &mut dyn FnMut(&str) -> Option<ColumnStats>,
+) -> Vec<bool> {
+    let all = || vec![true; n];
+    match expr {
+        Expr::And(a, b) => {
+            let (a, b) = (may_match(a, n, stats), may_match(b, n, stats));
+            a.iter().zip(&b).map(|(x, y)| *x && *y).collect()
+        }
+        Expr::Or(a, b) => {
+            let (a, b) = (may_match(a, n, stats), may_match(b, n, stats));
+            a.iter().zip(&b).map(|(x, y)| *x || *y).collect()
+        }
+        Expr::Not(_) => all(),
+        Expr::Compare { column, op, value } if column.segments().len() == 1 => {
+            let Some(s) = stats(column.top()) else {
+                return all();
+            };
+            compare(&s, *op, value, n).unwrap_or_else(all)
+        }
+        Expr::InList { column, values } if column.segments().len() == 1 => {
+            let Some(s) = stats(column.top()) else {
+                return all();
+            };
+            let mut any = vec![false; n];
+            for i in 0..values.len() {
+                let one = values.slice(i, 1);
+                match compare(&s, CmpOp::Eq, &one, n) {
+                    Some(hit) => {
+                        for (a, h) in any.iter_mut().zip(hit) {
+                            *a |= h;
+                        }
+                    }
+                    None => return all(),
+                }
+            }
+            any
+        }
+        Expr::IsNull { column, negated } if column.segments().len() == 1 => {
+            let Some(s) = stats(column.top()) else {
+                return all();
+            };
+            let Some(nulls) = &s.null_counts else {
+                return all();
+            };
+            (0..n)
+                .map(|i| {
+                    if nulls.is_null(i) {
+                        return true;
+                    }
+                    let null = nulls.value(i);
+                    if *negated {
+                        // Some non-null value: fewer nulls than rows (unknown rows: keep).
+                        s.row_counts
+                            .as_ref()
+                            .is_none_or(|r| r.is_null(i) || null < r.value(i))
+                    } else {
+                        null > 0
+                    }
+                })
+                .collect()
+        }
+        Expr::StartsWith { column, prefix } if column.segments().len() == 1 => {
+            let Some(s) = stats(column.top()) else {
+                return all();
+            };
+            starts_with(&s, prefix, n).unwrap_or_else(all)
+        }
+        _ => all(),
+    }
+}
+
+/// `cmp(stat, value)` per unit; a null result (unknown statistic) keeps the unit.
+fn per_unit(
+    stat: &ArrayRef,
+    value: &ArrayRef,
+    f: fn(
+        &dyn arrow_array::Datum,
+        &dyn arrow_array::Datum,
+    ) -> Result<BooleanArray, arrow_schema::ArrowError>,
+) -> Option<Vec<bool>> {
+    let value = scalar_like(value, stat.data_type())?;
+    let result = f(stat, &Scalar::new(value)).ok()?;
+    Some(
+        (0..result.len())
+            .map(|i| result.is_null(i) || result.value(i))
+            .collect(),
+    )
+}
+
+fn compare(s: &ColumnStats, op: CmpOp, value: &ArrayRef, n: usize) -> Option<Vec<bool>> {
+    use arrow_ord::cmp::{eq, gt, gt_eq, lt, lt_eq};
+    if !prunable(s.mins.data_type())
+        || s.mins.len() != n
+        || s.maxes.len() != n
+        || value.len() != 1
+        || value.is_null(0)
+    {
+        return None;
+    }
+    match op {
+        // Some value in [min, max] equals v: min <= v and max >= v.
+        CmpOp::Eq => {
+            let lo = per_unit(&s.mins, value, lt_eq)?;
+            let hi = per_unit(&s.maxes, value, gt_eq)?;
+            Some(lo.iter().zip(&hi).map(|(a, b)| *a && *b).collect())
+        }
+        // Every value equals v only if min = max = v.
+        CmpOp::Ne => {
+            let lo = per_unit(&s.mins, value, eq)?;
+            let hi = per_unit(&s.maxes, value, eq)?;
+            // `per_unit` keeps unknowns as true; a unit is skippable only if both are known
+            // equal, which `known_eq` checks without the unknown-as-true rule.
+            let lo_known = known(&s.mins);
+            let hi_known = known(&s.maxes);
+            Some(
+                (0..n)
+                    .map(|i| !(lo[i] && hi[i] && lo_known[i] && hi_known[i]))
+                    .collect(),
+            )
+        }
+        CmpOp::Lt => per_unit(&s.mins, value, lt),
+        CmpOp::Le => per_unit(&s.mins, value, lt_eq),
+        CmpOp::Gt => per_unit(&s.maxes, value, gt),
+        CmpOp::Ge => per_unit(&s.maxes, value, gt_eq),
+    }
+}
+
+fn known(a: &ArrayRef) -> Vec<bool> {
+    (0..a.len()).map(|i| a.is_valid(i)).collect()
+}
+
+fn starts_with(s: &ColumnStats, prefix: &str, n: usize) -> Option<Vec<bool>> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let text = |a: &ArrayRef| -> Option<ArrayRef> {
+        match a.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(Arc::clone(a)),
+            DataType::Dictionary(_, v) => arrow_cast::cast(a, v).ok(),
+            _ => None,
+        }
+    };
+    let (mins, maxes) = (text(&s.mins)?, text(&s.maxes)?);
+    let mins = arrow_cast::cast(&mins, &DataType::Utf8).ok()?;
+    let maxes = arrow_cast::cast(&maxes, &DataType::Utf8).ok()?;
+    let (mins, maxes) = (
+        mins.as_any()
+            .downcast_ref::<arrow_array::StringArray>()?
+            .clone(),
+        maxes
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()?
+            .clone(),
+    );
+    Some(
+        (0..n)
+            .map(|i| {
+                if mins.is_null(i) || maxes.is_null(i) {
+                    return true;
+                }
+                let (lo, hi) = (mins.value(i), maxes.value(i));
+                // Every value is >= lo and <= hi; some value may start with the prefix unless
+                // hi < prefix, or lo is past every string starting with the prefix.
+                !(hi < prefix || (lo > prefix && !lo.starts_with(prefix)))
+            })
+            .collect(),
+    )
+}
+
+/// The one-element `value` as the statistics' type (a dictionary's values, a timestamp unit).
+fn scalar_like(value: &ArrayRef, target: &DataType) -> Option<ArrayRef> {
+    let target = match target {
+        DataType::Dictionary(_, v) => v.as_ref(),
+        other => other,
+    };
+    let value = match value.data_type() {
+        DataType::Dictionary(_, v) => arrow_cast::cast(value, v).ok()?,
+        _ => Arc::clone(value),
+    };
+    if value.data_type() == target {
+        return Some(value);
+    }
+    let options = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let cast = arrow_cast::cast_with_options(&value, target, &options).ok()?;
+    // Only an exact conversion prunes (a truncated bound could skip a matching unit).
+    let back = arrow_cast::cast_with_options(&cast, value.data_type(), &options).ok()?;
+    (back.to_data() == value.to_data()).then_some(cast)
+}
+
+/// Floats are not pruned: Arrow's comparisons order NaN above every number, which statistics
+/// leave out.
+fn prunable(data_type: &DataType) -> bool {
+    !matches!(
+        data_type,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    ) && !data_type.is_nested()
+}
+
+/// Statistics of a top-level column over the row groups of a Parquet file (`None` when the
+/// column has none usable).
+pub(crate) fn parquet_column_stats(
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    column: &str,
+) -> Option<ColumnStats> {
+    use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+    let schema = metadata.schema();
+    let field = schema.field_with_name(column).ok()?;
+    if !prunable(field.data_type()) {
+        return None;
+    }
+    let converter = StatisticsConverter::try_new(column, schema, metadata.parquet_schema()).ok()?;
+    let groups = metadata.metadata().row_groups();
+    Some(ColumnStats {
+        mins: converter.row_group_mins(groups.iter()).ok()?,
+        maxes: converter.row_group_maxes(groups.iter()).ok()?,
+        null_counts: converter.row_group_null_counts(groups.iter()).ok(),
+        row_counts: converter.row_group_row_counts(groups.iter()).ok().flatten(),
+    })
+}
+
+/// The row groups of a Parquet file `expr` may match.
+pub(crate) fn parquet_row_groups(
+    expr: &Expr,
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+) -> Vec<usize> {
+    let n = metadata.metadata().num_row_groups();
+    let keep = may_match(expr, n, &mut |column| {
+        parquet_column_stats(metadata, column)
+    });
+    keep.iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.then_some(i))
+        .collect()
+}
