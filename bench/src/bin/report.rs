@@ -188,7 +188,11 @@ fn main() {
         report.skipped.push("Python references: no venv found (pass --python PATH)".to_owned());
     }
 
-    let md = render(&report, &args, started.elapsed());
+    let mut md = render(&report, &args, started.elapsed());
+    // Sections written by other report binaries (`delta_report`) are kept as they are.
+    if let Ok(old) = fs::read_to_string(&args.out) {
+        md = keep_sections(&old, md, &["## Delta store"]);
+    }
     fs::write(&args.out, &md).expect("write BENCHMARKS.md");
     println!("{md}");
     eprintln!("wrote {}", args.out.display());
@@ -478,6 +482,19 @@ fn run_python(report: &mut Report, python: &Path, args: &Args, sizes: &[usize]) 
     if let Some(v) = value["versions"].as_str() {
         report.skipped.push(format!("(info) Python: {v}"));
     }
+}
+
+/// `new` followed by each of `headings`' sections (up to the next `## ` heading) found in `old`.
+fn keep_sections(old: &str, mut new: String, headings: &[&str]) -> String {
+    for heading in headings {
+        let Some(start) = old.find(&format!("\n{heading}\n")).map(|i| i + 1) else {
+            continue;
+        };
+        let rest = &old[start + heading.len()..];
+        let end = rest.find("\n## ").map_or(old.len(), |i| start + heading.len() + i + 1);
+        new = format!("{}\n\n{}\n", new.trim_end(), old[start..end].trim_end());
+    }
+    new
 }
 
 fn sh(cmd: &str) -> String {
