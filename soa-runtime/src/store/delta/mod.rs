@@ -33,6 +33,7 @@
 
 mod location;
 mod log;
+mod skip;
 mod state;
 mod stats;
 mod types;
@@ -1343,10 +1344,28 @@ impl<T: Record> Store<T> for DeltaStore<T> {
         let state = self.state().await?;
         let inner = Arc::clone(&self.inner);
         let verify = inner.options.verify_checksums;
+        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let files = state.files.clone();
+                // Files whose statistics rule the predicate out are not fetched.
+                let keep = match &expr {
+                    Some(expr) => skip::files_may_match(&state.files, expr, &inner.types),
+                    None => vec![true; state.files.len()],
+                };
+                let files: Vec<DataFile> = state
+                    .files
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(_, k)| **k)
+                    .map(|(f, _)| f.clone())
+                    .collect();
+                if let Some(m) = &metrics {
+                    let total = state.files.len() as u64;
+                    m.files(total, total - files.len() as u64);
+                    let stored = state.files.iter().map(|f| f.size).sum();
+                    m.bytes(files.iter().map(|f| f.size).sum(), stored);
+                }
                 let mut next = files.first().map(|file| {
                     let inner = Arc::clone(&inner);
                     let file = file.clone();

@@ -44,6 +44,8 @@ pub(crate) struct DataFile {
     pub order: Option<String>,
     pub modification_time: i64,
     pub column_bytes: Vec<u64>,
+    /// The `stats` JSON of the `add` action, if any.
+    pub stats: Option<Arc<str>>,
 }
 
 /// A snapshot and its files in row order.
@@ -223,9 +225,9 @@ fn read_scan_rows(
             });
         }
         let tags = tags.map(|t| map_at(t, row)).unwrap_or_default();
-        let rows = stats
-            .filter(|s| s.is_valid(row))
-            .and_then(|s| serde_json::from_str::<Value>(s.value(row)).ok())
+        let stats_text = stats.filter(|s| s.is_valid(row)).map(|s| s.value(row));
+        let rows = stats_text
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .and_then(|s| s["numRecords"].as_u64());
         let size = u64::try_from(sizes.value(row)).map_err(|_| bad("negative size"))?;
         out.push(DataFile {
@@ -241,6 +243,7 @@ fn read_scan_rows(
                 .get(COLUMN_BYTES_TAG)
                 .map(|c| c.split(',').filter_map(|n| n.parse().ok()).collect())
                 .unwrap_or_default(),
+            stats: stats_text.map(Arc::from),
         });
     }
     Ok(())
