@@ -18,7 +18,7 @@ mod conform;
 mod core;
 #[cfg(feature = "delta")]
 pub mod delta;
-mod durable;
+pub(crate) mod durable;
 pub mod file;
 mod guard;
 mod identity;

@@ -1,36 +1,127 @@
 //! Per-file statistics of an `add` action (`numRecords`, `minValues`, `maxValues`,
-//! `nullCount`), computed from the batches of the file as written (Delta column types), so that
-//! readers can skip files. Only what is exact is written: top-level columns; minimum and maximum
-//! of numbers, decimals, dates, timestamps (to the millisecond, rounded outwards) and strings of at
-//! most 32 characters; no minimum or maximum for a float column with a NaN. Null counts for every
+//! `nullCount`), taken from the statistics the Parquet writer already computed for the file's
+//! footer (no second pass over the data), so that readers can skip files. Only what is exact is
+//! written: top-level columns; minimum and maximum of integers, decimals, dates, timestamps (to the
+//! millisecond, rounded outwards) and strings of at most 32 bytes (the writer truncates longer
+//! bounds); none for floats (the footer leaves NaN out) or booleans. Null counts for every
 //! top-level column that is not a struct, list or map.
 
-use arrow_arith::aggregate::{max, max_string, min, min_string};
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, TimestampMicrosecondType,
+    Date32Type, Decimal128Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
-use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
 use arrow_schema::DataType;
 
-/// Strings longer than this get no minimum/maximum (Delta writers truncate; we leave them out).
+/// Strings longer than this (in bytes) get no minimum/maximum: the Parquet writer truncates
+/// bounds past 64 bytes, and Delta readers expect short ones.
 const MAX_STRING_STAT: usize = 32;
 
 /// One column's running statistics.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Column {
     nulls: u64,
-    /// JSON tokens, `None` once a value makes the bound unusable.
+    known_nulls: bool,
     min: Option<Bound>,
     max: Option<Bound>,
     usable: bool,
 }
 
+impl Default for Column {
+    fn default() -> Self {
+        Column {
+            nulls: 0,
+            known_nulls: true,
+            min: None,
+            max: None,
+            usable: false,
+        }
+    }
+}
+
+impl Column {
+    /// Folds the row groups' bounds; a row group with values but no bound makes the column's
+    /// bounds unknown.
+    fn merge(
+        &mut self,
+        mins: &dyn Array,
+        maxes: &dyn Array,
+        nulls: &arrow_array::UInt64Array,
+        groups: &[parquet::file::metadata::RowGroupMetaData],
+    ) {
+        for (i, group) in groups.iter().enumerate() {
+            let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+            if nulls.value(i) >= rows {
+                continue; // only nulls: no bound needed
+            }
+            let (Some(lo), Some(hi)) = (bound_at(mins, i), bound_at(maxes, i)) else {
+                self.usable = false;
+                self.min = None;
+                self.max = None;
+                return;
+            };
+            if self.min.as_ref().is_none_or(|m| lo < *m) {
+                self.min = Some(lo);
+            }
+            if self.max.as_ref().is_none_or(|m| hi > *m) {
+                self.max = Some(hi);
+            }
+        }
+    }
+}
+
+/// The type whose values the statistics hold (a dictionary's values).
+fn value_type(data_type: &DataType) -> &DataType {
+    match data_type {
+        DataType::Dictionary(_, v) => v.as_ref(),
+        other => other,
+    }
+}
+
+/// Element `i` of a statistics array as a bound.
+fn bound_at(array: &dyn Array, i: usize) -> Option<Bound> {
+    if array.is_null(i) {
+        return None;
+    }
+    match array.data_type() {
+        DataType::Int8 => Some(Bound::Int(array.as_primitive::<Int8Type>().value(i).into())),
+        DataType::Int16 => Some(Bound::Int(
+            array.as_primitive::<Int16Type>().value(i).into(),
+        )),
+        DataType::Int32 => Some(Bound::Int(
+            array.as_primitive::<Int32Type>().value(i).into(),
+        )),
+        DataType::Int64 => Some(Bound::Int(
+            array.as_primitive::<Int64Type>().value(i).into(),
+        )),
+        DataType::Date32 => Some(Bound::Int(
+            array.as_primitive::<Date32Type>().value(i).into(),
+        )),
+        DataType::Timestamp(_, _) => Some(Bound::Int(
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .value(i)
+                .into(),
+        )),
+        DataType::Decimal128(_, _) => {
+            Some(Bound::Int(array.as_primitive::<Decimal128Type>().value(i)))
+        }
+        DataType::Utf8 => {
+            let v = array.as_string::<i32>().value(i);
+            // Longer bounds may be truncated by the writer: not exact.
+            (v.len() <= MAX_STRING_STAT).then(|| Bound::Text(v.to_owned()))
+        }
+        DataType::Dictionary(_, _) => {
+            let plain = arrow_cast::cast(&array.slice(i, 1), &DataType::Utf8).ok()?;
+            bound_at(plain.as_ref(), 0)
+        }
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
 enum Bound {
     Int(i128),
-    Float(f64),
     Text(String),
 }
 
@@ -44,48 +135,60 @@ pub(crate) struct FileStats {
 }
 
 impl FileStats {
-    pub fn new(schema: &arrow_schema::Schema) -> Self {
+    /// The statistics of a file from its footer, whose schema is `schema` (the file's Arrow
+    /// schema).
+    pub fn from_parquet(
+        metadata: &parquet::file::metadata::ParquetMetaData,
+        schema: &arrow_schema::Schema,
+    ) -> Self {
+        use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+        let groups = metadata.row_groups();
+        let rows: u64 = groups
+            .iter()
+            .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+            .sum();
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let mut column = Column::default();
+            let converter = StatisticsConverter::try_new(
+                field.name(),
+                schema,
+                metadata.file_metadata().schema_descr(),
+            )
+            .ok();
+            let nulls = converter
+                .as_ref()
+                .and_then(|c| c.row_group_null_counts(groups.iter()).ok());
+            match &nulls {
+                Some(n) if n.null_count() == 0 => column.nulls = n.values().iter().sum(),
+                _ => column.known_nulls = false,
+            }
+            column.usable = has_bounds(field.data_type());
+            if column.usable
+                && let Some(converter) = &converter
+            {
+                let bounds = converter
+                    .row_group_mins(groups.iter())
+                    .ok()
+                    .zip(converter.row_group_maxes(groups.iter()).ok());
+                match (bounds, &nulls) {
+                    (Some((mins, maxes)), Some(nulls)) => {
+                        column.merge(&mins, &maxes, nulls, groups);
+                    }
+                    _ => column.usable = false,
+                }
+            }
+            columns.push(column);
+        }
         FileStats {
-            rows: 0,
+            rows,
             names: schema.fields().iter().map(|f| f.name().clone()).collect(),
             types: schema
                 .fields()
                 .iter()
-                .map(|f| f.data_type().clone())
+                .map(|f| value_type(f.data_type()).clone())
                 .collect(),
-            columns: schema
-                .fields()
-                .iter()
-                .map(|f| Column {
-                    usable: has_bounds(f.data_type()),
-                    ..Column::default()
-                })
-                .collect(),
-        }
-    }
-
-    pub fn add(&mut self, batch: &RecordBatch) {
-        self.rows += batch.num_rows() as u64;
-        for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
-            column.nulls += array.null_count() as u64;
-            if !column.usable || array.null_count() == array.len() {
-                continue;
-            }
-            match bounds(array.as_ref()) {
-                Some((lo, hi)) => {
-                    if column.min.as_ref().is_none_or(|m| lo < *m) {
-                        column.min = Some(lo);
-                    }
-                    if column.max.as_ref().is_none_or(|m| hi > *m) {
-                        column.max = Some(hi);
-                    }
-                }
-                None => {
-                    column.usable = false;
-                    column.min = None;
-                    column.max = None;
-                }
-            }
+            columns,
         }
     }
 
@@ -98,7 +201,7 @@ impl FileStats {
             let key = serde_json::Value::from(name.as_str()).to_string();
             // Readers expect a struct's null counts per leaf, nested: none are written for
             // structs, lists and maps (a reader then assumes nothing about them).
-            if !data_type.is_nested() {
+            if !data_type.is_nested() && column.known_nulls {
                 nulls.push(format!("{key}:{}", column.nulls));
             }
             if !column.usable {
@@ -124,71 +227,16 @@ impl FileStats {
 
 fn has_bounds(data_type: &DataType) -> bool {
     matches!(
-        data_type,
+        value_type(data_type),
         DataType::Int8
             | DataType::Int16
             | DataType::Int32
             | DataType::Int64
-            | DataType::Float32
-            | DataType::Float64
             | DataType::Decimal128(_, _)
             | DataType::Date32
             | DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, _)
             | DataType::Utf8
     )
-}
-
-fn int_bounds<T>(array: &dyn Array) -> Option<(Bound, Bound)>
-where
-    T: ArrowPrimitiveType,
-    T::Native: Into<i128>,
-{
-    let array: &PrimitiveArray<T> = array.as_primitive_opt()?;
-    Some((
-        Bound::Int(min(array)?.into()),
-        Bound::Int(max(array)?.into()),
-    ))
-}
-
-fn float_bounds<T>(array: &dyn Array) -> Option<(Bound, Bound)>
-where
-    T: ArrowPrimitiveType,
-    T::Native: Into<f64>,
-{
-    let array: &PrimitiveArray<T> = array.as_primitive_opt()?;
-    if array.iter().flatten().any(|v| v.into().is_nan()) {
-        return None;
-    }
-    let values = array.iter().flatten().map(Into::into);
-    let lo = values.clone().fold(f64::INFINITY, f64::min);
-    let hi = values.fold(f64::NEG_INFINITY, f64::max);
-    Some((Bound::Float(lo), Bound::Float(hi)))
-}
-
-fn bounds(array: &dyn Array) -> Option<(Bound, Bound)> {
-    match array.data_type() {
-        DataType::Int8 => int_bounds::<Int8Type>(array),
-        DataType::Int16 => int_bounds::<Int16Type>(array),
-        DataType::Int32 => int_bounds::<Int32Type>(array),
-        DataType::Int64 => int_bounds::<Int64Type>(array),
-        DataType::Date32 => int_bounds::<Date32Type>(array),
-        DataType::Timestamp(_, _) => int_bounds::<TimestampMicrosecondType>(array),
-        DataType::Decimal128(_, _) => {
-            let array = array.as_primitive_opt::<Decimal128Type>()?;
-            Some((Bound::Int(min(array)?), Bound::Int(max(array)?)))
-        }
-        DataType::Float32 => float_bounds::<Float32Type>(array),
-        DataType::Float64 => float_bounds::<Float64Type>(array),
-        DataType::Utf8 => {
-            let array = array.as_string_opt::<i32>()?;
-            let (lo, hi) = (min_string(array)?, max_string(array)?);
-            if lo.chars().count() > MAX_STRING_STAT || hi.chars().count() > MAX_STRING_STAT {
-                return None;
-            }
-            Some((Bound::Text(lo.to_owned()), Bound::Text(hi.to_owned())))
-        }
-        _ => None,
-    }
 }
 
 /// The JSON token of a bound; `upper` rounds outwards where the JSON form is coarser.
@@ -210,8 +258,6 @@ fn token(bound: &Bound, data_type: &DataType, upper: bool) -> Option<String> {
         }
         (Bound::Int(v), DataType::Decimal128(_, scale)) => Some(decimal_text(*v, *scale)),
         (Bound::Int(v), _) => Some(v.to_string()),
-        (Bound::Float(v), _) if v.is_finite() => Some(serde_json::Value::from(*v).to_string()),
-        (Bound::Float(_), _) => None,
         (Bound::Text(s), _) => Some(serde_json::Value::from(s.as_str()).to_string()),
     }
 }
@@ -234,11 +280,16 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use arrow_array::{Decimal128Array, Int32Array, StringArray, TimestampMicrosecondArray};
+    use arrow_array::{
+        Decimal128Array, Float64Array, Int32Array, RecordBatch, StringArray,
+        TimestampMicrosecondArray,
+    };
     use arrow_schema::{Field, Schema, TimeUnit};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
 
     #[test]
-    fn stats_are_exact_or_absent() {
+    fn stats_from_the_footer_are_exact_or_absent() {
         let schema = Arc::new(Schema::new(vec![
             Field::new("i", DataType::Int32, true),
             Field::new("s", DataType::Utf8, true),
@@ -248,6 +299,8 @@ mod tests {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
                 false,
             ),
+            Field::new("f", DataType::Float64, false),
+            Field::new("long", DataType::Utf8, false),
         ]));
         let batch = RecordBatch::try_new(
             Arc::clone(&schema),
@@ -262,19 +315,36 @@ mod tests {
                 Arc::new(
                     TimestampMicrosecondArray::from(vec![1_500, 2_000_001, 0]).with_timezone("UTC"),
                 ),
+                Arc::new(Float64Array::from(vec![f64::NAN, 1.0, 2.0])),
+                Arc::new(StringArray::from(vec![
+                    "x".repeat(40),
+                    "y".into(),
+                    "z".into(),
+                ])),
             ],
         )
         .unwrap();
-        let mut stats = FileStats::new(&schema);
-        stats.add(&batch);
+        let mut bytes = Vec::new();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(&mut bytes, Arc::clone(&schema), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        let metadata = writer.close().unwrap();
+        let stats = FileStats::from_parquet(&metadata, &schema);
         let json: serde_json::Value = serde_json::from_str(&stats.to_json()).unwrap();
         assert_eq!(json["numRecords"], 3);
         assert_eq!(json["minValues"]["i"], -7);
+        assert_eq!(json["maxValues"]["i"], 3);
         assert_eq!(json["maxValues"]["s"], "é");
         assert_eq!(json["nullCount"]["i"], 1);
+        assert_eq!(json["nullCount"]["s"], 1);
         assert_eq!(json["minValues"]["d"].to_string(), "-0.05");
         assert_eq!(json["maxValues"]["d"].to_string(), "123.45");
         assert_eq!(json["minValues"]["t"], "1970-01-01T00:00:00.000Z");
         assert_eq!(json["maxValues"]["t"], "1970-01-01T00:00:02.001Z");
+        assert!(json["minValues"].get("f").is_none());
+        assert!(json["minValues"].get("long").is_none());
     }
 }

@@ -8,7 +8,8 @@
 //! | `UInt8`/`UInt16`/`UInt32` | `short`/`integer`/`long` | widened (always fits) |
 //! | `UInt64` | `decimal(20,0)` | every `u64` fits |
 //! | `Float16`/`Float32`/`Float64` | `float`/`float`/`double` | `Float16` widened |
-//! | `Utf8`/`LargeUtf8`/`Utf8View`, unit enums (`Dictionary`) | `string` | plain strings |
+//! | `Utf8`/`LargeUtf8`/`Utf8View` | `string` | `Utf8` |
+//! | unit enums, `#[soa(dictionary)]` (`Dictionary`) | `string` | dictionary-encoded strings |
 //! | `Binary`/`LargeBinary`/`BinaryView`/`FixedSizeBinary` (`Uuid`) | `binary` | variable-size |
 //! | `Date32`/`Date64` | `date` | `Date32` |
 //! | `Timestamp` (any unit, with or without zone) | `timestamp` | µs UTC; finer digits refused |
@@ -254,7 +255,16 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
             });
             Ok((DataType::Map(Arc::new(entries), *sorted), json))
         }
-        DataType::Dictionary(_, value) => map_type(value),
+        // The data files keep the dictionary (the Parquet column is a dictionary-encoded string
+        // either way; only the embedded Arrow schema says so): nothing to convert on write or
+        // read. Delta readers see the column's Delta type.
+        DataType::Dictionary(key, value) => {
+            let (value_type, json) = map_type(value)?;
+            Ok((
+                DataType::Dictionary(key.clone(), Box::new(value_type)),
+                json,
+            ))
+        }
         other => Err(format!("Delta has no type for Arrow {other}")),
     }
 }

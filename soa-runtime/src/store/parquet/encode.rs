@@ -37,6 +37,9 @@ pub(crate) struct Written {
     pub crc32: u32,
     pub rows: u64,
     pub column_bytes: Vec<u64>,
+    /// The footer written (row groups, column statistics).
+    #[cfg_attr(not(feature = "delta"), allow(dead_code))]
+    pub metadata: ParquetMetaData,
 }
 
 /// Settings of one file write.
@@ -64,7 +67,7 @@ where
         let metadata = encode(&mut writer, path, settings, batches)?;
         Ok((metadata, writer.finish(path)?))
     })?;
-    Ok(written(&metadata, settings.schema, size, crc32))
+    Ok(written(metadata, settings.schema, size, crc32))
 }
 
 /// Like [`write_file`], into memory (for object stores): the file's bytes and what was written.
@@ -85,7 +88,7 @@ where
     })?;
     let size = bytes.len() as u64;
     let crc32 = crc32fast::hash(&bytes);
-    let written = written(&metadata, settings.schema, size, crc32);
+    let written = written(metadata, settings.schema, size, crc32);
     Ok((bytes, written))
 }
 
@@ -125,7 +128,7 @@ where
     write(settings, &mut all)
 }
 
-fn written(metadata: &ParquetMetaData, schema: &SchemaRef, size: u64, crc32: u32) -> Written {
+fn written(metadata: ParquetMetaData, schema: &SchemaRef, size: u64, crc32: u32) -> Written {
     let mut column_bytes = vec![0u64; schema.fields().len()];
     let mut rows = 0u64;
     for row_group in metadata.row_groups() {
@@ -144,6 +147,7 @@ fn written(metadata: &ParquetMetaData, schema: &SchemaRef, size: u64, crc32: u32
         crc32,
         rows,
         column_bytes,
+        metadata,
     }
 }
 
