@@ -64,7 +64,10 @@ mod delta_store_disk {
         type Store = DeltaStore<Order>;
         async fn create(&self) -> Self::Store {
             let url = self.0.path().join("orders");
-            DeltaStore::create(url.to_str().expect("utf-8 path"))
+            // The edge values hold u64::MAX: the full-range u64 mapping.
+            DeltaStore::builder(url.to_str().expect("utf-8 path"))
+                .u64_as_decimal(true)
+                .create()
                 .await
                 .expect("create")
         }
@@ -93,7 +96,11 @@ mod delta_store_memory {
             static NEXT: AtomicU64 = AtomicU64::new(0);
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let url = format!("memory://conformance/{}/{n}", std::process::id());
-            DeltaStore::create(url).await.expect("create")
+            DeltaStore::builder(url)
+                .u64_as_decimal(true)
+                .create()
+                .await
+                .expect("create")
         }
         async fn reopen(&self, store: &Self::Store) -> Self::Store {
             DeltaStore::open(store.location()).await.expect("reopen")

@@ -700,7 +700,10 @@ async fn data_enums_maps_and_nesting_round_trip() {
         },
     ];
     let dir = tempfile::tempdir().unwrap();
-    let store = DeltaStore::<Drawing>::create(table(&dir, "d"))
+    // u64::MAX inside: the full-range mapping.
+    let store = DeltaStore::<Drawing>::builder(table(&dir, "d"))
+        .u64_as_decimal(true)
+        .create()
         .await
         .unwrap();
     store.append(&DrawingSoA::from(&rows[..1])).await.unwrap();
@@ -710,4 +713,56 @@ async fn data_enums_maps_and_nesting_round_trip() {
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows);
     assert_eq!(store.compact().await.unwrap().files_added, 1);
     assert_eq!(reopened.load().await.unwrap().into_rows(), rows);
+}
+
+/// `u64` is a Delta `long` by default (values above `i64::MAX` refused, naming the field), or
+/// `decimal(20,0)` with `u64_as_decimal(true)`; an existing table is opened with the mapping it
+/// was created with, whatever the builder says.
+#[tokio::test(flavor = "multi_thread")]
+async fn u64_as_long_or_decimal_and_tables_keep_their_mapping() {
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Id {
+        id: u64,
+    }
+    let rows = |ids: &[u64]| IdSoA::from(&ids.iter().map(|&id| Id { id }).collect::<Vec<_>>()[..]);
+    let dir = tempfile::tempdir().unwrap();
+    let long = DeltaStore::<Id>::create(table(&dir, "long")).await.unwrap();
+    long.append(&rows(&[0, i64::MAX as u64])).await.unwrap();
+    match long.append(&rows(&[1, u64::MAX])).await {
+        Err(Error::OutOfRange {
+            type_name,
+            column,
+            reason,
+        }) => {
+            assert_eq!((type_name, column.as_str()), ("Id", "id"));
+            assert!(reason.contains("u64_as_decimal"), "{reason}");
+        }
+        other => panic!("u64::MAX as long: {other:?}"),
+    }
+    assert_eq!(long.load().await.unwrap(), rows(&[0, i64::MAX as u64]));
+    let log0 = Path::new(&table(&dir, "long")).join("_delta_log/00000000000000000000.json");
+    let schema = std::fs::read_to_string(log0).unwrap();
+    assert!(schema.contains(r#"\"type\":\"long\""#), "{schema}");
+
+    let wide = DeltaStore::<Id>::builder(table(&dir, "wide"))
+        .u64_as_decimal(true)
+        .create()
+        .await
+        .unwrap();
+    wide.append(&rows(&[0, u64::MAX])).await.unwrap();
+    // Opened without the option: the table's own mapping.
+    let reopened = DeltaStore::<Id>::open(table(&dir, "wide")).await.unwrap();
+    assert_eq!(reopened.load().await.unwrap(), rows(&[0, u64::MAX]));
+    reopened.append(&rows(&[u64::MAX - 1])).await.unwrap();
+    assert_eq!(
+        wide.load().await.unwrap(),
+        rows(&[0, u64::MAX, u64::MAX - 1])
+    );
+    // And the long table opened with the option stays long.
+    let long_again = DeltaStore::<Id>::builder(table(&dir, "long"))
+        .u64_as_decimal(true)
+        .open()
+        .await
+        .unwrap();
+    assert!(long_again.append(&rows(&[u64::MAX])).await.is_err());
 }

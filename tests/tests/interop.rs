@@ -1405,6 +1405,7 @@ mod delta {
         let rows = delta_rows(60);
         let store = DeltaStore::<Every>::builder(&url)
             .checkpoint_interval(3)
+            .u64_as_decimal(true) // u64::MAX among the edge values
             .create()
             .await
             .unwrap();

@@ -92,6 +92,9 @@ pub struct DeltaOptions {
     /// Object-store options (`aws_endpoint`, `allow_http`, credentials, ...), as `object_store`
     /// names them; anything not given is read from the environment as `object_store` does.
     pub storage_options: HashMap<String, String>,
+    /// `u64` columns of a new table as `decimal(20,0)` (every value) instead of `long` (values up
+    /// to `i64::MAX`; faster). An existing table keeps the mapping it was created with.
+    pub u64_as_decimal: bool,
 }
 
 impl Default for DeltaOptions {
@@ -107,6 +110,7 @@ impl Default for DeltaOptions {
             target_file_size: 128 * 1024 * 1024,
             max_commit_attempts: 1000,
             storage_options: HashMap::new(),
+            u64_as_decimal: false,
         }
     }
 }
@@ -237,6 +241,16 @@ impl<T: Record> DeltaStoreBuilder<T> {
         self
     }
 
+    /// `u64` columns of a new table as `decimal(20,0)`, which holds every `u64`, instead of the
+    /// default `long`, which holds values up to `i64::MAX` (a larger value is
+    /// `Error::OutOfRange` naming the field) and is faster to write and read. Opening an existing
+    /// table uses the mapping it was created with, whatever this says.
+    #[must_use]
+    pub fn u64_as_decimal(mut self, decimal: bool) -> Self {
+        self.options.u64_as_decimal = decimal;
+        self
+    }
+
     /// Allows plain `http://` endpoints (local S3 or Azurite servers).
     #[must_use]
     pub fn allow_http(self, allow: bool) -> Self {
@@ -275,15 +289,6 @@ impl<T: Record> DeltaStoreBuilder<T> {
             Target::Store(store, prefix) => Location::with_store(store, &prefix)?,
         };
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
-        let types = TableTypes::new(&<T::Columns as ToArrow>::schema(), type_name)?;
-        let parquet = ParquetOptions {
-            compression: options.compression,
-            row_group_size: options.row_group_size,
-            threads: options.threads,
-            scan_batch_size: options.scan_batch_size,
-            ..ParquetOptions::default()
-        };
-        let props = plain_wide_decimals(parquet.writer_properties(&types.file, type_name)?, &types);
         if options.target_file_size == 0 {
             return Err(Error::InvalidOption {
                 option: "target_file_size",
@@ -297,16 +302,32 @@ impl<T: Record> DeltaStoreBuilder<T> {
             });
         }
         let engine = state::engine(&location)?;
-        let inner = Arc::new(Inner {
-            location,
-            engine,
-            types,
-            type_name,
-            props,
-            options,
-            state: Mutex::new(None),
-            writer: tokio::sync::Mutex::new(()),
-        });
+        let make = |u64_as_decimal: bool| -> Result<Arc<Inner>> {
+            let types = TableTypes::new(
+                &<T::Columns as ToArrow>::schema(),
+                type_name,
+                u64_as_decimal,
+            )?;
+            let parquet = ParquetOptions {
+                compression: options.compression,
+                row_group_size: options.row_group_size,
+                threads: options.threads,
+                scan_batch_size: options.scan_batch_size,
+                ..ParquetOptions::default()
+            };
+            let props = parquet.writer_properties(&types.file, type_name)?;
+            Ok(Arc::new(Inner {
+                location: location.clone(),
+                engine: Arc::clone(&engine),
+                types,
+                type_name,
+                props,
+                options: options.clone(),
+                state: Mutex::new(None),
+                writer: tokio::sync::Mutex::new(()),
+            }))
+        };
+        let mut inner = make(options.u64_as_decimal)?;
         let exists = {
             let inner = Arc::clone(&inner);
             io(async move { inner.has_log().await }).await?
@@ -339,7 +360,20 @@ impl<T: Record> DeltaStoreBuilder<T> {
             let inner = Arc::clone(&inner);
             blocking(move || inner.latest()).await?
         };
-        inner.check_table(&state)?;
+        if let Err(e) = inner.check_table(&state) {
+            // A table created with the other `u64` mapping (or by another writer that chose it)
+            // is read and written with that mapping.
+            let other = make(!inner.options.u64_as_decimal)?;
+            if other.types.schema_string == inner.types.schema_string
+                || other.check_table(&state).is_err()
+            {
+                return Err(e);
+            }
+            if let Ok(mut slot) = other.state.lock() {
+                *slot = Some(state);
+            }
+            inner = other;
+        }
         Ok(DeltaStore {
             inner,
             pinned: None,
@@ -1269,30 +1303,6 @@ fn same_shape(a: &delta_kernel::schema::DataType, b: &delta_kernel::schema::Data
         }
         _ => a == b,
     }
-}
-
-/// `decimal(p, s)` columns wider than 18 digits (`u64`, `i128`) are fixed-size byte arrays in
-/// Parquet: written PLAIN (no dictionary, no delta-byte-array), which encodes and decodes several
-/// times faster for a few percent of file size after compression.
-fn plain_wide_decimals(props: WriterProperties, types: &TableTypes) -> WriterProperties {
-    use parquet::basic::Encoding;
-    use parquet::schema::types::ColumnPath;
-    let mut builder = None;
-    for field in types.file.fields() {
-        if let arrow_schema::DataType::Decimal128(p, _) = field.data_type()
-            && *p > 18
-        {
-            let path = ColumnPath::new(vec![field.name().clone()]);
-            let b = builder
-                .take()
-                .unwrap_or_else(|| props.clone().into_builder());
-            builder = Some(
-                b.set_column_dictionary_enabled(path.clone(), false)
-                    .set_column_encoding(path, Encoding::PLAIN),
-            );
-        }
-    }
-    builder.map_or(props, |b| b.build())
 }
 
 /// A projected batch with its columns in `names` order (the Parquet reader yields file order).

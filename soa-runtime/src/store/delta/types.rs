@@ -6,7 +6,7 @@
 //! | `Boolean` | `boolean` | same |
 //! | `Int8`/`Int16`/`Int32`/`Int64` | `byte`/`short`/`integer`/`long` | same |
 //! | `UInt8`/`UInt16`/`UInt32` | `short`/`integer`/`long` | widened (always fits) |
-//! | `UInt64` | `decimal(20,0)` | every `u64` fits |
+//! | `UInt64` | `long`, or `decimal(20,0)` (`u64_as_decimal`) | `long`: values above `i64::MAX` refused |
 //! | `Float16`/`Float32`/`Float64` | `float`/`float`/`double` | `Float16` widened |
 //! | `Utf8`/`LargeUtf8`/`Utf8View` | `string` | `Utf8` |
 //! | unit enums, `#[soa(dictionary)]` (`Dictionary`) | `string` | dictionary-encoded strings |
@@ -46,12 +46,12 @@ pub(crate) struct TableTypes {
 
 impl TableTypes {
     /// Maps every column of `row`; the first column Delta cannot hold is an error naming it.
-    pub fn new(row: &SchemaRef, type_name: &'static str) -> Result<Self> {
+    pub fn new(row: &SchemaRef, type_name: &'static str, u64_as_decimal: bool) -> Result<Self> {
         let mut file_fields = Vec::with_capacity(row.fields().len());
         let mut json_fields = Vec::with_capacity(row.fields().len());
         for field in row.fields() {
             let (file_field, json_field) =
-                map_field(field).map_err(|reason| Error::UnsupportedType {
+                map_field(field, u64_as_decimal).map_err(|reason| Error::UnsupportedType {
                     store: "DeltaStore",
                     type_name,
                     column: field.name().clone(),
@@ -78,7 +78,14 @@ impl TableTypes {
                 convert_cast(column, field.data_type()).map_err(|reason| Error::OutOfRange {
                     type_name,
                     column: field.name().clone(),
-                    reason,
+                    reason: if column.data_type() == &DataType::UInt64 {
+                        format!(
+                            "{reason} (the column is a Delta `long`: u64 values above \
+                             i64::MAX need a table created with `u64_as_decimal(true)`)"
+                        )
+                    } else {
+                        reason
+                    },
                 })?;
             columns.push(converted);
         }
@@ -121,7 +128,7 @@ impl TableTypes {
     }
 }
 
-fn map_field(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String> {
+fn map_field(field: &FieldRef, wide: bool) -> std::result::Result<(FieldRef, Value), String> {
     let name = field.name();
     if name.is_empty() {
         return Err("Delta columns need a name".into());
@@ -132,8 +139,8 @@ fn map_field(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String>
              (rename the field with #[soa(rename = ...)])"
         ));
     }
-    let (data_type, json_type) =
-        map_type(field.data_type()).map_err(|reason| format!("{reason} (in column {name:?})"))?;
+    let (data_type, json_type) = map_type(field.data_type(), wide)
+        .map_err(|reason| format!("{reason} (in column {name:?})"))?;
     // An Arrow extension type (`arrow.uuid` over 16 bytes) does not describe the Delta column
     // (variable-size binary): readers reject the pair, so it stays on the row type only.
     let metadata = if &data_type == field.data_type() {
@@ -157,8 +164,8 @@ fn map_field(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String>
     Ok((file_field, json_field))
 }
 
-fn map_child(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String> {
-    let (data_type, json_type) = map_type(field.data_type())?;
+fn map_child(field: &FieldRef, wide: bool) -> std::result::Result<(FieldRef, Value), String> {
+    let (data_type, json_type) = map_type(field.data_type(), wide)?;
     Ok((
         Arc::new(Field::new(field.name(), data_type, field.is_nullable())),
         json_type,
@@ -166,7 +173,7 @@ fn map_child(field: &FieldRef) -> std::result::Result<(FieldRef, Value), String>
 }
 
 /// The Arrow type of the data files and the Delta type of one column type.
-fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), String> {
+fn map_type(data_type: &DataType, wide: bool) -> std::result::Result<(DataType, Value), String> {
     let same = |name: &str| Ok((data_type.clone(), Value::from(name)));
     let to = |t: DataType, name: &str| Ok((t, Value::from(name)));
     match data_type {
@@ -178,7 +185,8 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
         DataType::UInt8 => to(DataType::Int16, "short"),
         DataType::UInt16 => to(DataType::Int32, "integer"),
         DataType::UInt32 => to(DataType::Int64, "long"),
-        DataType::UInt64 => to(DataType::Decimal128(20, 0), "decimal(20,0)"),
+        DataType::UInt64 if wide => to(DataType::Decimal128(20, 0), "decimal(20,0)"),
+        DataType::UInt64 => to(DataType::Int64, "long"),
         DataType::Float16 | DataType::Float32 => to(DataType::Float32, "float"),
         DataType::Float64 => same("double"),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => to(DataType::Utf8, "string"),
@@ -204,7 +212,7 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
         | DataType::FixedSizeList(f, _)
         | DataType::ListView(f)
         | DataType::LargeListView(f) => {
-            let (child, element) = map_child(f)?;
+            let (child, element) = map_child(f, wide)?;
             let json = json!({
                 "type": "array",
                 "elementType": element,
@@ -216,7 +224,7 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
             let mut children = Vec::with_capacity(fields.len());
             let mut json_fields = Vec::with_capacity(fields.len());
             for f in fields {
-                let (child, json_field) = map_field(f)?;
+                let (child, json_field) = map_field(f, wide)?;
                 children.push(child);
                 json_fields.push(json_field);
             }
@@ -232,8 +240,8 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
             let (Some(key), Some(value)) = (kv.first(), kv.get(1)) else {
                 return Err("a map without key and value fields".into());
             };
-            let (key_field, key_json) = map_child(key)?;
-            let (value_field, value_json) = map_child(value)?;
+            let (key_field, key_json) = map_child(key, wide)?;
+            let (value_field, value_json) = map_child(value, wide)?;
             // Parquet's standard map layout (`key_value` of `key`, `value`), which Delta readers
             // match by name.
             let key_field = Arc::new(Field::new("key", key_field.data_type().clone(), false));
@@ -259,7 +267,7 @@ fn map_type(data_type: &DataType) -> std::result::Result<(DataType, Value), Stri
         // either way; only the embedded Arrow schema says so): nothing to convert on write or
         // read. Delta readers see the column's Delta type.
         DataType::Dictionary(key, value) => {
-            let (value_type, json) = map_type(value)?;
+            let (value_type, json) = map_type(value, wide)?;
             Ok((
                 DataType::Dictionary(key.clone(), Box::new(value_type)),
                 json,
@@ -302,7 +310,7 @@ mod tests {
             ),
             Field::new("d", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
         ]));
-        let types = TableTypes::new(&row, "T").unwrap();
+        let types = TableTypes::new(&row, "T", true).unwrap();
         let schema: Value = serde_json::from_str(&types.schema_string).unwrap();
         let fields = schema["fields"].as_array().unwrap();
         let names: Vec<&str> = fields.iter().map(|f| f["type"].as_str().unwrap()).collect();
@@ -316,10 +324,10 @@ mod tests {
             DataType::Interval(arrow_schema::IntervalUnit::DayTime),
             false,
         )]));
-        let e = TableTypes::new(&row, "T").unwrap_err().to_string();
+        let e = TableTypes::new(&row, "T", false).unwrap_err().to_string();
         assert!(e.contains("T.gap"), "{e}");
         let row = Arc::new(Schema::new(vec![Field::new("a b", DataType::Int8, false)]));
-        let e = TableTypes::new(&row, "T").unwrap_err().to_string();
+        let e = TableTypes::new(&row, "T", false).unwrap_err().to_string();
         assert!(e.contains("Delta does not allow"), "{e}");
     }
 }
