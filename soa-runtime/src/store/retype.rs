@@ -183,10 +183,54 @@ fn cast_checked(
         let values = convert_with(array, value, true)?;
         return cast_with_options(&values, to, &options).map_err(|e| strip(&e));
     }
+    if let Some(same_width) = reinterpret_integers(array, from, to) {
+        return same_width;
+    }
     if !arrow_cast::can_cast_types(from, to) {
         return Err(format!("no conversion from {from} to {to}"));
     }
     cast_with_options(array, to, &options).map_err(|e| strip(&e))
+}
+
+/// Signed and unsigned integers of one width: the same bits when every value is in range (one
+/// min or max pass), so the buffers are shared instead of copied. `None`: not such a pair.
+fn reinterpret_integers(
+    array: &ArrayRef,
+    from: &DataType,
+    to: &DataType,
+) -> Option<std::result::Result<ArrayRef, String>> {
+    use arrow_arith::aggregate::{max, min};
+    use arrow_array::types::{
+        Int8Type, Int16Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    };
+    macro_rules! in_range {
+        ($signed:ty, $unsigned:ty) => {
+            match (from, to) {
+                (f, t) if f == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE
+                    && t == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
+                {
+                    Some(min(array.as_primitive::<$signed>()).is_none_or(|m| m >= 0))
+                }
+                (f, t) if f == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE
+                    && t == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
+                {
+                    let limit = <$signed as arrow_array::ArrowPrimitiveType>::Native::MAX;
+                    Some(max(array.as_primitive::<$unsigned>()).is_none_or(|m| m as u128 <= limit as u128))
+                }
+                _ => None,
+            }
+        };
+    }
+    let ok = in_range!(Int64Type, UInt64Type)
+        .or_else(|| in_range!(Int32Type, UInt32Type))
+        .or_else(|| in_range!(Int16Type, UInt16Type))
+        .or_else(|| in_range!(Int8Type, UInt8Type))?;
+    if !ok {
+        // Out of range: the checked cast reports the value.
+        return None;
+    }
+    let data = array.to_data().into_builder().data_type(to.clone()).build();
+    Some(data.map(make_array).map_err(|e| strip(&e)))
 }
 
 /// Rescales the 32- or 64-bit integers under `array` from `from` to `to` counts per second,
