@@ -95,6 +95,7 @@ impl ScanMetrics {
 
 /// Statistics of one column over `n` units (row groups, batches, files): arrays of length `n`
 /// (a null entry: unknown).
+#[derive(Clone)]
 pub(crate) struct ColumnStats {
     pub mins: ArrayRef,
     pub maxes: ArrayRef,
@@ -343,4 +344,68 @@ pub(crate) fn parquet_row_groups(
         .enumerate()
         .filter_map(|(i, k)| k.then_some(i))
         .collect()
+}
+
+/// The statistics of one in-memory column (one unit): minimum and maximum of the types that
+/// prune (integers, dates, timestamps, decimals, strings; a dictionary's whole value set, a
+/// superset of the values used, so still a valid bound), null count and rows.
+pub(crate) fn array_stats(array: &dyn Array) -> Option<ColumnStats> {
+    use arrow_arith::aggregate::{max, max_string, min, min_string};
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_array::{PrimitiveArray, StringArray};
+    let data_type = array.data_type();
+    if !prunable(data_type) {
+        return None;
+    }
+    macro_rules! prim {
+        ($t:ty) => {{
+            let a = array.as_primitive::<$t>();
+            let (lo, hi) = (min(a), max(a));
+            let one = |v: Option<<$t as arrow_array::ArrowPrimitiveType>::Native>| -> ArrayRef {
+                Arc::new(PrimitiveArray::<$t>::from(vec![v]).with_data_type(data_type.clone()))
+            };
+            (one(lo), one(hi))
+        }};
+    }
+    use arrow_schema::TimeUnit;
+    let (mins, maxes): (ArrayRef, ArrayRef) = match data_type {
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Date32 => prim!(Date32Type),
+        DataType::Date64 => prim!(Date64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => prim!(TimestampSecondType),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => prim!(TimestampMillisecondType),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => prim!(TimestampMicrosecondType),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => prim!(TimestampNanosecondType),
+        DataType::Decimal128(_, _) => prim!(Decimal128Type),
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            (
+                Arc::new(StringArray::from(vec![min_string(a)])),
+                Arc::new(StringArray::from(vec![max_string(a)])),
+            )
+        }
+        DataType::Dictionary(_, value) if value.as_ref() == &DataType::Utf8 => {
+            let dictionary = array.as_any_dictionary_opt()?;
+            let values = dictionary.values().as_string_opt::<i32>()?;
+            (
+                Arc::new(StringArray::from(vec![min_string(values)])),
+                Arc::new(StringArray::from(vec![max_string(values)])),
+            )
+        }
+        _ => return None,
+    };
+    Some(ColumnStats {
+        mins,
+        maxes,
+        null_counts: Some(UInt64Array::from(vec![array.null_count() as u64])),
+        row_counts: Some(UInt64Array::from(vec![array.len() as u64])),
+    })
 }

@@ -200,22 +200,25 @@ fn reinterpret_integers(
     to: &DataType,
 ) -> Option<std::result::Result<ArrayRef, String>> {
     use arrow_arith::aggregate::{max, min};
-    use arrow_array::types::{
-        Int8Type, Int16Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
-    };
+    use arrow_array::types::{Int8Type, Int16Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type};
     macro_rules! in_range {
         ($signed:ty, $unsigned:ty) => {
             match (from, to) {
-                (f, t) if f == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE
-                    && t == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
+                (f, t)
+                    if f == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE
+                        && t == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
                 {
                     Some(min(array.as_primitive::<$signed>()).is_none_or(|m| m >= 0))
                 }
-                (f, t) if f == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE
-                    && t == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
+                (f, t)
+                    if f == &<$unsigned as arrow_array::ArrowPrimitiveType>::DATA_TYPE
+                        && t == &<$signed as arrow_array::ArrowPrimitiveType>::DATA_TYPE =>
                 {
                     let limit = <$signed as arrow_array::ArrowPrimitiveType>::Native::MAX;
-                    Some(max(array.as_primitive::<$unsigned>()).is_none_or(|m| m as u128 <= limit as u128))
+                    Some(
+                        max(array.as_primitive::<$unsigned>())
+                            .is_none_or(|m| m as u128 <= limit as u128),
+                    )
                 }
                 _ => None,
             }

@@ -19,17 +19,19 @@
 mod ipc;
 mod sizes;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
+use crate::store::prune::ColumnStats as Bounds;
 use crate::store::{
     BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
     filtered, project_columns,
@@ -224,6 +226,10 @@ impl Iterator for Snapshot {
 
 struct Shared {
     state: Mutex<State>,
+    /// Column statistics of stored batches, computed by the first scan with a predicate that
+    /// needs them, keyed by the column array's address; the entry holds the array, so the
+    /// address cannot be reused while the entry lives. Emptied when the content is replaced.
+    stats: Mutex<HashMap<usize, (ArrayRef, Option<Bounds>)>>,
 }
 
 impl Shared {
@@ -310,6 +316,7 @@ impl<T: Record> ArrowStore<T> {
         ArrowStore {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::empty(columns)),
+                stats: Mutex::new(HashMap::new()),
             }),
             _rows: PhantomData,
         }
@@ -459,6 +466,35 @@ impl<T: Record> ArrowStore<T> {
         }
         let old = std::mem::replace(&mut *self.shared.lock(), state);
         drop(old);
+        self.shared
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Whether `batch` may hold a row `expr` matches, from its columns' (cached) statistics.
+    fn batch_may_match(&self, batch: &RecordBatch, expr: &crate::predicate::Expr) -> bool {
+        let mut cache = self
+            .shared
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let keep = crate::store::prune::may_match(expr, 1, &mut |column| {
+            let array = batch.column_by_name(column)?;
+            let key = Arc::as_ptr(array).cast::<()>() as usize;
+            cache
+                .entry(key)
+                .or_insert_with(|| {
+                    (
+                        Arc::clone(array),
+                        crate::store::prune::array_stats(array.as_ref()),
+                    )
+                })
+                .1
+                .clone()
+        });
+        keep.first().copied().unwrap_or(true)
     }
 }
 
@@ -486,7 +522,23 @@ impl<T: Record> Store<T> for ArrowStore<T> {
             Some(names) => Some(project_columns::<T>(names)?),
         };
         let max_rows = options.batch_size.unwrap_or(usize::MAX).max(1);
-        let batches = self.take_snapshot().flat_map(move |batch| {
+        // Batches whose statistics rule the predicate out are skipped (counted as row groups).
+        let snapshot: Vec<RecordBatch> = match &options.predicate {
+            None => self.take_snapshot().collect(),
+            Some(expr) => {
+                let all: Vec<RecordBatch> = self.take_snapshot().collect();
+                let total = all.len() as u64;
+                let kept: Vec<RecordBatch> = all
+                    .into_iter()
+                    .filter(|b| self.batch_may_match(b, expr))
+                    .collect();
+                if let Some(m) = &options.metrics {
+                    m.row_groups(total, total - kept.len() as u64);
+                }
+                kept
+            }
+        };
+        let batches = snapshot.into_iter().flat_map(move |batch| {
             let batch = match &projection {
                 Some((projected, indices)) => {
                     let columns = indices.iter().map(|&i| batch.column(i).clone()).collect();
