@@ -15,10 +15,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use soa_examples::{Order, OrderGenerator, OrderSoA, ms, parse_rows};
+use soa_examples::{
+    Order, OrderGenerator, OrderSoA, bar, is_generated, mib, ms, parse_rows, spinner,
+};
 use soa_runtime::StoreExt;
 use soa_runtime::store::parquet::{Codec, ParquetStore};
 use soa_runtime::{Store, ToArrow};
@@ -29,47 +30,6 @@ const DATA_DIR: &str = "parquet_demo_data";
 const APPEND_ROWS: usize = 10_000;
 /// Rows of the codec comparison (the ratios do not depend on the row count).
 const CODEC_ROWS: usize = 1_000_000;
-
-/// `true` when `soa` holds exactly the first `soa.len()` rows of a fresh generator, compared
-/// column value by value (no row is materialised).
-fn is_generated(soa: &OrderSoA) -> bool {
-    let mut generator = OrderGenerator::new();
-    soa.iter().all(|a| {
-        generator.next().is_some_and(|b| {
-            *a.order_id == b.order_id
-                && *a.customer_id == b.customer_id
-                && a.symbol == b.symbol
-                && *a.side == b.side
-                && *a.quantity == b.quantity
-                && a.unit_price.to_bits() == b.unit_price.to_bits()
-                && *a.filled == b.filled
-                && a.note == b.note.as_deref()
-                && *a.ts_micros == b.ts_micros
-        })
-    })
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn spinner(message: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg} {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.set_message(message);
-    bar.enable_steady_tick(Duration::from_millis(80));
-    bar
-}
-
-fn bar(len: u64, template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
 
 /// Prints the data files of the store directory with size, inode and modification time.
 fn show_files(dir: &Path) -> DemoResult {
