@@ -16,11 +16,16 @@ use soa_bench::{Order, OrderSoA, orders, parquet_io, scan};
 use soa_runtime::ToArrow;
 
 fn rows() -> usize {
-    std::env::var("SOA_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(soa_bench::ROWS_1M)
+    std::env::var("SOA_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(soa_bench::ROWS_1M)
 }
 
 fn config() -> Criterion {
-    Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(1))
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_secs(1))
 }
 
 fn to_arrow(c: &mut Criterion) {
@@ -28,33 +33,57 @@ fn to_arrow(c: &mut Criterion) {
     let soa: OrderSoA = data.clone().into();
     let mut g = c.benchmark_group("1_rows_to_batch");
     g.bench_function("ours_move", |b| {
-        b.iter_batched(|| data.clone(), |r| OrderSoA::from(r).into_record_batch().unwrap(), BatchSize::PerIteration)
+        b.iter_batched(
+            || data.clone(),
+            |r| OrderSoA::from(r).into_record_batch().unwrap(),
+            BatchSize::PerIteration,
+        )
     });
-    g.bench_function("handwritten_presized", |b| b.iter(|| hw::rows_to_batch(black_box(&data))));
+    g.bench_function("handwritten_presized", |b| {
+        b.iter(|| hw::rows_to_batch(black_box(&data)))
+    });
     let fields = sa::fields();
     let srows: Vec<sa::SOrder> = data.iter().map(sa::SOrder::from).collect();
-    g.bench_function("serde_arrow", |b| b.iter(|| sa::to_batch(&fields, black_box(&srows))));
+    g.bench_function("serde_arrow", |b| {
+        b.iter(|| sa::to_batch(&fields, black_box(&srows)))
+    });
     drop(srows);
     let crows: Vec<ac::COrder> = data.iter().map(ac::COrder::from).collect();
-    g.bench_function("arrow_convert", |b| b.iter(|| ac::to_batch(black_box(&crows))));
+    g.bench_function("arrow_convert", |b| {
+        b.iter(|| ac::to_batch(black_box(&crows)))
+    });
     drop(crows);
     let trows: Vec<ta::TOrder> = data.iter().map(ta::TOrder::from).collect();
-    g.bench_function("typed_arrow", |b| b.iter_batched(|| trows.clone(), ta::to_batch, BatchSize::PerIteration));
+    g.bench_function("typed_arrow", |b| {
+        b.iter_batched(|| trows.clone(), ta::to_batch, BatchSize::PerIteration)
+    });
     drop(trows);
     g.finish();
 
     let mut g = c.benchmark_group("2_soa_to_batch");
     g.bench_function("ours_into_record_batch", |b| {
-        b.iter_batched(|| soa.clone(), |s| s.into_record_batch().unwrap(), BatchSize::PerIteration)
+        b.iter_batched(
+            || soa.clone(),
+            |s| s.into_record_batch().unwrap(),
+            BatchSize::PerIteration,
+        )
     });
-    g.bench_function("ours_to_record_batch", |b| b.iter(|| soa.to_record_batch().unwrap()));
+    g.bench_function("ours_to_record_batch", |b| {
+        b.iter(|| soa.to_record_batch().unwrap())
+    });
     // The hand-written baseline moves plain `Vec<String>` columns (no Arrow-shaped strings).
     let plain = plain_soa(&data);
-    g.bench_function("handwritten_from_vec", |b| b.iter_batched(|| plain.clone(), hw::soa_to_batch, BatchSize::PerIteration));
+    g.bench_function("handwritten_from_vec", |b| {
+        b.iter_batched(|| plain.clone(), hw::soa_to_batch, BatchSize::PerIteration)
+    });
     drop(plain);
     let fixed = fixed_soa(&soa);
     g.bench_function("ours_fixed_width_into_record_batch", |b| {
-        b.iter_batched(|| fixed.clone(), |s: OrderFixedSoA| s.into_record_batch().unwrap(), BatchSize::PerIteration)
+        b.iter_batched(
+            || fixed.clone(),
+            |s: OrderFixedSoA| s.into_record_batch().unwrap(),
+            BatchSize::PerIteration,
+        )
     });
     g.finish();
 }
@@ -64,16 +93,30 @@ fn from_arrow(c: &mut Criterion) {
     let soa: OrderSoA = data.clone().into();
     let batch = soa.clone().into_record_batch().unwrap();
     let mut g = c.benchmark_group("3_batch_to_typed");
-    g.bench_function("ours_from_record_batch", |b| b.iter(|| OrderSoA::from_record_batch(black_box(&batch)).unwrap()));
-    g.bench_function("ours_try_from_record_batch", |b| {
-        b.iter_batched(|| soa.clone().into_record_batch().unwrap(), |b| OrderSoA::try_from_record_batch(b).unwrap(), BatchSize::PerIteration)
+    g.bench_function("ours_from_record_batch", |b| {
+        b.iter(|| OrderSoA::from_record_batch(black_box(&batch)).unwrap())
     });
-    g.bench_function("handwritten_rows", |b| b.iter(|| hw::batch_to_rows(black_box(&batch))));
-    g.bench_function("serde_arrow", |b| b.iter(|| sa::from_batch(black_box(&batch))));
+    g.bench_function("ours_try_from_record_batch", |b| {
+        b.iter_batched(
+            || soa.clone().into_record_batch().unwrap(),
+            |b| OrderSoA::try_from_record_batch(b).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("handwritten_rows", |b| {
+        b.iter(|| hw::batch_to_rows(black_box(&batch)))
+    });
+    g.bench_function("serde_arrow", |b| {
+        b.iter(|| sa::from_batch(black_box(&batch)))
+    });
     let cbatch = ac::to_batch(&data.iter().map(ac::COrder::from).collect::<Vec<_>>());
-    g.bench_function("arrow_convert", |b| b.iter(|| ac::from_batch(black_box(&cbatch))));
+    g.bench_function("arrow_convert", |b| {
+        b.iter(|| ac::from_batch(black_box(&cbatch)))
+    });
     let tbatch = ta::to_batch(data.iter().map(ta::TOrder::from).collect());
-    g.bench_function("typed_arrow_views", |b| b.iter(|| ta::from_batch(black_box(&tbatch))));
+    g.bench_function("typed_arrow_views", |b| {
+        b.iter(|| ta::from_batch(black_box(&tbatch)))
+    });
     g.finish();
 }
 
@@ -84,12 +127,20 @@ fn parquet(c: &mut Criterion) {
     let path = dir.path().join("f.parquet");
     let batches = std::slice::from_ref(&batch);
     let mut g = c.benchmark_group("4_parquet_write_fsync");
-    g.bench_function("arrow_rs_zstd1", |b| b.iter(|| parquet_io::write(&path, batches, parquet_io::zstd1_props())));
-    g.bench_function("arrow_rs_snappy", |b| b.iter(|| parquet_io::write(&path, batches, parquet_io::snappy_props())));
-    g.bench_function("arrow_rs_default", |b| b.iter(|| parquet_io::write(&path, batches, parquet_io::default_props())));
+    g.bench_function("arrow_rs_zstd1", |b| {
+        b.iter(|| parquet_io::write(&path, batches, parquet_io::zstd1_props()))
+    });
+    g.bench_function("arrow_rs_snappy", |b| {
+        b.iter(|| parquet_io::write(&path, batches, parquet_io::snappy_props()))
+    });
+    g.bench_function("arrow_rs_default", |b| {
+        b.iter(|| parquet_io::write(&path, batches, parquet_io::default_props()))
+    });
     let prows: Vec<pd::POrder> = data.iter().map(pd::POrder::from).collect();
     let ppath = dir.path().join("p.parquet");
-    g.bench_function("parquet_derive_zstd1", |b| b.iter(|| pd::write(&ppath, &prows, parquet_io::zstd1_props())));
+    g.bench_function("parquet_derive_zstd1", |b| {
+        b.iter(|| pd::write(&ppath, &prows, parquet_io::zstd1_props()))
+    });
     g.finish();
     parquet_io::write(&path, batches, parquet_io::zstd1_props());
     let mut g = c.benchmark_group("5_parquet_read");
@@ -107,7 +158,9 @@ fn scans(c: &mut Criterion) {
     let mut g = c.benchmark_group("7_scan");
     g.bench_function("ours_soa", |b| b.iter(|| scan::soa(black_box(&soa))));
     g.bench_function("vec_of_orders", |b| b.iter(|| scan::rows(black_box(&data))));
-    g.bench_function("soa_derive", |b| b.iter(|| scan::soa_derive(black_box(&dvec))));
+    g.bench_function("soa_derive", |b| {
+        b.iter(|| scan::soa_derive(black_box(&dvec)))
+    });
     g.finish();
 }
 

@@ -30,7 +30,9 @@ pub fn zstd1_props() -> WriterProperties {
 /// Snappy.
 #[must_use]
 pub fn snappy_props() -> WriterProperties {
-    WriterProperties::builder().set_compression(Compression::SNAPPY).build()
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build()
 }
 
 /// Writes `batches` with `ArrowWriter`, closes and fsyncs the file. Returns the file size.
@@ -60,7 +62,11 @@ pub fn read(path: &Path, batch_size: Option<usize>) -> Vec<RecordBatch> {
     if let Some(size) = batch_size {
         builder = builder.with_batch_size(size);
     }
-    builder.build().expect("build").map(|b| b.expect("batch")).collect()
+    builder
+        .build()
+        .expect("build")
+        .map(|b| b.expect("batch"))
+        .collect()
 }
 
 /// Row count from the footer only.
@@ -70,6 +76,8 @@ pub fn read(path: &Path, batch_size: Option<usize>) -> Vec<RecordBatch> {
 #[must_use]
 pub fn count(path: &Path) -> i64 {
     let file = File::open(path).expect("open");
-    let meta = ParquetMetaDataReader::new().parse_and_finish(&file).expect("footer");
+    let meta = ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .expect("footer");
     meta.file_metadata().num_rows()
 }

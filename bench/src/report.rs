@@ -96,7 +96,9 @@ impl Report {
     }
 
     fn primary(&self, workload: &str, rows: usize) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.workload == workload && e.rows == rows && e.primary)
+        self.entries
+            .iter()
+            .find(|e| e.workload == workload && e.rows == rows && e.primary)
     }
 
     /// The markdown table: one line per entry, grouped by workload and rows, with the ratio of our
@@ -104,7 +106,9 @@ impl Report {
     #[must_use]
     pub fn table(&self) -> String {
         let mut out = String::new();
-        out.push_str("| # | workload | rows | implementation | median | min | reps | ours / this | note |\n");
+        out.push_str(
+            "| # | workload | rows | implementation | median | min | reps | ours / this | note |\n",
+        );
         out.push_str("|---|---|---:|---|---:|---:|---:|---:|---|\n");
         let mut groups: Vec<(String, usize)> = Vec::new();
         for e in &self.entries {
@@ -114,7 +118,11 @@ impl Report {
         }
         for (w, rows) in groups {
             let primary = self.primary(&w, rows);
-            for e in self.entries.iter().filter(|e| e.workload == w && e.rows == rows) {
+            for e in self
+                .entries
+                .iter()
+                .filter(|e| e.workload == w && e.rows == rows)
+            {
                 let ratio = match primary {
                     Some(p) if !e.primary && e.median > Duration::ZERO => {
                         format!("{:.3}", p.median.as_secs_f64() / e.median.as_secs_f64())
@@ -122,7 +130,11 @@ impl Report {
                     Some(_) if e.primary => "1 (ours)".to_owned(),
                     _ => "-".to_owned(),
                 };
-                let name = if e.ours { format!("**{}**", e.name) } else { e.name.clone() };
+                let name = if e.ours {
+                    format!("**{}**", e.name)
+                } else {
+                    e.name.clone()
+                };
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",

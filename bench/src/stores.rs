@@ -95,7 +95,11 @@ fn parquet_store(
                     dir
                 },
             );
-            let name = if w == "4z" { "ours: ParquetStore save ZSTD(1)" } else { "ours: ParquetStore save SNAPPY" };
+            let name = if w == "4z" {
+                "ours: ParquetStore save ZSTD(1)"
+            } else {
+                "ours: ParquetStore save SNAPPY"
+            };
             report.add(w, title, n, name, true, true, &s, fmt_mib(size));
             let s = measure(
                 reps,
@@ -113,7 +117,16 @@ fn parquet_store(
                     dir
                 },
             );
-            report.add(w, title, n, &format!("{name} (save_owned, by move)"), true, false, &s, "");
+            report.add(
+                w,
+                title,
+                n,
+                &format!("{name} (save_owned, by move)"),
+                true,
+                false,
+                &s,
+                "",
+            );
         }
     }
     // One store with one file (ZSTD(1)) for read and count; its file is also what polars/pyarrow read.
@@ -136,29 +149,81 @@ fn parquet_store(
     }
     if !large && wants("5") {
         eprintln!("-- 5 ParquetStore read");
-        let s = measure(reps, true, || (), |()| rt.block_on(store.load()).expect("load"));
-        report.add("5", T5, n, "ours: ParquetStore load() -> OrderSoA", true, true, &s, fmt_mib(dir_size(&dir)));
-        let s = measure(reps, true, || (), |()| {
-            rt.block_on(async {
-                let mut stream = store.scan().await.expect("scan");
-                let mut rows = 0;
-                while let Some(b) = stream.next().await {
-                    rows += b.expect("batch").num_rows();
-                }
-                rows
-            })
-        });
-        report.add("5", T5, n, "ours: ParquetStore scan() (batches, not kept)", true, false, &s, "");
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| rt.block_on(store.load()).expect("load"),
+        );
+        report.add(
+            "5",
+            T5,
+            n,
+            "ours: ParquetStore load() -> OrderSoA",
+            true,
+            true,
+            &s,
+            fmt_mib(dir_size(&dir)),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| {
+                rt.block_on(async {
+                    let mut stream = store.scan().await.expect("scan");
+                    let mut rows = 0;
+                    while let Some(b) = stream.next().await {
+                        rows += b.expect("batch").num_rows();
+                    }
+                    rows
+                })
+            },
+        );
+        report.add(
+            "5",
+            T5,
+            n,
+            "ours: ParquetStore scan() (batches, not kept)",
+            true,
+            false,
+            &s,
+            "",
+        );
     }
     if wants("6") {
-        let s = measure(reps.max(9), true, || (), |()| rt.block_on(store.count()).expect("count"));
+        let s = measure(
+            reps.max(9),
+            true,
+            || (),
+            |()| rt.block_on(store.count()).expect("count"),
+        );
         report.add("6", T6, n, "ours: ParquetStore count()", true, true, &s, "");
-        let s = measure(reps.max(9), true, || (), |()| {
-            rt.block_on(async {
-                ParquetStore::<Order>::open(&dir).await.expect("open").count().await.expect("count")
-            })
-        });
-        report.add("6", T6, n, "ours: ParquetStore open() + count()", true, false, &s, "");
+        let s = measure(
+            reps.max(9),
+            true,
+            || (),
+            |()| {
+                rt.block_on(async {
+                    ParquetStore::<Order>::open(&dir)
+                        .await
+                        .expect("open")
+                        .count()
+                        .await
+                        .expect("count")
+                })
+            },
+        );
+        report.add(
+            "6",
+            T6,
+            n,
+            "ours: ParquetStore open() + count()",
+            true,
+            false,
+            &s,
+            "",
+        );
     }
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
@@ -196,7 +261,12 @@ enum Target {
 }
 
 /// Appends every chunk, timing each append, while `readers` threads scan the store in a loop.
-fn append_run(target: &Target, chunks: &[OrderSoA], readers: usize, pause: Option<Duration>) -> Latencies {
+fn append_run(
+    target: &Target,
+    chunks: &[OrderSoA],
+    readers: usize,
+    pause: Option<Duration>,
+) -> Latencies {
     let stop = Arc::new(AtomicBool::new(false));
     let scans = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
@@ -206,7 +276,9 @@ fn append_run(target: &Target, chunks: &[OrderSoA], readers: usize, pause: Optio
         let reader: Box<dyn Fn() -> usize + Send> = match target {
             Target::Ours(s) | Target::OursOwned(s) => {
                 let s = s.clone();
-                let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("rt");
                 Box::new(move || {
                     rt.block_on(async {
                         let mut stream = s.scan().await.expect("scan");
@@ -238,7 +310,9 @@ fn append_run(target: &Target, chunks: &[OrderSoA], readers: usize, pause: Optio
     }
     // Let the readers start.
     std::thread::sleep(Duration::from_millis(20));
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("rt");
     let mut lat = Vec::with_capacity(chunks.len());
     rt.block_on(async {
         for c in chunks {
@@ -268,24 +342,38 @@ fn append_run(target: &Target, chunks: &[OrderSoA], readers: usize, pause: Optio
     for h in handles {
         h.join().expect("reader");
     }
-    percentiles(lat, total, chunks.len() * 100, scans.load(Ordering::Relaxed))
+    percentiles(
+        lat,
+        total,
+        chunks.len() * 100,
+        scans.load(Ordering::Relaxed),
+    )
 }
 
 fn arrow_store(report: &mut Report, soa: &OrderSoA) {
     eprintln!("-- 8 {T8}");
     // 2,000 batches of 100 rows (200k rows) per run.
     let batches = 2_000.min(soa.len() / 100);
-    let chunks: Vec<OrderSoA> = (0..batches).map(|i| soa.slice(i * 100..(i + 1) * 100)).collect();
+    let chunks: Vec<OrderSoA> = (0..batches)
+        .map(|i| soa.slice(i * 100..(i + 1) * 100))
+        .collect();
     let one = |d: Duration| Sample { runs: vec![d] };
     for (readers, pause, label) in [
         (0, None, "no readers"),
         (2, None, "2 concurrent readers scanning in a loop"),
-        (2, Some(Duration::from_micros(200)), "2 concurrent readers, 200 µs pause between scans"),
+        (
+            2,
+            Some(Duration::from_micros(200)),
+            "2 concurrent readers, 200 µs pause between scans",
+        ),
     ] {
         for (kind, name) in [
             (0, "ours: ArrowStore::append(&soa)"),
             (1, "ours: ArrowStore::append_owned(soa)"),
-            (2, "reference: RwLock<Vec<RecordBatch>>, readers clone the list"),
+            (
+                2,
+                "reference: RwLock<Vec<RecordBatch>>, readers clone the list",
+            ),
         ] {
             let fresh = || match kind {
                 0 => Target::Ours(ArrowStore::new()),
@@ -293,7 +381,9 @@ fn arrow_store(report: &mut Report, soa: &OrderSoA) {
                 _ => Target::Naive(NaiveStore::default()),
             };
             // Median over 3 runs of each percentile.
-            let runs: Vec<Latencies> = (0..3).map(|_| append_run(&fresh(), &chunks, readers, pause)).collect();
+            let runs: Vec<Latencies> = (0..3)
+                .map(|_| append_run(&fresh(), &chunks, readers, pause))
+                .collect();
             let med = |f: &dyn Fn(&Latencies) -> Duration| {
                 let mut v: Vec<Duration> = runs.iter().map(f).collect();
                 v.sort();
@@ -317,8 +407,26 @@ fn arrow_store(report: &mut Report, soa: &OrderSoA) {
                 _ if pause.is_none() => "8r",
                 _ => "8p",
             };
-            report.add(&format!("{w}-p50"), &format!("{T8}, p50, {label}"), 100, name, ours, primary, &one(med(&|l| l.p50)), note.clone());
-            report.add(&format!("{w}-p99"), &format!("{T8}, p99, {label}"), 100, name, ours, primary, &one(med(&|l| l.p99)), note);
+            report.add(
+                &format!("{w}-p50"),
+                &format!("{T8}, p50, {label}"),
+                100,
+                name,
+                ours,
+                primary,
+                &one(med(&|l| l.p50)),
+                note.clone(),
+            );
+            report.add(
+                &format!("{w}-p99"),
+                &format!("{T8}, p99, {label}"),
+                100,
+                name,
+                ours,
+                primary,
+                &one(med(&|l| l.p99)),
+                note,
+            );
         }
     }
 }
@@ -330,7 +438,9 @@ pub fn criterion(c: &mut criterion::Criterion, rows: usize) {
     let store = ArrowStore::<Order>::new();
     let rt = runtime();
     let mut g = c.benchmark_group("8_arrow_store_append");
-    g.bench_function("append_100_rows", |b| b.iter(|| rt.block_on(store.append(&chunk)).expect("append")));
+    g.bench_function("append_100_rows", |b| {
+        b.iter(|| rt.block_on(store.append(&chunk)).expect("append"))
+    });
     g.finish();
     #[cfg(feature = "parquet-store")]
     {
@@ -341,7 +451,10 @@ pub fn criterion(c: &mut criterion::Criterion, rows: usize) {
                 || tempfile::tempdir().expect("tempdir"),
                 |dir| {
                     rt.block_on(async {
-                        let s = ParquetStore::<Order>::builder(dir.path()).create().await.expect("create");
+                        let s = ParquetStore::<Order>::builder(dir.path())
+                            .create()
+                            .await
+                            .expect("create");
                         s.save(&soa).await.expect("save");
                     });
                     dir

@@ -20,7 +20,11 @@ impl Sample {
             return Duration::ZERO;
         }
         let n = v.len();
-        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2
+        }
     }
 
     /// Fastest repetition.
@@ -92,4 +96,36 @@ pub fn measure_interleaved(reps: usize, runs: &mut [Rep<'_>]) -> Vec<Sample> {
         }
     }
     samples.into_iter().map(|runs| Sample { runs }).collect()
+}
+
+/// glibc's `mallopt` parameter for the mmap threshold.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const M_MMAP_THRESHOLD: i32 = -3;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
+/// Puts every implementation on the same footing for memory. With glibc's default *dynamic* mmap
+/// threshold, freeing a large buffer raises the threshold, so later allocations of that size come
+/// from heap memory that earlier workloads already faulted in: whatever runs later skips its page
+/// faults (measured here: up to 2x on the row -> RecordBatch conversions). A fixed threshold gives
+/// every large buffer fresh pages, whatever ran before. Call it first in `main`.
+pub fn fixed_mmap_threshold() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only changes allocator tuning; called before any other thread exists.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+/// The trimmed standard output of a shell command (empty if it fails): machine facts for reports.
+pub fn sh(cmd: &str) -> String {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }

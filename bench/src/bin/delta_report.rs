@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use soa_bench::report::{fmt_dur, fmt_mib, fmt_rows};
 use soa_bench::timing::{Rep, Sample, measure, measure_interleaved, rep};
+use soa_bench::timing::{fixed_mmap_threshold, sh};
 use soa_bench::{Order, OrderSoA};
 use soa_fixtures::OrderGenerator;
 use soa_runtime::store::delta::DeltaStore;
@@ -52,9 +53,12 @@ impl Args {
 
 fn parse_args() -> Args {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = [root.join("../.venv-delta/bin/python"), PathBuf::from("/tmp/venv-delta/bin/python")]
-        .into_iter()
-        .find(|p| p.exists());
+    let python = [
+        root.join("../.venv-delta/bin/python"),
+        PathBuf::from("/tmp/venv-delta/bin/python"),
+    ]
+    .into_iter()
+    .find(|p| p.exists());
     let mut args = Args {
         rows: soa_bench::ROWS_1M,
         large: soa_bench::ROWS_10M,
@@ -85,31 +89,20 @@ fn parse_args() -> Args {
             "--out" => args.out = PathBuf::from(val()),
             "--data" => args.data = PathBuf::from(val()),
             "-h" | "--help" => {
-                eprintln!("{}", include_str!("delta_report.rs").lines().take(16).collect::<Vec<_>>().join("\n"));
+                eprintln!(
+                    "{}",
+                    include_str!("delta_report.rs")
+                        .lines()
+                        .take(16)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
         }
     }
     args
-}
-
-/// glibc's `mallopt` parameter for the mmap threshold (see `report.rs`: every large buffer gets
-/// fresh pages, whatever ran before).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const M_MMAP_THRESHOLD: i32 = -3;
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-unsafe extern "C" {
-    fn mallopt(param: i32, value: i32) -> i32;
-}
-
-fn fixed_mmap_threshold() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only changes allocator tuning; called before any other thread exists.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    }
 }
 
 /// One measured line.
@@ -135,7 +128,10 @@ impl Line {
         self.sorted().last().copied().unwrap_or_default()
     }
     fn median(&self) -> Duration {
-        Sample { runs: self.runs.clone() }.median()
+        Sample {
+            runs: self.runs.clone(),
+        }
+        .median()
     }
 }
 
@@ -146,8 +142,23 @@ struct Results {
 }
 
 impl Results {
-    fn add(&mut self, group: &'static str, rows: usize, name: &str, ours: bool, runs: Vec<Duration>, note: impl Into<String>) {
-        let line = Line { group, rows, name: name.to_owned(), ours, runs, note: note.into() };
+    fn add(
+        &mut self,
+        group: &'static str,
+        rows: usize,
+        name: &str,
+        ours: bool,
+        runs: Vec<Duration>,
+        note: impl Into<String>,
+    ) {
+        let line = Line {
+            group,
+            rows,
+            name: name.to_owned(),
+            ours,
+            runs,
+            note: note.into(),
+        };
         eprintln!(
             "  [{group}] {:>9} rows  {:<60} min {:>11}  median {:>11}  max {:>11}  {}",
             line.rows,
@@ -161,12 +172,19 @@ impl Results {
     }
 
     fn median(&self, group: &str, rows: usize, name: &str) -> Option<Duration> {
-        self.lines.iter().find(|l| l.group == group && l.rows == rows && l.name == name).map(Line::median)
+        self.lines
+            .iter()
+            .find(|l| l.group == group && l.rows == rows && l.name == name)
+            .map(Line::median)
     }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn generate(n: usize) -> OrderSoA {
@@ -191,19 +209,27 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn bytes_of(files: &[PathBuf]) -> u64 {
-    files.iter().map(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum()
+    files
+        .iter()
+        .map(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum()
 }
 
 const APPEND_DELTA: &str = "ours: DeltaStore append(&soa)";
 const APPEND_PARQUET: &str = "ours: ParquetStore append(&soa)";
 const APPEND_PY: &str = "Python deltalake write_deltalake(mode=\"append\"), ZSTD(1)";
-const APPEND_PY_DEFAULT: &str = "Python deltalake write_deltalake(mode=\"append\"), default writer properties";
+const APPEND_PY_DEFAULT: &str =
+    "Python deltalake write_deltalake(mode=\"append\"), default writer properties";
 
 /// Append of `rows` orders into an existing empty table / store, interleaved. Returns the data
 /// file a DeltaStore wrote for those rows (the Python writer's input), kept under `data`.
 fn append(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> PathBuf {
     let n = args.rows;
-    eprintln!("-- append: {} rows into an empty table (interleaved, {} reps)", fmt_rows(n), args.reps);
+    eprintln!(
+        "-- append: {} rows into an empty table (interleaved, {} reps)",
+        fmt_rows(n),
+        args.reps
+    );
     let soa = generate(n);
     let work = &args.data;
     let mut delta_bytes = 0;
@@ -217,7 +243,9 @@ fn append(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> P
                 || {
                     let dir = tempfile::tempdir_in(work).expect("tempdir");
                     let path = dir.path().join("orders");
-                    let store = rt.block_on(DeltaStore::<Order>::create(path.to_str().expect("utf-8"))).expect("create");
+                    let store = rt
+                        .block_on(DeltaStore::<Order>::create(path.to_str().expect("utf-8")))
+                        .expect("create");
                     (dir, store)
                 },
                 |(dir, store)| {
@@ -230,7 +258,11 @@ fn append(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> P
                 || {
                     let dir = tempfile::tempdir_in(work).expect("tempdir");
                     let store = rt
-                        .block_on(ParquetStore::<Order>::builder(dir.path()).compression(Codec::Zstd(1)).create())
+                        .block_on(
+                            ParquetStore::<Order>::builder(dir.path())
+                                .compression(Codec::Zstd(1))
+                                .create(),
+                        )
                         .expect("create");
                     (dir, store)
                 },
@@ -244,14 +276,30 @@ fn append(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> P
         measure_interleaved(args.reps, &mut runs)
     };
     let [delta, parquet] = samples.try_into().map_err(|_| ()).expect("two samples");
-    results.add("append", n, APPEND_DELTA, true, delta.runs, format!("one data file of {}", fmt_mib(delta_bytes)));
-    results.add("append", n, APPEND_PARQUET, true, parquet.runs, format!("one data file of {}", fmt_mib(parquet_bytes)));
+    results.add(
+        "append",
+        n,
+        APPEND_DELTA,
+        true,
+        delta.runs,
+        format!("one data file of {}", fmt_mib(delta_bytes)),
+    );
+    results.add(
+        "append",
+        n,
+        APPEND_PARQUET,
+        true,
+        parquet.runs,
+        format!("one data file of {}", fmt_mib(parquet_bytes)),
+    );
 
     // The Python writer's input: the rows as the Delta table holds them (Delta types).
     let src = work.join("delta_append_source");
     let _ = fs::remove_dir_all(&src);
     rt.block_on(async {
-        let store = DeltaStore::<Order>::create(src.to_str().expect("utf-8")).await.expect("create");
+        let store = DeltaStore::<Order>::create(src.to_str().expect("utf-8"))
+            .await
+            .expect("create");
         store.append(&soa).await.expect("append");
     });
     let files = parquet_files(&src);
@@ -264,7 +312,8 @@ const COUNT: &str = "ours: count() on a freshly opened store";
 const OPEN_COUNT: &str = "ours: DeltaStore::open() + count()";
 const VERSION: &str = "ours: version() on an open store, no new commit";
 const PY_OPEN: &str = "Python deltalake DeltaTable(path)";
-const PY_OPEN_COUNT: &str = "Python deltalake DeltaTable(path) + sum of numRecords of get_add_actions()";
+const PY_OPEN_COUNT: &str =
+    "Python deltalake DeltaTable(path) + sum of numRecords of get_add_actions()";
 
 /// Builds (once, untimed) a table of `commits` commits (the create + appends of 100 rows).
 fn build_log_table(rt: &tokio::runtime::Runtime, path: &Path, commits: u64, interval: u64) -> u64 {
@@ -300,15 +349,26 @@ fn build_log_table(rt: &tokio::runtime::Runtime, path: &Path, commits: u64, inte
 fn log_files(path: &Path) -> (usize, usize) {
     let log = path.join("_delta_log");
     let names: Vec<String> = fs::read_dir(&log)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let json = names.iter().filter(|n| n.ends_with(".json")).count();
-    let checkpoints = names.iter().filter(|n| n.ends_with(".checkpoint.parquet")).count();
+    let checkpoints = names
+        .iter()
+        .filter(|n| n.ends_with(".checkpoint.parquet"))
+        .count();
     (json, checkpoints)
 }
 
 /// `open()` and `count()` on tables of `commits` commits; returns the tables (for Python).
-fn log(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> Vec<(PathBuf, &'static str, u64)> {
+fn log(
+    results: &mut Results,
+    args: &Args,
+    rt: &tokio::runtime::Runtime,
+) -> Vec<(PathBuf, &'static str, u64)> {
     let commits = args.commits;
     let reps = args.log_reps;
     let mut tables = Vec::new();
@@ -317,10 +377,20 @@ fn log(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> Vec<
         let path = args.data.join(format!("delta_log_{commits}_{interval}"));
         let rows = build_log_table(rt, &path, commits, interval);
         let (json, checkpoints) = log_files(&path);
-        let layout = format!("{json} commit files, {checkpoints} checkpoints; {rows} rows in {} data files", commits - 1);
-        results.notes.push(format!("checkpoint_interval({interval}) table: {layout}"));
+        let layout = format!(
+            "{json} commit files, {checkpoints} checkpoints; {rows} rows in {} data files",
+            commits - 1
+        );
+        results
+            .notes
+            .push(format!("checkpoint_interval({interval}) table: {layout}"));
         let url = path.to_str().expect("utf-8").to_owned();
-        let s = measure(reps, true, || (), |()| rt.block_on(DeltaStore::<Order>::open(&url)).expect("open"));
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| rt.block_on(DeltaStore::<Order>::open(&url)).expect("open"),
+        );
         results.add(group, commits as usize, OPEN, true, s.runs, "");
         let s = measure(
             reps,
@@ -332,19 +402,43 @@ fn log(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime) -> Vec<
                 store
             },
         );
-        results.add(group, commits as usize, COUNT, true, s.runs, "open() untimed");
-        let s = measure(reps, true, || (), |()| {
-            rt.block_on(async {
-                let store = DeltaStore::<Order>::open(&url).await.expect("open");
-                let n = store.count().await.expect("count");
-                assert_eq!(n, rows);
-                store
-            })
-        });
+        results.add(
+            group,
+            commits as usize,
+            COUNT,
+            true,
+            s.runs,
+            "open() untimed",
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| {
+                rt.block_on(async {
+                    let store = DeltaStore::<Order>::open(&url).await.expect("open");
+                    let n = store.count().await.expect("count");
+                    assert_eq!(n, rows);
+                    store
+                })
+            },
+        );
         results.add(group, commits as usize, OPEN_COUNT, true, s.runs, "");
         let store = rt.block_on(DeltaStore::<Order>::open(&url)).expect("open");
-        let s = measure(reps, true, || (), |()| rt.block_on(store.version()).expect("version"));
-        results.add(group, commits as usize, VERSION, true, s.runs, "one listing of _delta_log");
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| rt.block_on(store.version()).expect("version"),
+        );
+        results.add(
+            group,
+            commits as usize,
+            VERSION,
+            true,
+            s.runs,
+            "one listing of _delta_log",
+        );
         drop(store);
         tables.push((path, group, rows));
     }
@@ -365,15 +459,27 @@ fn load(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime, n: usi
     let delta_url = delta_path.to_str().expect("utf-8").to_owned();
     let soa = generate(n);
     rt.block_on(async {
-        let delta = DeltaStore::<Order>::create(&delta_url).await.expect("create");
+        let delta = DeltaStore::<Order>::create(&delta_url)
+            .await
+            .expect("create");
         delta.save(&soa).await.expect("save");
-        let parquet = ParquetStore::<Order>::builder(&parquet_path).compression(Codec::Zstd(1)).create().await.expect("create");
+        let parquet = ParquetStore::<Order>::builder(&parquet_path)
+            .compression(Codec::Zstd(1))
+            .create()
+            .await
+            .expect("create");
         parquet.save(&soa).await.expect("save");
         // Both hold exactly the rows written.
         let expected = soa.to_record_batch().expect("batch");
         let same = |loaded: OrderSoA| loaded.to_record_batch().expect("batch") == expected;
-        assert!(same(delta.load().await.expect("load")), "DeltaStore load differs");
-        assert!(same(parquet.load().await.expect("load")), "ParquetStore load differs");
+        assert!(
+            same(delta.load().await.expect("load")),
+            "DeltaStore load differs"
+        );
+        assert!(
+            same(parquet.load().await.expect("load")),
+            "ParquetStore load differs"
+        );
     });
     drop(soa);
     let delta_files = parquet_files(&delta_path);
@@ -381,11 +487,17 @@ fn load(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime, n: usi
     let samples = {
         let mut runs: Vec<Rep<'_>> = vec![
             rep(
-                || rt.block_on(DeltaStore::<Order>::open(&delta_url)).expect("open"),
+                || {
+                    rt.block_on(DeltaStore::<Order>::open(&delta_url))
+                        .expect("open")
+                },
                 |store| (rt.block_on(store.load()).expect("load"), store),
             ),
             rep(
-                || rt.block_on(ParquetStore::<Order>::open(&parquet_path)).expect("open"),
+                || {
+                    rt.block_on(ParquetStore::<Order>::open(&parquet_path))
+                        .expect("open")
+                },
                 |store| (rt.block_on(store.load()).expect("load"), store),
             ),
         ];
@@ -394,23 +506,49 @@ fn load(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime, n: usi
     let [delta, parquet] = samples.try_into().map_err(|_| ()).expect("two samples");
     let note = |files: &[PathBuf]| format!("{} file(s), {}", files.len(), fmt_mib(bytes_of(files)));
     results.add("load", n, LOAD_DELTA, true, delta.runs, note(&delta_files));
-    results.add("load", n, LOAD_PARQUET, true, parquet.runs, note(&parquet_files));
+    results.add(
+        "load",
+        n,
+        LOAD_PARQUET,
+        true,
+        parquet.runs,
+        note(&parquet_files),
+    );
     let _ = fs::remove_dir_all(&delta_path);
     let _ = fs::remove_dir_all(&parquet_path);
 }
 
 fn secs(v: &serde_json::Value) -> Vec<Duration> {
     v.as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).map(Duration::from_secs_f64).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_f64)
+                .map(Duration::from_secs_f64)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn run_python(results: &mut Results, args: &Args, python: &Path, source: Option<&Path>, tables: &[(PathBuf, &'static str, u64)]) {
+fn run_python(
+    results: &mut Results,
+    args: &Args,
+    python: &Path,
+    source: Option<&Path>,
+    tables: &[(PathBuf, &'static str, u64)],
+) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/delta_reference.py");
     let mut cmd = Command::new(python);
-    cmd.arg(&script).arg("--work").arg(&args.data).arg("--open-reps").arg(args.log_reps.to_string());
+    cmd.arg(&script)
+        .arg("--work")
+        .arg(&args.data)
+        .arg("--open-reps")
+        .arg(args.log_reps.to_string());
     match source {
-        Some(file) => cmd.arg("--parquet").arg(file).arg("--reps").arg(args.reps.to_string()),
+        Some(file) => cmd
+            .arg("--parquet")
+            .arg(file)
+            .arg("--reps")
+            .arg(args.reps.to_string()),
         None => cmd.arg("--parquet").arg("-").arg("--reps").arg("0"),
     };
     for (path, _, _) in tables {
@@ -420,22 +558,52 @@ fn run_python(results: &mut Results, args: &Args, python: &Path, source: Option<
     let out = match cmd.output() {
         Ok(o) if o.status.success() => o,
         other => {
-            results.notes.push(format!("Python references failed: {other:?}"));
+            results
+                .notes
+                .push(format!("Python references failed: {other:?}"));
             return;
         }
     };
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("python json");
     let n = args.rows;
     if source.is_some() {
-        results.add("append", n, APPEND_PY, false, secs(&v["append"]["zstd1"]), "timed inside Python around the call");
-        results.add("append", n, APPEND_PY_DEFAULT, false, secs(&v["append"]["default"]), "same; delta-rs's default compression");
+        results.add(
+            "append",
+            n,
+            APPEND_PY,
+            false,
+            secs(&v["append"]["zstd1"]),
+            "timed inside Python around the call",
+        );
+        results.add(
+            "append",
+            n,
+            APPEND_PY_DEFAULT,
+            false,
+            secs(&v["append"]["default"]),
+            "same; delta-rs's default compression",
+        );
     }
     for (path, group, rows) in tables {
         let key = path.to_string_lossy();
-        results.add(group, args.commits as usize, PY_OPEN, false, secs(&v["open"][key.as_ref()]), "");
+        results.add(
+            group,
+            args.commits as usize,
+            PY_OPEN,
+            false,
+            secs(&v["open"][key.as_ref()]),
+            "",
+        );
         let counted = v["count"][key.as_ref()]["rows"].as_u64();
         assert_eq!(counted, Some(*rows), "deltalake counted {counted:?} rows");
-        results.add(group, args.commits as usize, PY_OPEN_COUNT, false, secs(&v["count"][key.as_ref()]["seconds"]), "");
+        results.add(
+            group,
+            args.commits as usize,
+            PY_OPEN_COUNT,
+            false,
+            secs(&v["count"][key.as_ref()]["seconds"]),
+            "",
+        );
     }
     let ver = &v["versions"];
     results.notes.push(format!(
@@ -447,22 +615,17 @@ fn run_python(results: &mut Results, args: &Args, python: &Path, source: Option<
     ));
 }
 
-fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
 fn goal(out: &mut String, name: &str, value: Option<f64>, limit: f64, show: String) {
     let status = match value {
         None => "not measured",
         Some(v) if v <= limit => "**met**",
         Some(_) => "**missed**",
     };
-    let _ = writeln!(out, "| {name} | {} | {status} |", if value.is_some() { show } else { "-".into() });
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {status} |",
+        if value.is_some() { show } else { "-".into() }
+    );
 }
 
 fn ratio(r: &Results, group: &str, rows: usize, a: &str, b: &str) -> Option<f64> {
@@ -496,17 +659,44 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         sh("rustc --version"),
         elapsed.as_secs_f64()
     );
-    let _ = writeln!(s, "### Goals\n\n| goal | measured | status |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "### Goals\n\n| goal | measured | status |\n|---|---|---|"
+    );
     let v = ratio(r, "append", n, APPEND_DELTA, APPEND_PARQUET);
-    goal(&mut s, &format!("append of {} rows: DeltaStore within 1.15x ParquetStore", fmt_rows(n)), v, 1.15, format!("{:.3}x", v.unwrap_or(0.0)));
+    goal(
+        &mut s,
+        &format!(
+            "append of {} rows: DeltaStore within 1.15x ParquetStore",
+            fmt_rows(n)
+        ),
+        v,
+        1.15,
+        format!("{:.3}x", v.unwrap_or(0.0)),
+    );
     for (name, label) in [(COUNT, "count()"), (OPEN, "open()")] {
         let m = r.median("log10", c, name);
         let v = m.map(|d| d.as_secs_f64() * 1000.0);
-        goal(&mut s, &format!("{label} on {c} commits (checkpoint interval 10) under 50 ms"), v, 50.0, format!("{} (median)", m.map(fmt_dur).unwrap_or_default()));
+        goal(
+            &mut s,
+            &format!("{label} on {c} commits (checkpoint interval 10) under 50 ms"),
+            v,
+            50.0,
+            format!("{} (median)", m.map(fmt_dur).unwrap_or_default()),
+        );
     }
     let big = args.large;
     let v = ratio(r, "load", big, LOAD_DELTA, LOAD_PARQUET);
-    goal(&mut s, &format!("load() of {} rows: DeltaStore within 1.1x ParquetStore", fmt_rows(big)), v, 1.1, format!("{:.3}x", v.unwrap_or(0.0)));
+    goal(
+        &mut s,
+        &format!(
+            "load() of {} rows: DeltaStore within 1.1x ParquetStore",
+            fmt_rows(big)
+        ),
+        v,
+        1.1,
+        format!("{:.3}x", v.unwrap_or(0.0)),
+    );
     let _ = writeln!(
         s,
         "\n### Results\n\n| workload | rows | implementation | min | median | max | reps | ours / this | note |\n|---|---:|---|---:|---:|---:|---:|---:|---|"
@@ -518,13 +708,33 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         }
     }
     for (g, rows) in groups {
-        let lines: Vec<&Line> = r.lines.iter().filter(|l| l.group == g && l.rows == rows).collect();
+        let lines: Vec<&Line> = r
+            .lines
+            .iter()
+            .filter(|l| l.group == g && l.rows == rows)
+            .collect();
         let first = lines[0].median();
         for (i, l) in lines.iter().enumerate() {
-            let ratio = if i == 0 { "1".to_owned() } else { format!("{:.3}", first.as_secs_f64() / l.median().as_secs_f64()) };
-            let name = if l.ours { format!("**{}**", l.name) } else { l.name.clone() };
-            let rows = if g.starts_with("log") { format!("{} rows", fmt_rows(rows)) } else { fmt_rows(rows) };
-            let rows = if g.starts_with("log") { rows.replace(" rows", " commits") } else { rows };
+            let ratio = if i == 0 {
+                "1".to_owned()
+            } else {
+                format!("{:.3}", first.as_secs_f64() / l.median().as_secs_f64())
+            };
+            let name = if l.ours {
+                format!("**{}**", l.name)
+            } else {
+                l.name.clone()
+            };
+            let rows = if g.starts_with("log") {
+                format!("{} rows", fmt_rows(rows))
+            } else {
+                fmt_rows(rows)
+            };
+            let rows = if g.starts_with("log") {
+                rows.replace(" rows", " commits")
+            } else {
+                rows
+            };
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -620,10 +830,16 @@ fn splice(doc: &str, section: &str) -> String {
     match doc.find(&format!("\n{SECTION}\n")) {
         Some(start) => {
             let body = start + 1;
-            let end = doc[body + SECTION.len()..].find("\n## ").map_or(doc.len(), |i| body + SECTION.len() + i + 1);
-            format!("{}{section}\n\n{}", &doc[..body], doc[end..].trim_start_matches('\n'))
-                .trim_end()
-                .to_owned()
+            let end = doc[body + SECTION.len()..]
+                .find("\n## ")
+                .map_or(doc.len(), |i| body + SECTION.len() + i + 1);
+            format!(
+                "{}{section}\n\n{}",
+                &doc[..body],
+                doc[end..].trim_start_matches('\n')
+            )
+            .trim_end()
+            .to_owned()
                 + "\n"
         }
         None => format!("{}\n\n{section}\n", doc.trim_end()),
@@ -638,8 +854,14 @@ fn main() {
     let rt = runtime();
     let mut results = Results::default();
 
-    let source = args.wants("append").then(|| append(&mut results, &args, &rt));
-    let tables = if args.wants("log") { log(&mut results, &args, &rt) } else { Vec::new() };
+    let source = args
+        .wants("append")
+        .then(|| append(&mut results, &args, &rt));
+    let tables = if args.wants("log") {
+        log(&mut results, &args, &rt)
+    } else {
+        Vec::new()
+    };
     if args.wants("load") {
         load(&mut results, &args, &rt, args.rows, args.reps);
         if args.large > 0 && args.large != args.rows {
@@ -651,7 +873,9 @@ fn main() {
             run_python(&mut results, &args, python, source.as_deref(), &tables);
         }
         Some(_) => {}
-        None => results.notes.push("Python references: no venv found (pass --python PATH)".into()),
+        None => results
+            .notes
+            .push("Python references: no venv found (pass --python PATH)".into()),
     }
     for (path, _, _) in &tables {
         let _ = fs::remove_dir_all(path);

@@ -14,29 +14,45 @@ fn main() {
     let soa: OrderSoA = rows.clone().into();
     let batch = soa.clone().into_record_batch().expect("batch");
     match what.as_str() {
-        "rows" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(rows.clone()).into_record_batch()))),
-        "builders" => (0..iters).for_each(|_| drop(black_box(soa_bench::competitors::handwritten::rows_to_batch(&rows)))),
+        "rows" => (0..iters)
+            .for_each(|_| drop(black_box(OrderSoA::from(rows.clone()).into_record_batch()))),
+        "builders" => (0..iters).for_each(|_| {
+            drop(black_box(
+                soa_bench::competitors::handwritten::rows_to_batch(&rows),
+            ))
+        }),
         "transpose" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..])))),
-        "borrowed" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..]).into_record_batch()))),
+        "borrowed" => {
+            (0..iters).for_each(|_| drop(black_box(OrderSoA::from(&rows[..]).into_record_batch())))
+        }
         "into" => (0..iters).for_each(|_| drop(black_box(soa.clone().into_record_batch()))),
         "to" => (0..iters).for_each(|_| drop(black_box(soa.to_record_batch()))),
         "from" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from_record_batch(&batch)))),
         "append" => {
             let chunk = soa.slice(0..100);
             let store = soa_runtime::ArrowStore::<soa_bench::Order>::new();
-            let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("rt");
             for _ in 0..iters * 10_000 {
-                rt.block_on(soa_runtime::StoreExt::append(&store, &chunk)).expect("append");
+                rt.block_on(soa_runtime::StoreExt::append(&store, &chunk))
+                    .expect("append");
             }
         }
         "save" => {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("rt");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("rt");
             let dir = tempfile::tempdir().expect("tmp");
             for i in 0..iters {
                 let store = rt
-                    .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(dir.path().join(i.to_string())))
+                    .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
+                        dir.path().join(i.to_string()),
+                    ))
                     .expect("create");
-                rt.block_on(soa_runtime::StoreExt::save(&store, &soa)).expect("save");
+                rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
+                    .expect("save");
             }
         }
         "breakdown" => breakdown(&soa, iters),
@@ -52,35 +68,120 @@ fn breakdown(soa: &OrderSoA, reps: usize) {
     use soa_bench::timing::measure;
     use soa_runtime::ArrowField;
     let reps = reps.max(5);
-    let show = |name: &str, s: soa_bench::timing::Sample| println!("{name:<55} {:>12}", fmt_dur(s.median()));
-    show("u64 order_id into_array (move)", measure(reps, true, || soa.order_id.clone(), |v| u64::into_array(v)));
-    show("String symbol to_array (borrowed)", measure(reps, true, || (), |()| String::to_array(&soa.symbol)));
-    show("String symbol into_array (move: + drop of the Strings)", measure(reps, true, || soa.symbol.clone(), |v| String::into_array(v)));
-    show("drop Vec<String> symbol alone", measure(reps, true, || soa.symbol.clone(), drop));
-    show("Option<String> note to_array", measure(reps, true, || (), |()| <Option<String>>::to_array(&soa.note)));
-    show("Option<String> note into_array (move)", measure(reps, true, || soa.note.clone(), |v| <Option<String>>::into_array(v)));
-    show("drop Vec<Option<String>> note alone", measure(reps, true, || soa.note.clone(), drop));
-    show("Side enum to_array", measure(reps, true, || (), |()| soa_bench::Side::to_array(&soa.side)));
-    show("bool filled to_array", measure(reps, true, || (), |()| bool::to_array(&soa.filled)));
-    show("whole into_record_batch", measure(reps, true, || soa.clone(), |s| s.into_record_batch()));
-    show("whole to_record_batch", measure(reps, true, || (), |()| soa.to_record_batch()));
+    let show = |name: &str, s: soa_bench::timing::Sample| {
+        println!("{name:<55} {:>12}", fmt_dur(s.median()))
+    };
+    show(
+        "u64 order_id into_array (move)",
+        measure(reps, true, || soa.order_id.clone(), |v| u64::into_array(v)),
+    );
+    show(
+        "String symbol to_array (borrowed)",
+        measure(reps, true, || (), |()| String::to_array(&soa.symbol)),
+    );
+    show(
+        "String symbol into_array (move: + drop of the Strings)",
+        measure(reps, true, || soa.symbol.clone(), |v| String::into_array(v)),
+    );
+    show(
+        "drop Vec<String> symbol alone",
+        measure(reps, true, || soa.symbol.clone(), drop),
+    );
+    show(
+        "Option<String> note to_array",
+        measure(
+            reps,
+            true,
+            || (),
+            |()| <Option<String>>::to_array(&soa.note),
+        ),
+    );
+    show(
+        "Option<String> note into_array (move)",
+        measure(
+            reps,
+            true,
+            || soa.note.clone(),
+            |v| <Option<String>>::into_array(v),
+        ),
+    );
+    show(
+        "drop Vec<Option<String>> note alone",
+        measure(reps, true, || soa.note.clone(), drop),
+    );
+    show(
+        "Side enum to_array",
+        measure(reps, true, || (), |()| soa_bench::Side::to_array(&soa.side)),
+    );
+    show(
+        "bool filled to_array",
+        measure(reps, true, || (), |()| bool::to_array(&soa.filled)),
+    );
+    show(
+        "whole into_record_batch",
+        measure(reps, true, || soa.clone(), |s| s.into_record_batch()),
+    );
+    show(
+        "whole to_record_batch",
+        measure(reps, true, || (), |()| soa.to_record_batch()),
+    );
     // Alternatives a fix could use.
-    show("alt: StringArray::from_iter_values(symbol) (no re-validation)", measure(reps, true, || (), |()| {
-        arrow_array::StringArray::from_iter_values(soa.symbol.iter())
-    }));
-    show("alt: StringBuilder presized, append_option(note)", measure(reps, true, || (), |()| {
-        let bytes: usize = soa.note.iter().flatten().map(String::len).sum();
-        let mut b = arrow_array::builder::StringBuilder::with_capacity(soa.note.len(), bytes);
-        for v in &soa.note { b.append_option(v.as_deref()); }
-        b.finish()
-    }));
-    show("alt: BooleanBuffer::collect_bool(filled)", measure(reps, true, || (), |()| {
-        arrow_buffer::BooleanBuffer::collect_bool(soa.filled.len(), |i| soa.filled[i])
-    }));
-    show("alt: enum keys Vec<i8> only", measure(reps, true, || (), |()| {
-        soa.side.iter().map(|s| *s as i8).collect::<Vec<i8>>()
-    }));
+    show(
+        "alt: StringArray::from_iter_values(symbol) (no re-validation)",
+        measure(
+            reps,
+            true,
+            || (),
+            |()| arrow_array::StringArray::from_iter_values(soa.symbol.iter()),
+        ),
+    );
+    show(
+        "alt: StringBuilder presized, append_option(note)",
+        measure(
+            reps,
+            true,
+            || (),
+            |()| {
+                let bytes: usize = soa.note.iter().flatten().map(String::len).sum();
+                let mut b =
+                    arrow_array::builder::StringBuilder::with_capacity(soa.note.len(), bytes);
+                for v in &soa.note {
+                    b.append_option(v.as_deref());
+                }
+                b.finish()
+            },
+        ),
+    );
+    show(
+        "alt: BooleanBuffer::collect_bool(filled)",
+        measure(
+            reps,
+            true,
+            || (),
+            |()| arrow_buffer::BooleanBuffer::collect_bool(soa.filled.len(), |i| soa.filled[i]),
+        ),
+    );
+    show(
+        "alt: enum keys Vec<i8> only",
+        measure(
+            reps,
+            true,
+            || (),
+            |()| soa.side.iter().map(|s| *s as i8).collect::<Vec<i8>>(),
+        ),
+    );
     let rows = soa.clone().into_rows();
-    show("transpose Vec<Order> -> OrderSoA (From)", measure(reps, true, || rows.clone(), soa_bench::plain::OrderPlainSoA::from));
-    show("drop Vec<Order>", measure(reps, true, || rows.clone(), drop));
+    show(
+        "transpose Vec<Order> -> OrderSoA (From)",
+        measure(
+            reps,
+            true,
+            || rows.clone(),
+            soa_bench::plain::OrderPlainSoA::from,
+        ),
+    );
+    show(
+        "drop Vec<Order>",
+        measure(reps, true, || rows.clone(), drop),
+    );
 }

@@ -20,7 +20,7 @@ use soa_bench::competitors::{
 use soa_bench::fixed::{OrderFixedSoA, fixed_soa};
 use soa_bench::plain::{OrderPlainSoA, plain_soa};
 use soa_bench::report::{Report, fmt_dur, fmt_mib, fmt_rows};
-use soa_bench::timing::{Rep, measure, measure_interleaved, rep};
+use soa_bench::timing::{Rep, fixed_mmap_threshold, measure, measure_interleaved, rep, sh};
 use soa_bench::{Order, OrderSoA, orders, parquet_io, scan};
 use soa_runtime::ToArrow;
 
@@ -66,7 +66,14 @@ fn parse_args() -> Args {
             "--data" => args.data = PathBuf::from(val()),
             "--peak-rss" => args.peak_rss = Some(val()),
             "-h" | "--help" => {
-                eprintln!("{}", include_str!("report.rs").lines().take(8).collect::<Vec<_>>().join("\n"));
+                eprintln!(
+                    "{}",
+                    include_str!("report.rs")
+                        .lines()
+                        .take(8)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
                 std::process::exit(0);
             }
             other => panic!("unknown argument {other}"),
@@ -76,9 +83,12 @@ fn parse_args() -> Args {
 }
 
 fn default_python(root: &Path) -> Option<PathBuf> {
-    [root.join(".venv/bin/python"), PathBuf::from("/tmp/venv-bench/bin/python")]
-        .into_iter()
-        .find(|p| p.exists())
+    [
+        root.join(".venv/bin/python"),
+        PathBuf::from("/tmp/venv-bench/bin/python"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
 }
 
 impl Args {
@@ -99,28 +109,6 @@ const T6: &str = "count()";
 const T7: &str = "scan: sum(quantity*unit_price) + count(symbol==\"AAPL\")";
 const T7N: &str = "scan: sum(quantity*unit_price) only";
 const T7C: &str = "scan: count(symbol==\"AAPL\") only";
-
-/// glibc's `mallopt` parameter for the mmap threshold.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const M_MMAP_THRESHOLD: i32 = -3;
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-unsafe extern "C" {
-    fn mallopt(param: i32, value: i32) -> i32;
-}
-
-/// Puts every implementation on the same footing for memory. With glibc's default *dynamic* mmap
-/// threshold, freeing a large buffer raises the threshold, so later allocations of that size come
-/// from heap memory that earlier workloads already faulted in: whatever runs later skips its page
-/// faults (measured here: up to 2x on the row -> RecordBatch conversions). A fixed threshold gives
-/// every large buffer fresh pages, whatever ran before.
-fn fixed_mmap_threshold() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only changes allocator tuning; called before any other thread exists.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
 
 fn main() {
     fixed_mmap_threshold();
@@ -162,7 +150,9 @@ fn main() {
         }
         #[cfg(feature = "arrow-store")]
         {
-            soa_bench::stores::run(&mut report, &args.data, &soa, reps, large, |w| args.wants(w));
+            soa_bench::stores::run(&mut report, &args.data, &soa, reps, large, |w| {
+                args.wants(w)
+            });
         }
         if !large {
             // The dataset for the Python references, as an Arrow IPC file they load before timing.
@@ -173,7 +163,9 @@ fn main() {
     }
 
     #[cfg(not(feature = "arrow-store"))]
-    report.skipped.push("ArrowStore workload 8: built without the `arrow-store` feature".to_owned());
+    report
+        .skipped
+        .push("ArrowStore workload 8: built without the `arrow-store` feature".to_owned());
     #[cfg(not(feature = "parquet-store"))]
     report.skipped.push(
         "ParquetStore workloads (4, 5, 6 with our store): built without the `parquet-store` feature"
@@ -185,7 +177,9 @@ fn main() {
             run_python(&mut report, python, &args, &sizes);
         }
     } else {
-        report.skipped.push("Python references: no venv found (pass --python PATH)".to_owned());
+        report
+            .skipped
+            .push("Python references: no venv found (pass --python PATH)".to_owned());
     }
 
     let mut md = render(&report, &args, started.elapsed());
@@ -206,22 +200,68 @@ fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
     let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
     let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
     let lines: Vec<Line<'_>> = vec![
-        ("ours: OrderSoA::from(&rows[..]).into_record_batch()", true, true, "rows borrowed".to_owned(),
-            rep(|| (), |()| OrderSoA::from(rows).into_record_batch().expect("batch"))),
-        ("ours, transpose only: OrderSoA::from(&rows[..])", true, false, "part of the line above".to_owned(),
-            rep(|| (), |()| OrderSoA::from(rows))),
-        ("ours: OrderSoA::from(rows: Vec<Order>).into_record_batch()", true, false, "rows moved in: includes freeing their Strings".to_owned(),
-            rep(|| rows.to_vec(), |r| OrderSoA::from(r).into_record_batch().expect("batch"))),
-        ("hand-written arrow-rs 60 builders, presized", false, false, "rows borrowed".to_owned(),
-            rep(|| (), |()| hw::rows_to_batch(rows))),
-        ("serde_arrow 0.15 to_record_batch", false, false, "rows borrowed".to_owned(),
-            rep(|| (), |()| sa::to_batch(&fields, &srows))),
-        ("arrow_convert 0.12 try_into_arrow", false, false, "rows borrowed; side as dense Union".to_owned(),
-            rep(|| (), |()| ac::to_batch(&crows))),
-        ("typed-arrow 0.8 BuildRows (presized)", false, false, "rows moved in; side as Dictionary<i8,String>".to_owned(),
-            rep(|| trows.clone(), ta::to_batch)),
-        ("soa_derive 0.14: rows -> DOrderVec (no Arrow)", false, false, "transpose only, for reference".to_owned(),
-            rep(|| rows.to_vec(), sd::from_rows)),
+        (
+            "ours: OrderSoA::from(&rows[..]).into_record_batch()",
+            true,
+            true,
+            "rows borrowed".to_owned(),
+            rep(
+                || (),
+                |()| OrderSoA::from(rows).into_record_batch().expect("batch"),
+            ),
+        ),
+        (
+            "ours, transpose only: OrderSoA::from(&rows[..])",
+            true,
+            false,
+            "part of the line above".to_owned(),
+            rep(|| (), |()| OrderSoA::from(rows)),
+        ),
+        (
+            "ours: OrderSoA::from(rows: Vec<Order>).into_record_batch()",
+            true,
+            false,
+            "rows moved in: includes freeing their Strings".to_owned(),
+            rep(
+                || rows.to_vec(),
+                |r| OrderSoA::from(r).into_record_batch().expect("batch"),
+            ),
+        ),
+        (
+            "hand-written arrow-rs 60 builders, presized",
+            false,
+            false,
+            "rows borrowed".to_owned(),
+            rep(|| (), |()| hw::rows_to_batch(rows)),
+        ),
+        (
+            "serde_arrow 0.15 to_record_batch",
+            false,
+            false,
+            "rows borrowed".to_owned(),
+            rep(|| (), |()| sa::to_batch(&fields, &srows)),
+        ),
+        (
+            "arrow_convert 0.12 try_into_arrow",
+            false,
+            false,
+            "rows borrowed; side as dense Union".to_owned(),
+            rep(|| (), |()| ac::to_batch(&crows)),
+        ),
+        (
+            "typed-arrow 0.8 BuildRows (presized)",
+            false,
+            false,
+            "rows moved in; side as Dictionary<i8,String>".to_owned(),
+            rep(|| trows.clone(), ta::to_batch),
+        ),
+        (
+            "soa_derive 0.14: rows -> DOrderVec (no Arrow)",
+            false,
+            false,
+            "transpose only, for reference".to_owned(),
+            rep(|| rows.to_vec(), sd::from_rows),
+        ),
     ];
     add_interleaved(report, "1", T1, n, reps, lines);
 }
@@ -230,9 +270,18 @@ fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
 type Line<'a> = (&'a str, bool, bool, String, Rep<'a>);
 
 /// Measures `lines` interleaved (see `measure_interleaved`) and adds them to the report.
-fn add_interleaved(report: &mut Report, workload: &str, title: &str, n: usize, reps: usize, lines: Vec<Line<'_>>) {
-    let (meta, mut runs): (Vec<_>, Vec<Rep<'_>>) =
-        lines.into_iter().map(|(name, ours, primary, note, run)| ((name, ours, primary, note), run)).unzip();
+fn add_interleaved(
+    report: &mut Report,
+    workload: &str,
+    title: &str,
+    n: usize,
+    reps: usize,
+    lines: Vec<Line<'_>>,
+) {
+    let (meta, mut runs): (Vec<_>, Vec<Rep<'_>>) = lines
+        .into_iter()
+        .map(|(name, ours, primary, note, run)| ((name, ours, primary, note), run))
+        .unzip();
     let samples = measure_interleaved(reps, &mut runs);
     drop(runs);
     for ((name, ours, primary, note), s) in meta.into_iter().zip(&samples) {
@@ -250,28 +299,116 @@ fn workload_2(
 ) {
     let n = soa.len();
     eprintln!("-- 2 {T2}");
-    let s = measure(reps, true, || soa.clone(), |s| s.into_record_batch().expect("batch"));
-    report.add("2", T2, n, "ours: into_record_batch() (arrow_layout strings)", true, true, &s, "");
-    let s = measure(reps, true, || plain.clone(), |s| s.into_record_batch().expect("batch"));
-    report.add("2", T2, n, "ours without arrow_layout: Vec<String> columns", true, false, &s, "one pass + one free per string");
+    let s = measure(
+        reps,
+        true,
+        || soa.clone(),
+        |s| s.into_record_batch().expect("batch"),
+    );
+    report.add(
+        "2",
+        T2,
+        n,
+        "ours: into_record_batch() (arrow_layout strings)",
+        true,
+        true,
+        &s,
+        "",
+    );
+    let s = measure(
+        reps,
+        true,
+        || plain.clone(),
+        |s| s.into_record_batch().expect("batch"),
+    );
+    report.add(
+        "2",
+        T2,
+        n,
+        "ours without arrow_layout: Vec<String> columns",
+        true,
+        false,
+        &s,
+        "one pass + one free per string",
+    );
     if !large {
-        let s = measure(reps, true, || (), |()| soa.to_record_batch().expect("batch"));
-        report.add("2", T2, n, "ours: to_record_batch() (borrowed)", true, false, &s, "");
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| soa.to_record_batch().expect("batch"),
+        );
+        report.add(
+            "2",
+            T2,
+            n,
+            "ours: to_record_batch() (borrowed)",
+            true,
+            false,
+            &s,
+            "",
+        );
         let s = measure(reps, true, || plain.clone(), hw::soa_to_batch);
-        report.add("2", T2, n, "hand-written arrow-rs 60 From<Vec<_>> (move)", false, false, &s, "");
+        report.add(
+            "2",
+            T2,
+            n,
+            "hand-written arrow-rs 60 From<Vec<_>> (move)",
+            false,
+            false,
+            &s,
+            "",
+        );
     }
     {
         let fields = sa::fields();
         let srows: Vec<sa::SOrder> = rows.iter().map(sa::SOrder::from).collect();
         let s = measure(reps, !large, || (), |()| sa::to_batch(&fields, &srows));
-        report.add("2", T2, n, "serde_arrow 0.15 to_record_batch (same rows)", false, false, &s, "");
+        report.add(
+            "2",
+            T2,
+            n,
+            "serde_arrow 0.15 to_record_batch (same rows)",
+            false,
+            false,
+            &s,
+            "",
+        );
     }
     eprintln!("-- 2f {T2F}");
     let fixed = fixed_soa(soa);
-    let s = measure(reps, true, || fixed.clone(), |s: OrderFixedSoA| s.into_record_batch().expect("batch"));
-    report.add("2f", T2F, n, "ours: into_record_batch() (5 fixed-width columns)", true, true, &s, "");
-    let s = measure(reps, true, || (), |()| fixed.to_record_batch().expect("batch"));
-    report.add("2f", T2F, n, "ours: to_record_batch() (borrowed, memcpy)", true, false, &s, "");
+    let s = measure(
+        reps,
+        true,
+        || fixed.clone(),
+        |s: OrderFixedSoA| s.into_record_batch().expect("batch"),
+    );
+    report.add(
+        "2f",
+        T2F,
+        n,
+        "ours: into_record_batch() (5 fixed-width columns)",
+        true,
+        true,
+        &s,
+        "",
+    );
+    let s = measure(
+        reps,
+        true,
+        || (),
+        |()| fixed.to_record_batch().expect("batch"),
+    );
+    report.add(
+        "2f",
+        T2F,
+        n,
+        "ours: to_record_batch() (borrowed, memcpy)",
+        true,
+        false,
+        &s,
+        "",
+    );
 }
 
 fn workload_3(
@@ -285,33 +422,106 @@ fn workload_3(
     let n = soa.len();
     eprintln!("-- 3 {T3}");
     if !large {
-        let s = measure(reps, true, || (), |()| OrderSoA::from_record_batch(batch).expect("soa"));
-        report.add("3", T3, n, "ours: from_record_batch(&batch) -> OrderSoA", true, true, &s, "");
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| OrderSoA::from_record_batch(batch).expect("soa"),
+        );
+        report.add(
+            "3",
+            T3,
+            n,
+            "ours: from_record_batch(&batch) -> OrderSoA",
+            true,
+            true,
+            &s,
+            "",
+        );
         let s = measure(
             reps,
             true,
             || soa.clone().into_record_batch().expect("batch"),
             |b| OrderSoA::try_from_record_batch(b).expect("soa"),
         );
-        report.add("3", T3, n, "ours: try_from_record_batch(batch) (consuming)", true, false, &s, "");
-        let s = measure(reps, true, || (), |()| OrderSoA::from_record_batch(batch).expect("soa").into_rows());
-        report.add("3", T3, n, "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>", true, false, &s, "");
+        report.add(
+            "3",
+            T3,
+            n,
+            "ours: try_from_record_batch(batch) (consuming)",
+            true,
+            false,
+            &s,
+            "",
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| OrderSoA::from_record_batch(batch).expect("soa").into_rows(),
+        );
+        report.add(
+            "3",
+            T3,
+            n,
+            "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>",
+            true,
+            false,
+            &s,
+            "",
+        );
         let s = measure(reps, true, || (), |()| hw::batch_to_rows(batch));
-        report.add("3", T3, n, "hand-written arrow-rs 60 downcast + index -> Vec<Order>", false, false, &s, "");
+        report.add(
+            "3",
+            T3,
+            n,
+            "hand-written arrow-rs 60 downcast + index -> Vec<Order>",
+            false,
+            false,
+            &s,
+            "",
+        );
         let s = measure(reps, true, || (), |()| sa::from_batch(batch));
-        report.add("3", T3, n, "serde_arrow 0.15 from_record_batch -> Vec<SOrder>", false, false, &s, "");
+        report.add(
+            "3",
+            T3,
+            n,
+            "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
+            false,
+            false,
+            &s,
+            "",
+        );
         {
             let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
             let cbatch = ac::to_batch(&crows);
             drop(crows);
             let s = measure(reps, true, || (), |()| ac::from_batch(&cbatch));
-            report.add("3", T3, n, "arrow_convert 0.12 try_into_collection -> Vec<COrder>", false, false, &s, "");
+            report.add(
+                "3",
+                T3,
+                n,
+                "arrow_convert 0.12 try_into_collection -> Vec<COrder>",
+                false,
+                false,
+                &s,
+                "",
+            );
         }
         {
             let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
             let tbatch = ta::to_batch(trows);
             let s = measure(reps, true, || (), |()| ta::from_batch(&tbatch));
-            report.add("3", T3, n, "typed-arrow 0.8 iter_views + TryFrom -> Vec<TOrder>", false, false, &s, "");
+            report.add(
+                "3",
+                T3,
+                n,
+                "typed-arrow 0.8 iter_views + TryFrom -> Vec<TOrder>",
+                false,
+                false,
+                &s,
+                "",
+            );
         }
     }
     eprintln!("-- 3f {T3F}");
@@ -322,10 +532,33 @@ fn workload_3(
         || fixed.clone().into_record_batch().expect("batch"),
         |b| OrderFixedSoA::try_from_record_batch(b).expect("soa"),
     );
-    report.add("3f", T3F, n, "ours: try_from_record_batch(batch) (reclaims buffers)", true, true, &s, "");
+    report.add(
+        "3f",
+        T3F,
+        n,
+        "ours: try_from_record_batch(batch) (reclaims buffers)",
+        true,
+        true,
+        &s,
+        "",
+    );
     let fbatch = fixed.clone().into_record_batch().expect("batch");
-    let s = measure(reps, true, || (), |()| OrderFixedSoA::from_record_batch(&fbatch).expect("soa"));
-    report.add("3f", T3F, n, "ours: from_record_batch(&batch) (copies)", true, false, &s, "");
+    let s = measure(
+        reps,
+        true,
+        || (),
+        |()| OrderFixedSoA::from_record_batch(&fbatch).expect("soa"),
+    );
+    report.add(
+        "3f",
+        T3F,
+        n,
+        "ours: from_record_batch(&batch) (copies)",
+        true,
+        false,
+        &s,
+        "",
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -345,18 +578,88 @@ fn workload_parquet(
     let mut size = 0;
     if !large && args.wants("4") {
         eprintln!("-- 4 Parquet write");
-        let s = measure(reps, true, || (), |()| size = parquet_io::write(&path, batches, parquet_io::zstd1_props()));
-        report.add("4z", T4Z, n, "arrow-rs 60 ArrowWriter ZSTD(1) (from a RecordBatch)", false, false, &s, fmt_mib(size));
-        let s = measure(reps, true, || (), |()| size = parquet_io::write(&path, batches, parquet_io::default_props()));
-        report.add("4z", T4Z, n, "arrow-rs 60 ArrowWriter, default properties (uncompressed)", false, false, &s, fmt_mib(size));
-        let s = measure(reps, true, || (), |()| size = parquet_io::write(&path, batches, parquet_io::snappy_props()));
-        report.add("4s", T4S, n, "arrow-rs 60 ArrowWriter SNAPPY (from a RecordBatch)", false, false, &s, fmt_mib(size));
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| size = parquet_io::write(&path, batches, parquet_io::zstd1_props()),
+        );
+        report.add(
+            "4z",
+            T4Z,
+            n,
+            "arrow-rs 60 ArrowWriter ZSTD(1) (from a RecordBatch)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| size = parquet_io::write(&path, batches, parquet_io::default_props()),
+        );
+        report.add(
+            "4z",
+            T4Z,
+            n,
+            "arrow-rs 60 ArrowWriter, default properties (uncompressed)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| size = parquet_io::write(&path, batches, parquet_io::snappy_props()),
+        );
+        report.add(
+            "4s",
+            T4S,
+            n,
+            "arrow-rs 60 ArrowWriter SNAPPY (from a RecordBatch)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
         let prows: Vec<pd::POrder> = rows.iter().map(pd::POrder::from).collect();
         let ppath = dir.path().join("parquet_derive.parquet");
-        let s = measure(reps, true, || (), |()| size = pd::write(&ppath, &prows, parquet_io::zstd1_props()));
-        report.add("4z", T4Z, n, "parquet_derive 60 RecordWriter ZSTD(1)", false, false, &s, fmt_mib(size));
-        let s = measure(reps, true, || (), |()| size = pd::write(&ppath, &prows, parquet_io::snappy_props()));
-        report.add("4s", T4S, n, "parquet_derive 60 RecordWriter SNAPPY", false, false, &s, fmt_mib(size));
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| size = pd::write(&ppath, &prows, parquet_io::zstd1_props()),
+        );
+        report.add(
+            "4z",
+            T4Z,
+            n,
+            "parquet_derive 60 RecordWriter ZSTD(1)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| size = pd::write(&ppath, &prows, parquet_io::snappy_props()),
+        );
+        report.add(
+            "4s",
+            T4S,
+            n,
+            "parquet_derive 60 RecordWriter SNAPPY",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
         drop(prows);
     }
     // The file every reader reads: arrow-rs ZSTD(1) of our batch (same bytes our store writes
@@ -365,23 +668,69 @@ fn workload_parquet(
     let size = parquet_io::write(&read_path, batches, parquet_io::zstd1_props());
     if !large && args.wants("5") {
         let s = measure(reps, true, || (), |()| parquet_io::read(&read_path, None));
-        report.add("5", T5, n, "arrow-rs 60 ParquetRecordBatchReader (batch 1024)", false, false, &s, fmt_mib(size));
-        let s = measure(reps, true, || (), |()| parquet_io::read(&read_path, Some(n)));
-        report.add("5", T5, n, "arrow-rs 60 ParquetRecordBatchReader (one batch)", false, false, &s, fmt_mib(size));
-        let s = measure(reps, true, || (), |()| {
-            let batches = parquet_io::read(&read_path, Some(n));
-            let mut out = OrderSoA::with_capacity(n);
-            for b in &batches {
-                let mut part = OrderSoA::from_record_batch(b).expect("soa");
-                out.append(&mut part);
-            }
-            out
-        });
-        report.add("5", T5, n, "arrow-rs reader + ours from_record_batch -> OrderSoA", true, !cfg!(feature = "parquet-store"), &s, "");
+        report.add(
+            "5",
+            T5,
+            n,
+            "arrow-rs 60 ParquetRecordBatchReader (batch 1024)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| parquet_io::read(&read_path, Some(n)),
+        );
+        report.add(
+            "5",
+            T5,
+            n,
+            "arrow-rs 60 ParquetRecordBatchReader (one batch)",
+            false,
+            false,
+            &s,
+            fmt_mib(size),
+        );
+        let s = measure(
+            reps,
+            true,
+            || (),
+            |()| {
+                let batches = parquet_io::read(&read_path, Some(n));
+                let mut out = OrderSoA::with_capacity(n);
+                for b in &batches {
+                    let mut part = OrderSoA::from_record_batch(b).expect("soa");
+                    out.append(&mut part);
+                }
+                out
+            },
+        );
+        report.add(
+            "5",
+            T5,
+            n,
+            "arrow-rs reader + ours from_record_batch -> OrderSoA",
+            true,
+            !cfg!(feature = "parquet-store"),
+            &s,
+            "",
+        );
     }
     if args.wants("6") {
         let s = measure(reps.max(5), true, || (), |()| parquet_io::count(&read_path));
-        report.add("6", T6, n, "arrow-rs 60 footer num_rows (one file)", false, false, &s, "");
+        report.add(
+            "6",
+            T6,
+            n,
+            "arrow-rs 60 footer num_rows (one file)",
+            false,
+            false,
+            &s,
+            "",
+        );
     }
 }
 
@@ -401,13 +750,41 @@ fn workload_7(
     assert_eq!(scan::plain(plain), expected);
     let dvec = sd::from_rows(rows.to_vec());
     let lines: Vec<Line<'_>> = vec![
-        ("ours: OrderSoA columns (arrow_layout strings)", true, true, format!("count={}", expected.1),
-            rep(|| (), |()| scan::soa(soa))),
-        ("ours without arrow_layout: Vec<String> symbol column", true, false, String::new(),
-            rep(|| (), |()| scan::plain(plain))),
-        ("Vec<Order> (same loop)", false, false, String::new(), rep(|| (), |()| scan::rows(rows))),
-        ("soa_derive 0.14 DOrderVec", false, false, String::new(), rep(|| (), |()| scan::soa_derive(&dvec))),
-        ("Arrow RecordBatch arrays (same loop)", false, false, String::new(), rep(|| (), |()| scan::arrow(batch))),
+        (
+            "ours: OrderSoA columns (arrow_layout strings)",
+            true,
+            true,
+            format!("count={}", expected.1),
+            rep(|| (), |()| scan::soa(soa)),
+        ),
+        (
+            "ours without arrow_layout: Vec<String> symbol column",
+            true,
+            false,
+            String::new(),
+            rep(|| (), |()| scan::plain(plain)),
+        ),
+        (
+            "Vec<Order> (same loop)",
+            false,
+            false,
+            String::new(),
+            rep(|| (), |()| scan::rows(rows)),
+        ),
+        (
+            "soa_derive 0.14 DOrderVec",
+            false,
+            false,
+            String::new(),
+            rep(|| (), |()| scan::soa_derive(&dvec)),
+        ),
+        (
+            "Arrow RecordBatch arrays (same loop)",
+            false,
+            false,
+            String::new(),
+            rep(|| (), |()| scan::arrow(batch)),
+        ),
     ];
     add_interleaved(report, "7", T7, n, reps, lines);
     drop(dvec);
@@ -416,16 +793,35 @@ fn workload_7(
     let s = measure(reps, true, || (), |()| scan::rows_notional(rows));
     report.add("7n", T7N, n, "Vec<Order> (same loop)", false, false, &s, "");
     let s = measure(reps, true, || (), |()| scan::soa_count(soa));
-    report.add("7c", T7C, n, "ours: OrderSoA columns (arrow_layout strings)", true, true, &s, "");
+    report.add(
+        "7c",
+        T7C,
+        n,
+        "ours: OrderSoA columns (arrow_layout strings)",
+        true,
+        true,
+        &s,
+        "",
+    );
     let s = measure(reps, true, || (), |()| scan::plain_count(plain));
-    report.add("7c", T7C, n, "ours without arrow_layout: Vec<String>", true, false, &s, "");
+    report.add(
+        "7c",
+        T7C,
+        n,
+        "ours without arrow_layout: Vec<String>",
+        true,
+        false,
+        &s,
+        "",
+    );
     let s = measure(reps, true, || (), |()| scan::rows_count(rows));
     report.add("7c", T7C, n, "Vec<Order> (same loop)", false, false, &s, "");
 }
 
 fn write_ipc(path: &Path, batch: &RecordBatch) {
     let file = fs::File::create(path).expect("create ipc");
-    let mut w = soa_runtime::arrow::ipc::writer::FileWriter::try_new(file, &batch.schema()).expect("ipc writer");
+    let mut w = soa_runtime::arrow::ipc::writer::FileWriter::try_new(file, &batch.schema())
+        .expect("ipc writer");
     w.write(batch).expect("ipc write");
     w.finish().expect("ipc finish");
 }
@@ -447,14 +843,17 @@ fn run_python(report: &mut Report, python: &Path, args: &Args, sizes: &[usize]) 
         cmd.arg("--count-rows").arg(large.to_string());
     }
     if let Some(only) = &args.only {
-        cmd.arg("--only").arg(only.iter().cloned().collect::<Vec<_>>().join(","));
+        cmd.arg("--only")
+            .arg(only.iter().cloned().collect::<Vec<_>>().join(","));
     }
     eprintln!("== Python references: {cmd:?}");
     let status = cmd.status();
     match status {
         Ok(s) if s.success() => {}
         other => {
-            report.skipped.push(format!("Python references failed: {other:?}"));
+            report
+                .skipped
+                .push(format!("Python references failed: {other:?}"));
             return;
         }
     }
@@ -491,19 +890,12 @@ fn keep_sections(old: &str, mut new: String, headings: &[&str]) -> String {
             continue;
         };
         let rest = &old[start + heading.len()..];
-        let end = rest.find("\n## ").map_or(old.len(), |i| start + heading.len() + i + 1);
+        let end = rest
+            .find("\n## ")
+            .map_or(old.len(), |i| start + heading.len() + i + 1);
         new = format!("{}\n\n{}\n", new.trim_end(), old[start..end].trim_end());
     }
     new
-}
-
-fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 fn machine() -> String {
@@ -520,10 +912,19 @@ fn machine() -> String {
 }
 
 /// A goal: met, missed, or not measured.
-fn goal(out: &mut String, name: &str, value: Option<f64>, limit: f64, lower_is_better: bool, show: &str) {
+fn goal(
+    out: &mut String,
+    name: &str,
+    value: Option<f64>,
+    limit: f64,
+    lower_is_better: bool,
+    show: &str,
+) {
     let status = match value {
         None => "not measured".to_owned(),
-        Some(v) if (lower_is_better && v <= limit) || (!lower_is_better && v >= limit) => "**met**".to_owned(),
+        Some(v) if (lower_is_better && v <= limit) || (!lower_is_better && v >= limit) => {
+            "**met**".to_owned()
+        }
         Some(_) => "**missed**".to_owned(),
     };
     let shown = value.map_or_else(|| "-".to_owned(), |_| show.to_owned());
@@ -541,55 +942,243 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
     g.push_str("| goal | measured | status |\n|---|---|---|\n");
     let ours1 = "ours: OrderSoA::from(&rows[..]).into_record_batch()";
     for (theirs, limit, label) in [
-        ("hand-written arrow-rs 60 builders, presized", 1.0 / 1.5, "(1) >= 1.5x faster than presized hand-written builders"),
-        ("typed-arrow 0.8 BuildRows (presized)", 0.5, "(1) >= 2x faster than typed-arrow"),
-        ("arrow_convert 0.12 try_into_arrow", 0.5, "(1) >= 2x faster than arrow_convert"),
-        ("serde_arrow 0.15 to_record_batch", 1.0 / 8.0, "(1) >= 8x faster than serde_arrow"),
+        (
+            "hand-written arrow-rs 60 builders, presized",
+            1.0 / 1.5,
+            "(1) >= 1.5x faster than presized hand-written builders",
+        ),
+        (
+            "typed-arrow 0.8 BuildRows (presized)",
+            0.5,
+            "(1) >= 2x faster than typed-arrow",
+        ),
+        (
+            "arrow_convert 0.12 try_into_arrow",
+            0.5,
+            "(1) >= 2x faster than arrow_convert",
+        ),
+        (
+            "serde_arrow 0.15 to_record_batch",
+            1.0 / 8.0,
+            "(1) >= 8x faster than serde_arrow",
+        ),
     ] {
         let v = ratio(r, "1", n, ours1, theirs);
         goal(&mut g, label, v, limit, true, &speed(v));
     }
     let fx = "ours: into_record_batch() (5 fixed-width columns)";
-    let v = ratio(r, "2f", big, fx, fx).and_then(|_| Some(r.median("2f", big, fx)?.as_secs_f64() / r.median("2f", n, fx)?.as_secs_f64()));
-    goal(&mut g, "(2) fixed-width SoA -> RecordBatch: time(10M) <= 2x time(1M)", v, 2.0, true, &format!("10M/1M = {:.2}", v.unwrap_or(0.0)));
+    let v = ratio(r, "2f", big, fx, fx).and_then(|_| {
+        Some(r.median("2f", big, fx)?.as_secs_f64() / r.median("2f", n, fx)?.as_secs_f64())
+    });
+    goal(
+        &mut g,
+        "(2) fixed-width SoA -> RecordBatch: time(10M) <= 2x time(1M)",
+        v,
+        2.0,
+        true,
+        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
+    );
     for rows in [n, big] {
-        let v = ratio(r, "2", rows, "ours: into_record_batch() (arrow_layout strings)", "serde_arrow 0.15 to_record_batch (same rows)");
-        goal(&mut g, &format!("(2) full Order SoA -> RecordBatch >= 100x faster than serde_arrow, {}", fmt_rows(rows)), v, 0.01, true, &speed(v));
-        let v = r.median("2f", rows, fx).zip(r.median("2", rows, "serde_arrow 0.15 to_record_batch (same rows)")).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
-        goal(&mut g, &format!("(2) fixed-width columns vs serde_arrow (all columns), {}", fmt_rows(rows)), v, 0.01, true, &speed(v));
+        let v = ratio(
+            r,
+            "2",
+            rows,
+            "ours: into_record_batch() (arrow_layout strings)",
+            "serde_arrow 0.15 to_record_batch (same rows)",
+        );
+        goal(
+            &mut g,
+            &format!(
+                "(2) full Order SoA -> RecordBatch >= 100x faster than serde_arrow, {}",
+                fmt_rows(rows)
+            ),
+            v,
+            0.01,
+            true,
+            &speed(v),
+        );
+        let v = r
+            .median("2f", rows, fx)
+            .zip(r.median("2", rows, "serde_arrow 0.15 to_record_batch (same rows)"))
+            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
+        goal(
+            &mut g,
+            &format!(
+                "(2) fixed-width columns vs serde_arrow (all columns), {}",
+                fmt_rows(rows)
+            ),
+            v,
+            0.01,
+            true,
+            &speed(v),
+        );
     }
-    let v = ratio(r, "3", n, "ours: from_record_batch(&batch) -> OrderSoA", "serde_arrow 0.15 from_record_batch -> Vec<SOrder>");
-    goal(&mut g, "(3) >= 5x faster than serde_arrow from_record_batch", v, 0.2, true, &speed(v));
-    let v = ratio(r, "3", n, "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>", "serde_arrow 0.15 from_record_batch -> Vec<SOrder>");
-    goal(&mut g, "(3) same, ours to Vec<Order> rows", v, 0.2, true, &speed(v));
+    let v = ratio(
+        r,
+        "3",
+        n,
+        "ours: from_record_batch(&batch) -> OrderSoA",
+        "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
+    );
+    goal(
+        &mut g,
+        "(3) >= 5x faster than serde_arrow from_record_batch",
+        v,
+        0.2,
+        true,
+        &speed(v),
+    );
+    let v = ratio(
+        r,
+        "3",
+        n,
+        "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>",
+        "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
+    );
+    goal(
+        &mut g,
+        "(3) same, ours to Vec<Order> rows",
+        v,
+        0.2,
+        true,
+        &speed(v),
+    );
     let rc = "ours: try_from_record_batch(batch) (reclaims buffers)";
-    let v = r.median("3f", big, rc).zip(r.median("3f", n, rc)).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
-    goal(&mut g, "(3) reclaiming unique fixed-width buffers: time(10M) <= 2x time(1M)", v, 2.0, true, &format!("10M/1M = {:.2}", v.unwrap_or(0.0)));
+    let v = r
+        .median("3f", big, rc)
+        .zip(r.median("3f", n, rc))
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
+    goal(
+        &mut g,
+        "(3) reclaiming unique fixed-width buffers: time(10M) <= 2x time(1M)",
+        v,
+        2.0,
+        true,
+        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
+    );
     let oz = "ours: ParquetStore save ZSTD(1)";
     let v = ratio(r, "4z", n, oz, "polars write_parquet zstd level 1");
-    goal(&mut g, "(4) ZSTD(1) write <= 0.7x polars write_parquet(zstd, level 1)", v, 0.7, true, &format!("{:.3}x", v.unwrap_or(0.0)));
-    let v = ratio(r, "4z", n, oz, "arrow-rs 60 ArrowWriter, default properties (uncompressed)");
-    goal(&mut g, "(4) ZSTD(1) write <= 0.6x arrow-rs ArrowWriter default properties", v, 0.6, true, &format!("{:.3}x", v.unwrap_or(0.0)));
+    goal(
+        &mut g,
+        "(4) ZSTD(1) write <= 0.7x polars write_parquet(zstd, level 1)",
+        v,
+        0.7,
+        true,
+        &format!("{:.3}x", v.unwrap_or(0.0)),
+    );
+    let v = ratio(
+        r,
+        "4z",
+        n,
+        oz,
+        "arrow-rs 60 ArrowWriter, default properties (uncompressed)",
+    );
+    goal(
+        &mut g,
+        "(4) ZSTD(1) write <= 0.6x arrow-rs ArrowWriter default properties",
+        v,
+        0.6,
+        true,
+        &format!("{:.3}x", v.unwrap_or(0.0)),
+    );
     let ours_size = r.note("4z", n, oz).and_then(parse_mib);
-    let py_size = r.note("4z", n, "pyarrow write_table zstd (default level)").and_then(parse_mib);
+    let py_size = r
+        .note("4z", n, "pyarrow write_table zstd (default level)")
+        .and_then(parse_mib);
     let v = ours_size.zip(py_size).map(|(a, b)| a / b);
-    goal(&mut g, "(4) ZSTD(1) file no larger than pyarrow's default ZSTD file", v, 1.0, true, &format!("{:.1} MiB vs {:.1} MiB", ours_size.unwrap_or(0.0), py_size.unwrap_or(0.0)));
-    let v = ratio(r, "5", n, "ours: ParquetStore load() -> OrderSoA", "polars read_parquet");
-    goal(&mut g, "(5) full read <= 1.0x polars read_parquet (same file)", v, 1.0, true, &format!("{:.3}x", v.unwrap_or(0.0)));
+    goal(
+        &mut g,
+        "(4) ZSTD(1) file no larger than pyarrow's default ZSTD file",
+        v,
+        1.0,
+        true,
+        &format!(
+            "{:.1} MiB vs {:.1} MiB",
+            ours_size.unwrap_or(0.0),
+            py_size.unwrap_or(0.0)
+        ),
+    );
+    let v = ratio(
+        r,
+        "5",
+        n,
+        "ours: ParquetStore load() -> OrderSoA",
+        "polars read_parquet",
+    );
+    goal(
+        &mut g,
+        "(5) full read <= 1.0x polars read_parquet (same file)",
+        v,
+        1.0,
+        true,
+        &format!("{:.3}x", v.unwrap_or(0.0)),
+    );
     let c = "ours: ParquetStore count()";
     let v = r.median("6", big, c).map(|d| d.as_secs_f64() * 1e3);
-    goal(&mut g, "(6) count() < 1 ms on a 10M-row single-file store", v, 1.0, true, &format!("{}", r.median("6", big, c).map(fmt_dur).unwrap_or_default()));
-    let v = r.median("6", big, c).zip(r.median("6", n, c)).map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
-    goal(&mut g, "(6) count() independent of rows: time(10M) <= 2x time(1M)", v, 2.0, true, &format!("10M/1M = {:.2}", v.unwrap_or(0.0)));
-    let v = ratio(r, "7", n, "ours: OrderSoA columns (arrow_layout strings)", "Vec<Order> (same loop)");
-    goal(&mut g, "(7) SoA scan >= 4x faster than the loop over Vec<Order>", v, 0.25, true, &speed(v));
-    let v = r.median("8r-p99", 100, "ours: ArrowStore::append_owned(soa)").map(|d| d.as_secs_f64() * 1e6);
-    goal(&mut g, "(8) ArrowStore append p99 < 10 µs (100-row batch, 2 readers), by move: append_owned", v, 10.0, true, &format!("{:.2} µs", v.unwrap_or(0.0)));
-    let v = r.median("8r-p99", 100, "ours: ArrowStore::append(&soa)").map(|d| d.as_secs_f64() * 1e6);
-    goal(&mut g, "(8) same, borrowed: append(&soa) (copies the 100 rows)", v, 10.0, true, &format!("{:.2} µs", v.unwrap_or(0.0)));
+    goal(
+        &mut g,
+        "(6) count() < 1 ms on a 10M-row single-file store",
+        v,
+        1.0,
+        true,
+        &format!("{}", r.median("6", big, c).map(fmt_dur).unwrap_or_default()),
+    );
+    let v = r
+        .median("6", big, c)
+        .zip(r.median("6", n, c))
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
+    goal(
+        &mut g,
+        "(6) count() independent of rows: time(10M) <= 2x time(1M)",
+        v,
+        2.0,
+        true,
+        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
+    );
+    let v = ratio(
+        r,
+        "7",
+        n,
+        "ours: OrderSoA columns (arrow_layout strings)",
+        "Vec<Order> (same loop)",
+    );
+    goal(
+        &mut g,
+        "(7) SoA scan >= 4x faster than the loop over Vec<Order>",
+        v,
+        0.25,
+        true,
+        &speed(v),
+    );
+    let v = r
+        .median("8r-p99", 100, "ours: ArrowStore::append_owned(soa)")
+        .map(|d| d.as_secs_f64() * 1e6);
+    goal(
+        &mut g,
+        "(8) ArrowStore append p99 < 10 µs (100-row batch, 2 readers), by move: append_owned",
+        v,
+        10.0,
+        true,
+        &format!("{:.2} µs", v.unwrap_or(0.0)),
+    );
+    let v = r
+        .median("8r-p99", 100, "ours: ArrowStore::append(&soa)")
+        .map(|d| d.as_secs_f64() * 1e6);
+    goal(
+        &mut g,
+        "(8) same, borrowed: append(&soa) (copies the 100 rows)",
+        v,
+        10.0,
+        true,
+        &format!("{:.2} µs", v.unwrap_or(0.0)),
+    );
     match &args.peak_rss {
-        Some(s) => g.push_str(&format!("| parquet_demo peak RSS at 10M rows <= 1.5x Arrow size | {s} | see text |\n")),
-        None => g.push_str("| parquet_demo peak RSS at 10M rows <= 1.5x Arrow size | - | not measured |\n"),
+        Some(s) => g.push_str(&format!(
+            "| parquet_demo peak RSS at 10M rows <= 1.5x Arrow size | {s} | see text |\n"
+        )),
+        None => g.push_str(
+            "| parquet_demo peak RSS at 10M rows <= 1.5x Arrow size | - | not measured |\n",
+        ),
     }
 
     let mut out = String::new();
@@ -599,10 +1188,15 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
         (the `Order` model of the demos and tests). Times are medians of the repetitions; \
         **ours / this** is our primary implementation's median divided by that line's median \
         (below 1: we are faster; 0.25 = 4x faster).\n\n");
-    out.push_str("SQL (DuckDB over our stores vs DuckDB's Python client): [BENCH_SQL.md](BENCH_SQL.md).\n\n");
+    out.push_str(
+        "SQL (DuckDB over our stores vs DuckDB's Python client): [BENCH_SQL.md](BENCH_SQL.md).\n\n",
+    );
     out.push_str("## Machine\n\n");
     out.push_str(&machine());
-    out.push_str(&format!("- Run time of the whole report: {}\n", fmt_dur(elapsed)));
+    out.push_str(&format!(
+        "- Run time of the whole report: {}\n",
+        fmt_dur(elapsed)
+    ));
     out.push_str("- Shared 2-core machine: other builds may have run concurrently, so the numbers are noisy (compare ratios of the same run, not across runs).\n\n");
     out.push_str("## Goals\n\n");
     out.push_str(&g);

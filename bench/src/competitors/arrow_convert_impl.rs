@@ -1,9 +1,9 @@
 //! arrow_convert 0.12 (arrow 59). Its derive maps a unit enum to a dense Union (its only enum
 //! layout), so the batch differs from ours in that one column.
 
-use arrow_array_59::{Array, ArrayRef, RecordBatch, StructArray};
 #[allow(unused_imports)] // the enum derive calls `ArrayBuilder::len` unqualified
 use arrow::array::ArrayBuilder;
+use arrow_array_59::{Array, ArrayRef, RecordBatch, StructArray};
 use arrow_convert::deserialize::TryIntoCollection;
 use arrow_convert::serialize::TryIntoArrow;
 use arrow_convert::{ArrowDeserialize, ArrowField, ArrowSerialize};
@@ -60,7 +60,11 @@ impl From<&Order> for COrder {
 #[must_use]
 pub fn to_batch(rows: &[COrder]) -> RecordBatch {
     let array: ArrayRef = rows.try_into_arrow().expect("try_into_arrow");
-    let structs = array.as_any().downcast_ref::<StructArray>().expect("struct").clone();
+    let structs = array
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .expect("struct")
+        .clone();
     RecordBatch::from(structs)
 }
 

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Int8Builder, PrimitiveBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Float64Type, Int8Type, Int64Type, UInt32Type, UInt64Type,
-};
+use arrow_array::types::{Float64Type, Int8Type, Int64Type, UInt32Type, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int8Array, Int64Array,
     RecordBatch, StringArray, UInt32Array, UInt64Array,
@@ -32,7 +30,11 @@ fn side_key(side: Side) -> i8 {
 pub fn rows_to_batch(rows: &[Order]) -> RecordBatch {
     let n = rows.len();
     let symbol_bytes: usize = rows.iter().map(|r| r.symbol.len()).sum();
-    let note_bytes: usize = rows.iter().filter_map(|r| r.note.as_ref()).map(String::len).sum();
+    let note_bytes: usize = rows
+        .iter()
+        .filter_map(|r| r.note.as_ref())
+        .map(String::len)
+        .sum();
     let mut order_id = PrimitiveBuilder::<UInt64Type>::with_capacity(n);
     let mut customer_id = PrimitiveBuilder::<UInt32Type>::with_capacity(n);
     let mut symbol = StringBuilder::with_capacity(n, symbol_bytes);
@@ -97,7 +99,13 @@ pub fn batch_to_rows(batch: &RecordBatch) -> Vec<Order> {
     let side_names = side.values().as_string::<i32>();
     let side_map: Vec<Side> = side_names
         .iter()
-        .map(|s| if s == Some("Buy") { Side::Buy } else { Side::Sell })
+        .map(|s| {
+            if s == Some("Buy") {
+                Side::Buy
+            } else {
+                Side::Sell
+            }
+        })
         .collect();
     let side_keys = side.keys();
     let quantity = col("quantity").as_primitive::<UInt32Type>();

@@ -2,8 +2,8 @@
 //! `Dictionary<i8, String>`, one owned `String` per row in the model.
 
 use arrow_array_59::RecordBatch;
-use typed_arrow::prelude::*;
 use typed_arrow::Dictionary;
+use typed_arrow::prelude::*;
 
 use crate::{Order, Side};
 
