@@ -53,6 +53,17 @@ pub struct StoreStats {
     pub columns: Vec<ColumnStats>,
 }
 
+/// What a store builder's `open`, `create` and `open_or_create` ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenMode {
+    /// The store must exist.
+    Existing,
+    /// The store must not exist yet.
+    Create,
+    /// Either.
+    OpenOrCreate,
+}
+
 /// How a commit combines with what is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -59,6 +59,7 @@ use self::types::TableTypes;
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
+use crate::store::core::OpenMode;
 use crate::store::parquet::decode::{self, Columns};
 use crate::store::parquet::encode::{WriteSettings, write_bytes, write_file};
 use crate::store::parquet::{Codec, ParquetOptions};
@@ -153,13 +154,6 @@ impl<T> fmt::Debug for DeltaStoreBuilder<T> {
             .field("options", &self.options)
             .finish()
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OpenMode {
-    Existing,
-    Create,
-    OpenOrCreate,
 }
 
 impl<T: Record> DeltaStoreBuilder<T> {
@@ -657,7 +651,7 @@ impl<T: Record> DeltaStore<T> {
             .inner
             .commit(Operation::Compact, adds, removes.clone())
             .await?;
-        self.settle().await;
+        self.settle(version).await;
         Ok(CompactReport {
             version: Some(version),
             files_removed: removes.len() as u64,
@@ -766,9 +760,25 @@ impl<T: Record> DeltaStore<T> {
 
     /// After a commit: the state (and `stats`) brought up to date. The commit stands whatever
     /// happens here; a failed refresh is retried by the next read.
-    async fn settle(&self) {
+    /// Also writes the checkpoint when `version` (the commit just made) is due one, from the
+    /// state just refreshed (a log replay only if another writer committed in between). A
+    /// checkpoint failure does not undo the commit; the next interval tries again.
+    async fn settle(&self, version: u64) {
         let inner = Arc::clone(&self.inner);
-        let _ = blocking(move || inner.latest()).await;
+        let _ = blocking(move || {
+            let latest = inner.latest()?;
+            let interval = inner.options.checkpoint_interval;
+            if interval > 0 && version % interval == 0 {
+                let state = if latest.version() == version {
+                    latest
+                } else {
+                    state::load(&inner.location, &inner.engine, Some(version))?
+                };
+                inner.checkpoint(&state)?;
+            }
+            Ok(())
+        })
+        .await;
     }
 
     async fn state(&self) -> Result<TableState> {
@@ -1077,20 +1087,6 @@ impl Inner {
             }
         })
         .await?;
-        if self.options.checkpoint_interval > 0 && version % self.options.checkpoint_interval == 0 {
-            // A checkpoint failure does not undo the commit; the next interval tries again.
-            let location = self.location.clone();
-            let engine = Arc::clone(&self.engine);
-            let _ = blocking(move || {
-                let state = state::load(&location, &engine, Some(version))?;
-                state
-                    .snapshot
-                    .checkpoint(engine.as_ref(), None)
-                    .map_err(|e| state::kernel_error(&location, e))?;
-                Ok(())
-            })
-            .await;
-        }
         Ok(version)
     }
 
@@ -1375,8 +1371,8 @@ impl<T: Record> Store<T> for DeltaStore<T> {
         if overwrite && files.is_empty() && state.files.is_empty() {
             return Ok(());
         }
-        self.inner.commit(operation, files, removes).await?;
-        self.settle().await;
+        let version = self.inner.commit(operation, files, removes).await?;
+        self.settle(version).await;
         Ok(())
     }
 

@@ -3,12 +3,7 @@
 use super::commit::settle;
 use super::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OpenMode {
-    Existing,
-    Create,
-    OpenOrCreate,
-}
+pub(super) use crate::store::core::OpenMode;
 
 /// Configures and opens a [`ParquetStore`]. Each method sets one option and leaves the others as
 /// they are.
