@@ -768,7 +768,7 @@ impl<T: Record> DeltaStore<T> {
         let _ = blocking(move || {
             let latest = inner.latest()?;
             let interval = inner.options.checkpoint_interval;
-            if interval > 0 && version % interval == 0 {
+            if interval > 0 && version.is_multiple_of(interval) {
                 let state = if latest.version() == version {
                     latest
                 } else {
