@@ -31,6 +31,12 @@ pub trait ToArrow: SoaColumns {
     /// The Rust name of the row type (`"Order"`), used in errors and file metadata.
     const TYPE_NAME: &'static str;
 
+    /// How stores partition rows of this type unless their builder says otherwise: one entry per
+    /// level, in the text form of [`Partition`](crate::store::partition::Partition) (`"symbol"`,
+    /// `"day(ts)"`, `"bucket(16, id)"`), from `#[soa(partition)]` and
+    /// `#[soa(partition = "day")]` on fields, in field order. Empty: not partitioned.
+    const PARTITION_BY: &'static [&'static str] = &[];
+
     /// The Arrow schema: one field per struct field, in declaration order. Built once and cached
     /// (for generic structs, built on each call).
     ///

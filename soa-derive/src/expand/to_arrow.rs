@@ -210,6 +210,21 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     };
 
     let handles = column_handles(container, fields);
+    let partitions: Vec<String> = fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none() && f.attrs.flatten.is_none())
+        .filter_map(|f| {
+            let (_, text) = f.attrs.partition.as_ref()?;
+            crate::internals::attr::partition_entry(&f.column_name(), text)
+        })
+        .collect();
+    let partition_by = if partitions.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            const PARTITION_BY: &'static [&'static ::core::primitive::str] = &[#( #partitions ),*];
+        }
+    };
     quote! {
         const _: () = {
             #cache
@@ -219,6 +234,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
             #[automatically_derived]
             impl #impl_generics #krate::ToArrow for #soa #ty_generics #where_clause {
                 const TYPE_NAME: &'static ::core::primitive::str = #row_name;
+                #partition_by
 
                 fn schema() -> #krate::__private::SchemaRef {
                     #schema_body

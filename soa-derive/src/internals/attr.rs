@@ -65,6 +65,35 @@ pub struct Field {
     pub layouts: Vec<Layout>,
     /// `#[soa(metadata(key = "value", ..))]`: Arrow field metadata.
     pub metadata: Vec<(String, String)>,
+    /// `#[soa(partition)]` / `#[soa(partition = "day")]`: the store partition spec entry for
+    /// this column (the text after `=`, `""` for the value itself).
+    pub partition: Option<(Span, String)>,
+}
+
+/// Transforms `#[soa(partition = "..")]` takes (`bucket(N)` is checked separately).
+const PARTITION_TRANSFORMS: [&str; 5] = ["identity", "year", "month", "day", "hour"];
+
+/// The spec entry for `column` from the attribute's text (`day`, `bucket(16)`, `day as d`), or
+/// `None` if the text is not a transform.
+pub fn partition_entry(column: &str, text: &str) -> Option<String> {
+    let (transform, key) = match text.split_once(" as ") {
+        Some((t, k)) => (t.trim(), Some(k.trim())),
+        None => (text.trim(), None),
+    };
+    let base = if transform.is_empty() || transform == "identity" {
+        column.to_owned()
+    } else if PARTITION_TRANSFORMS.contains(&transform) {
+        format!("{transform}({column})")
+    } else {
+        let n = transform.strip_prefix("bucket(")?.strip_suffix(')')?.trim();
+        let n: u32 = n.parse().ok().filter(|n| *n > 0)?;
+        format!("bucket({n}, {column})")
+    };
+    match key {
+        Some(k) if k.is_empty() || !k.chars().all(|c| c.is_alphanumeric() || c == '_') => None,
+        Some(k) => Some(format!("{base} as {k}")),
+        None => Some(base),
+    }
 }
 
 /// Options on one enum variant.
@@ -348,6 +377,28 @@ impl Field {
                 Ok(())
             } else if meta.path == METADATA {
                 parse_metadata(cx, meta, &mut out.metadata)
+            } else if meta.path == PARTITION {
+                let span = meta.path.span_of_key();
+                let text = if meta.input.is_empty() || meta.input.peek(Token![,]) {
+                    String::new()
+                } else {
+                    let lit = parse_lit_str(meta)?;
+                    if partition_entry("c", &lit.value()).is_none() {
+                        cx.error_spanned_by(
+                            &lit,
+                            format!(
+                                "unknown partition transform {:?}; expected \"day\", \"hour\", \"month\", \"year\", \"bucket(N)\" or \"identity\", optionally followed by ` as key`",
+                                lit.value()
+                            ),
+                        );
+                    }
+                    lit.value()
+                };
+                if out.partition.is_some() {
+                    cx.syn_error(syn::Error::new(span, "duplicate soa attribute `partition`"));
+                }
+                out.partition = Some((span, text));
+                Ok(())
             } else {
                 Err(unknown(
                     meta,
@@ -363,6 +414,7 @@ impl Field {
                         TIMESTAMP,
                         DECIMAL,
                         METADATA,
+                        PARTITION,
                     ],
                 ))
             }

@@ -15,6 +15,25 @@ pub fn check(cx: &Ctxt, container: &Container<'_>) {
     check_field_options(cx, container);
     check_arrow_layout_type(cx, container);
     check_no_double_option(cx, container);
+    check_partition_fields(cx, container);
+}
+
+/// `#[soa(partition)]` names a column: not on `skip` (no column) or `flatten` (several).
+fn check_partition_fields(cx: &Ctxt, container: &Container<'_>) {
+    let Body::Struct(fields) = &container.body else {
+        return;
+    };
+    for field in fields {
+        let a = &field.attrs;
+        if let Some((span, _)) = &a.partition
+            && (a.skip.is_some() || a.flatten.is_some())
+        {
+            cx.syn_error(syn::Error::new(
+                *span,
+                "`partition` needs a column of its own: it cannot be combined with `skip` or `flatten`",
+            ));
+        }
+    }
 }
 
 /// `#[soa(arrow_layout)]` has a column for `String` and `Option<String>` only. Checked on the

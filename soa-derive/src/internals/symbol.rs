@@ -23,6 +23,7 @@ pub const PRECISION: Symbol = Symbol("precision");
 pub const SCALE: Symbol = Symbol("scale");
 pub const FLATTEN: Symbol = Symbol("flatten");
 pub const ARROW_LAYOUT: Symbol = Symbol("arrow_layout");
+pub const PARTITION: Symbol = Symbol("partition");
 
 impl PartialEq<Symbol> for Ident {
     fn eq(&self, word: &Symbol) -> bool {

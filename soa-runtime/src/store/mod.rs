@@ -24,6 +24,7 @@ mod guard;
 mod identity;
 pub mod memory;
 pub mod parquet;
+pub mod partition;
 pub(crate) mod prune;
 mod retype;
 

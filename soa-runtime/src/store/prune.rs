@@ -17,6 +17,8 @@ use crate::predicate::{CmpOp, Expr};
 /// clones; read it once the scan is drained).
 #[derive(Debug, Default)]
 pub struct ScanMetrics {
+    partitions_total: AtomicU64,
+    partitions_skipped: AtomicU64,
     files_total: AtomicU64,
     files_skipped: AtomicU64,
     row_groups_total: AtomicU64,
@@ -31,10 +33,14 @@ pub struct ScanMetrics {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ScanReport {
+    /// Partitions (Hive directories, Delta partition values) of the snapshot.
+    pub partitions_total: u64,
+    /// Partitions skipped by their values, without reading their files.
+    pub partitions_skipped: u64,
     /// Data files of the snapshot (Parquet and Delta stores).
     pub files_total: u64,
-    /// Files skipped without reading their data: by their statistics (Delta `add` stats,
-    /// Parquet footers when every row group is skipped).
+    /// Files skipped without reading their data: by their partition, by their statistics
+    /// (Delta `add` stats, Parquet footers when every row group is skipped).
     pub files_skipped: u64,
     /// Row groups of the files read (for `ArrowStore`: its batches).
     pub row_groups_total: u64,
@@ -60,6 +66,8 @@ impl ScanMetrics {
     pub fn report(&self) -> ScanReport {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         ScanReport {
+            partitions_total: get(&self.partitions_total),
+            partitions_skipped: get(&self.partitions_skipped),
             files_total: get(&self.files_total),
             files_skipped: get(&self.files_skipped),
             row_groups_total: get(&self.row_groups_total),
@@ -69,6 +77,12 @@ impl ScanMetrics {
             bytes_read: get(&self.bytes_read),
             bytes_stored: get(&self.bytes_stored),
         }
+    }
+
+    pub(crate) fn partitions(&self, total: u64, skipped: u64) {
+        self.partitions_total.fetch_add(total, Ordering::Relaxed);
+        self.partitions_skipped
+            .fetch_add(skipped, Ordering::Relaxed);
     }
 
     pub(crate) fn files(&self, total: u64, skipped: u64) {

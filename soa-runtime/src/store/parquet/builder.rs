@@ -31,6 +31,8 @@ pub struct ParquetStoreBuilder<T> {
     pub(super) lock_on_open: bool,
     pub(super) wait_for_writer: bool,
     pub(super) fault: Option<(FaultPoint, io::ErrorKind)>,
+    /// `partition_by`, as text (`None`: the row type's `#[soa(partition)]` fields).
+    pub(super) partition_by: Option<Vec<String>>,
     pub(super) _rows: PhantomData<fn() -> T>,
 }
 
@@ -176,6 +178,37 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
+    /// Partitions a new store into Hive directories `key=value/` by these columns and
+    /// transforms ([`Partition`](crate::store::partition::Partition)s, or their text:
+    /// `"symbol"`, `"day(ts)"`, `"bucket(16, id)"`), replacing the row type's
+    /// `#[soa(partition)]` fields. An empty list: not partitioned.
+    ///
+    /// An existing store keeps the partitioning it was created with; opening it with a
+    /// different one is an [`Error::InvalidOption`].
+    ///
+    /// ```no_run
+    /// # use soa_runtime::{Soa, ToArrow};
+    /// # use soa_runtime::store::parquet::ParquetStore;
+    /// # use soa_runtime::store::partition::Partition;
+    /// # #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    /// # struct Tick { #[soa(timestamp = "us")] ts: i64, symbol: String, price: f64 }
+    /// # async fn demo() -> soa_runtime::Result<()> {
+    /// let store = ParquetStore::<Tick>::builder("./ticks")
+    ///     .partition_by([Partition::day("ts"), Partition::column("symbol")])
+    ///     .open_or_create()
+    ///     .await?; // ./ticks/day=2026-01-05/symbol=AAPL/part-000001.parquet
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn partition_by<I>(mut self, partitions: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: ToString,
+    {
+        self.partition_by = Some(partitions.into_iter().map(|p| p.to_string()).collect());
+        self
+    }
+
     /// The options as set so far.
     pub fn options(&self) -> &ParquetOptions {
         &self.options
@@ -216,7 +249,22 @@ impl<T: Record> ParquetStoreBuilder<T> {
         let schema = <T::Columns as ToArrow>::schema();
         let type_name = <T::Columns as ToArrow>::TYPE_NAME;
         let props = self.options.writer_properties(&schema, type_name)?;
-        let file_schema = layout::file_schema(&schema, self.options.profile());
+        let wanted: Vec<String> = match &self.partition_by {
+            Some(texts) => texts.clone(),
+            None => <T::Columns as ToArrow>::PARTITION_BY
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let parse = |texts: &[String]| -> Result<PartitionSpec> {
+            let parts = texts
+                .iter()
+                .map(|t| t.parse::<Partition>())
+                .collect::<Result<Vec<_>>>()?;
+            PartitionSpec::resolve(&parts, &schema, type_name, "ParquetStore")
+        };
+        parse(&wanted)?;
+        let explicit = self.partition_by.is_some();
         let dir = self.dir;
         let wait = self.wait_for_writer;
         let lock_now = self.lock_on_open || mode == OpenMode::Create;
@@ -230,7 +278,26 @@ impl<T: Record> ParquetStoreBuilder<T> {
             Ok((dir, committed, lock))
         })
         .await?;
-        let stats = stats_of(&committed.manifest, &schema);
+        // An existing store keeps its partitioning; a new one takes the builder's or the type's.
+        let texts = if committed.stamp.is_some() {
+            let stored = committed.manifest.partitions.clone();
+            if explicit && stored != wanted {
+                return Err(Error::InvalidOption {
+                    option: "partition_by",
+                    reason: format!(
+                        "the store at {} is partitioned by {stored:?}, not {wanted:?}",
+                        dir.display()
+                    ),
+                });
+            }
+            stored
+        } else {
+            wanted
+        };
+        let spec = parse(&texts)?;
+        let data_schema = spec.data_schema(&schema);
+        let file_schema = layout::file_schema(&data_schema, self.options.profile());
+        let stats = stats_of(&committed.manifest, &schema, &data_schema);
         let initialize = committed.stamp.is_none() && mode != OpenMode::Existing;
         let store = ParquetStore {
             inner: Arc::new(Inner {
@@ -238,7 +305,9 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 options: self.options,
                 props,
                 schema,
+                data_schema,
                 file_schema,
+                spec,
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),

@@ -8,6 +8,8 @@ use super::*;
 /// the commit lock held: then no staging file belongs to a live commit.
 pub(super) fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
     let mut changed = false;
+    // Partition directories whose entries a rename changed.
+    let mut renamed_in: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     for (staged, target) in &manifest.pending {
         let from = dir.join(staged);
         let to = dir.join(target);
@@ -29,6 +31,9 @@ pub(super) fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
                 }
                 std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
                 changed = true;
+                if let Some(parent) = to.parent().filter(|p| *p != dir) {
+                    renamed_in.insert(parent.to_owned());
+                }
             }
             // Already renamed (or lost: `read_committed` reports that).
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -37,6 +42,9 @@ pub(super) fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
     }
     let listed: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
     changed |= fsio::sweep(dir, &listed)?;
+    for parent in &renamed_in {
+        fsio::sync_dir(parent)?;
+    }
     if changed {
         fsio::sync_dir(dir)?;
     }
@@ -52,12 +60,19 @@ pub(super) fn conform_to<C: ToArrow>(batch: &RecordBatch) -> Result<RecordBatch>
 }
 
 /// Where new files go in the next manifest.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) enum Placement {
     /// The new files replace all others.
     Replace,
     /// The new files follow the existing ones; `next_part` is the next part number.
     Append { next_part: u64 },
+    /// The new files replace all others; `next_part` is the next part number.
+    Rewrite { next_part: u64 },
+    /// Exactly these files (the staged ones among them), for a partitioned `compact`.
+    Listed {
+        next_part: u64,
+        files: Vec<StoredFile>,
+    },
 }
 
 impl Inner {
@@ -73,7 +88,7 @@ impl Inner {
 
     pub(super) fn settings(&self) -> WriteSettings<'_> {
         WriteSettings {
-            schema: &self.schema,
+            schema: &self.data_schema,
             file_schema: &self.file_schema,
             type_name: self.type_name,
             props: &self.props,
@@ -89,7 +104,7 @@ impl Inner {
     }
 
     pub(super) fn set_state(&self, committed: state::Committed) {
-        let stats = stats_of(&committed.manifest, &self.schema);
+        let stats = stats_of(&committed.manifest, &self.schema, &self.data_schema);
         *self
             .state
             .write()
@@ -140,8 +155,14 @@ impl Inner {
         let append = Placement::Append {
             next_part: next_part + 1,
         };
+        let parted = !self.spec.is_empty();
         match op {
             WriteOp::Init if exists => Ok(()),
+            // A partitioned store has no placeholder file (it would sit outside every
+            // partition directory): no rows, no files.
+            WriteOp::Init | WriteOp::Clear if parted => {
+                self.commit(seq, Vec::new(), Placement::Replace)
+            }
             WriteOp::Init => {
                 let staged = self.stage(seq, DATA_FILE, std::iter::empty())?;
                 self.commit(seq, vec![staged], Placement::Replace)
@@ -166,6 +187,15 @@ impl Inner {
                     other => other,
                 }
             }
+            WriteOp::Save(batches) if parted => {
+                let (staged, next_part) = self.stage_partitioned(seq, next_part, batches)?;
+                self.commit(seq, staged, Placement::Rewrite { next_part })
+            }
+            WriteOp::Append(batches) if parted => {
+                let (staged, next_part) = self.stage_partitioned(seq, next_part, batches)?;
+                self.commit(seq, staged, Placement::Append { next_part })
+            }
+            WriteOp::Compact if parted => self.compact_partitions(seq, next_part),
             WriteOp::Save(batches) => {
                 let staged = self.stage(seq, DATA_FILE, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], Placement::Replace)
@@ -175,11 +205,27 @@ impl Inner {
                 let staged = self.stage(seq, &part, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], append)
             }
+            WriteOp::Import(paths, conform) if parted => {
+                let mut batches = Vec::new();
+                for (path, values) in &paths {
+                    for batch in self.foreign_batches(path, values)? {
+                        batches.push(conform(&batch).map_err(|e| Error::InFile {
+                            path: path.clone(),
+                            source: Box::new(e),
+                        })?);
+                    }
+                }
+                if batches.iter().all(|b| b.num_rows() == 0) {
+                    return Ok(());
+                }
+                let (staged, next_part) = self.stage_partitioned(seq, next_part, batches)?;
+                self.commit(seq, staged, Placement::Append { next_part })
+            }
             WriteOp::Import(paths, conform) => {
                 let mut staged = Vec::with_capacity(paths.len());
                 let mut part = next_part;
-                let result = paths.iter().try_for_each(|path| {
-                    let batches = foreign::read_batches(path, self.type_name, &self.schema)?;
+                let result = paths.iter().try_for_each(|(path, values)| {
+                    let batches = self.foreign_batches(path, values)?;
                     let converted = batches.iter().map(|b| {
                         conform(b).map_err(|e| Error::InFile {
                             path: path.clone(),
@@ -228,7 +274,15 @@ impl Inner {
         I: IntoIterator<Item = Result<RecordBatch>>,
     {
         self.fault(FaultPoint::CreateStaged)?;
-        let staged = fsio::staged_name(seq, target);
+        // A partitioned file is staged in its partition's directory (the rename stays in it).
+        let staged = match target.rsplit_once('/') {
+            Some((parent, name)) => {
+                let dir = self.dir.join(parent);
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                format!("{parent}/{}", fsio::staged_name(seq, name))
+            }
+            None => fsio::staged_name(seq, target),
+        };
         let path = self.dir.join(&staged);
         match encode::write_file(&path, self.settings(), batches) {
             Ok(written) => Ok((
@@ -239,6 +293,7 @@ impl Inner {
                     crc32: written.crc32,
                     rows: written.rows,
                     column_bytes: written.column_bytes,
+                    partition: Vec::new(),
                 },
             )),
             Err(e) => {
@@ -289,6 +344,7 @@ impl Inner {
     ) -> Result<Manifest> {
         let mut next = current.clone();
         next.seq = seq;
+        next.partitions = self.spec.texts();
         env!("CARGO_PKG_VERSION").clone_into(&mut next.version);
         next.pending = staged
             .iter()
@@ -297,6 +353,14 @@ impl Inner {
         let new_files = staged.iter().map(|(_, file)| file.clone());
         match placement {
             Placement::Replace => next.files = new_files.collect(),
+            Placement::Rewrite { next_part } => {
+                next.files = new_files.collect();
+                next.next_part = next_part;
+            }
+            Placement::Listed { next_part, files } => {
+                next.files = files;
+                next.next_part = next_part;
+            }
             Placement::Append { next_part } => {
                 // An empty store's placeholder file gives way to the first rows.
                 next.files.retain(|f| f.rows > 0);
@@ -320,6 +384,19 @@ impl Inner {
                 });
             }
         }
+        // New partition directories and the staged files' entries in them are durable before
+        // the manifest names them (deepest first).
+        let mut dirs: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        for (name, _) in staged {
+            let mut path = name.as_str();
+            while let Some((parent, _)) = path.rsplit_once('/') {
+                dirs.insert(parent);
+                path = parent;
+            }
+        }
+        for parent in dirs.iter().rev() {
+            fsio::sync_dir(&self.dir.join(parent))?;
+        }
         fsio::sync_dir(&self.dir)?;
         self.fault(FaultPoint::BeforeCommit)?;
         let tmp = self.dir.join(fsio::staged_name(seq, MANIFEST));
@@ -334,6 +411,163 @@ impl Inner {
         // on with the new state, as every later read of the directory will see it.
         let _ = fsio::sync_dir(&self.dir);
         Ok(next)
+    }
+}
+
+impl Inner {
+    /// Stages `batches` (of the row type) split by partition: one file per partition touched,
+    /// `<partition dir>/part-NNNNNN.parquet`, in order of first appearance. Returns the staged
+    /// files and the next part number.
+    fn stage_partitioned(
+        &self,
+        seq: u64,
+        mut part: u64,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(Vec<(String, StoredFile)>, u64)> {
+        type Group = (Vec<Option<String>>, Vec<RecordBatch>);
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: std::collections::HashMap<Vec<Option<String>>, usize> =
+            std::collections::HashMap::new();
+        for batch in batches {
+            for (values, rows) in self.spec.split(&batch, self.type_name)? {
+                let data = self.spec.data_batch(&rows)?;
+                let slot = *index.entry(values.clone()).or_insert_with(|| {
+                    groups.push((values, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[slot].1.push(data);
+            }
+        }
+        let keys = self.spec.keys();
+        let mut staged: Vec<(String, StoredFile)> = Vec::with_capacity(groups.len());
+        for (values, group) in groups {
+            let target = format!("{}/{}", self.spec.dir(&values), fsio::part_name(part));
+            part += 1;
+            match self.stage(seq, &target, group.into_iter().map(Ok)) {
+                Ok((name, mut file)) => {
+                    file.partition = keys.iter().cloned().zip(values).collect();
+                    staged.push((name, file));
+                }
+                Err(e) => {
+                    for (name, _) in &staged {
+                        let _ = std::fs::remove_file(self.dir.join(name));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok((staged, part))
+    }
+
+    /// `compact` of a partitioned store: the files of each partition with more than one become
+    /// one new file in the partition's directory; partitions in order of first appearance.
+    fn compact_partitions(&self, seq: u64, mut part: u64) -> Result<()> {
+        let snapshot = self.snapshot()?;
+        let mut groups: Vec<Vec<OpenFile>> = Vec::new();
+        for file in snapshot {
+            if file.entry.rows == 0 {
+                continue;
+            }
+            match groups
+                .iter_mut()
+                .find(|g| g[0].entry.partition == file.entry.partition)
+            {
+                Some(group) => group.push(file),
+                None => groups.push(vec![file]),
+            }
+        }
+        if groups.iter().all(|g| g.len() < 2) {
+            return Ok(());
+        }
+        let mut staged: Vec<(String, StoredFile)> = Vec::new();
+        let mut kept: Vec<StoredFile> = Vec::new();
+        for group in groups {
+            if group.len() < 2 {
+                kept.extend(group.into_iter().map(|f| f.entry));
+                continue;
+            }
+            let values: Vec<Option<String>> = group[0]
+                .entry
+                .partition
+                .iter()
+                .map(|(_, v)| v.clone())
+                .collect();
+            let partition = group[0].entry.partition.clone();
+            let target = format!("{}/{}", self.spec.dir(&values), fsio::part_name(part));
+            part += 1;
+            let source = CompactSource {
+                inner: self,
+                files: group.into_iter(),
+                current: None,
+                done: false,
+            };
+            match self.stage(seq, &target, source) {
+                Ok((name, mut file)) => {
+                    file.partition = partition;
+                    kept.push(file.clone());
+                    staged.push((name, file));
+                }
+                Err(e) => {
+                    for (name, _) in &staged {
+                        let _ = std::fs::remove_file(self.dir.join(name));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        // The untouched files stay; each partition's new file takes its place in the order.
+        self.commit(
+            seq,
+            staged,
+            Placement::Listed {
+                next_part: part,
+                files: kept,
+            },
+        )
+    }
+
+    /// The batches of a foreign file, with the columns its Hive directory names hold
+    /// (`values`) added where the file lacks them.
+    fn foreign_batches(
+        &self,
+        path: &Path,
+        values: &[(String, Option<String>)],
+    ) -> Result<Vec<RecordBatch>> {
+        let batches = foreign::read_batches(path, self.type_name, &self.schema)?;
+        if values.is_empty() {
+            return Ok(batches);
+        }
+        batches
+            .into_iter()
+            .map(|batch| {
+                let mut fields = batch.schema().fields().to_vec();
+                let mut columns = batch.columns().to_vec();
+                for (key, value) in values {
+                    if batch.schema().index_of(key).is_ok() {
+                        continue;
+                    }
+                    let Ok(field) = self.schema.field_with_name(key) else {
+                        continue;
+                    };
+                    let column = crate::store::partition::text_column(
+                        value.as_deref(),
+                        field.data_type(),
+                        batch.num_rows(),
+                    )
+                    .map_err(|e| Error::InFile {
+                        path: path.to_owned(),
+                        source: Box::new(e),
+                    })?;
+                    fields.push(Arc::new(field.clone()));
+                    columns.push(column);
+                }
+                let schema = Arc::new(arrow_schema::Schema::new(fields));
+                let options =
+                    arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+                RecordBatch::try_new_with_options(schema, columns, &options)
+                    .map_err(|e| Error::arrow("adding the partition columns of a file", e))
+            })
+            .collect()
     }
 }
 

@@ -348,20 +348,42 @@ pub(crate) fn check_magic<R: ChunkReader>(reader: &R, path: &Path) -> Result<()>
 /// Removes staging leftovers and data files that the manifest does not list. Returns `true` if
 /// anything was removed. Other files (the user's) are left alone.
 pub(crate) fn sweep(dir: &Path, listed: &[&str]) -> Result<bool> {
+    sweep_under(dir, "", listed)
+}
+
+/// [`sweep`] of `dir/prefix`, descending into partition directories (`key=value`): staging
+/// leftovers and unlisted data files are removed, then partition directories left empty.
+fn sweep_under(dir: &Path, prefix: &str, listed: &[&str]) -> Result<bool> {
+    let here = dir.join(prefix);
     let mut removed = false;
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
+    for entry in std::fs::read_dir(&here).map_err(|e| Error::io(&here, e))? {
+        let entry = entry.map_err(|e| Error::io(&here, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let stale = is_staged_name(name) || (is_data_name(name) && !listed.contains(&name));
+        let relative = format!("{prefix}{name}");
+        let path = entry.path();
+        if name.contains('=') && !name.starts_with(['.', '_']) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                removed |= sweep_under(dir, &format!("{relative}/"), listed)?;
+                // Only succeeds when empty: a partition whose files are all gone.
+                if std::fs::remove_dir(&path).is_ok() {
+                    removed = true;
+                }
+            }
+            continue;
+        }
+        let stale =
+            is_staged_name(name) || (is_data_name(name) && !listed.contains(&relative.as_str()));
         if stale {
-            let path = entry.path();
             match std::fs::remove_file(&path) {
                 Ok(()) => removed = true,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io(path, e)),
             }
         }
+    }
+    if removed && !prefix.is_empty() {
+        let _ = sync_dir(&here);
     }
     Ok(removed)
 }

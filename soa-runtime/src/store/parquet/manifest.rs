@@ -12,6 +12,11 @@
 //! crc 5e6f7a8b
 //! ```
 //!
+//! A partitioned store lists its partitions (`partition day(ts)`, `partition symbol`) before the
+//! files, and every `file` line ends with one value per partition: `-` for null, `=` followed by
+//! the value. Names and values are percent-encoded where they hold a space, `%` or a control
+//! character (names of partitioned files are paths `day=2026-01-05/part-000003.parquet`).
+//!
 //! `file` lines are `name size crc32(hex) rows column-bytes` (compressed bytes per top-level
 //! column in schema order, `-` if unknown); their order is the row order of the store. `pending`
 //! lines name staged files that the commit renames into place after the manifest is committed
@@ -42,6 +47,9 @@ pub struct StoredFile {
     pub rows: u64,
     /// Compressed bytes per top-level column, in schema order (empty if unknown).
     pub column_bytes: Vec<u64>,
+    /// The partition the file belongs to: `(key, value)` per partition of the store, `None`
+    /// for null (empty if the store is not partitioned).
+    pub partition: Vec<(String, Option<String>)>,
 }
 
 /// The committed state of a store.
@@ -51,6 +59,8 @@ pub(crate) struct Manifest {
     pub version: String,
     pub seq: u64,
     pub next_part: u64,
+    /// The partition spec, one entry per level (`day(ts)`, `symbol`); empty: unpartitioned.
+    pub partitions: Vec<String>,
     pub files: Vec<StoredFile>,
     /// `(staged, final)` renames that complete the commit.
     pub pending: Vec<(String, String)>,
@@ -63,6 +73,7 @@ impl Manifest {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             seq: 0,
             next_part: 1,
+            partitions: Vec::new(),
             files: Vec::new(),
             pending: Vec::new(),
         }
@@ -80,6 +91,9 @@ impl Manifest {
         let _ = writeln!(out, "version {}", self.version);
         let _ = writeln!(out, "seq {}", self.seq);
         let _ = writeln!(out, "next-part {}", self.next_part);
+        for p in &self.partitions {
+            let _ = writeln!(out, "partition {}", encode_text(p));
+        }
         for f in &self.files {
             let cols = if f.column_bytes.is_empty() {
                 "-".to_owned()
@@ -87,14 +101,32 @@ impl Manifest {
                 let parts: Vec<String> = f.column_bytes.iter().map(u64::to_string).collect();
                 parts.join(",")
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "file {} {} {:08x} {} {}",
-                f.name, f.size, f.crc32, f.rows, cols
+                encode_text(&f.name),
+                f.size,
+                f.crc32,
+                f.rows,
+                cols
             );
+            for (_, value) in &f.partition {
+                match value {
+                    Some(v) => {
+                        let _ = write!(out, " ={}", encode_text(v));
+                    }
+                    None => out.push_str(" -"),
+                }
+            }
+            out.push('\n');
         }
         for (staged, target) in &self.pending {
-            let _ = writeln!(out, "pending {staged} {target}");
+            let _ = writeln!(
+                out,
+                "pending {} {}",
+                encode_text(staged),
+                encode_text(target)
+            );
         }
         let crc = crc32fast::hash(out.as_bytes());
         let _ = writeln!(out, "crc {crc:08x}");
@@ -138,14 +170,43 @@ impl Manifest {
                 "version" => m.version = rest.to_owned(),
                 "seq" => m.seq = rest.parse().map_err(|_| bad("bad number"))?,
                 "next-part" => m.next_part = rest.parse().map_err(|_| bad("bad number"))?,
+                "partition" => {
+                    if !m.files.is_empty() {
+                        return Err(bad("a partition after the files"));
+                    }
+                    m.partitions
+                        .push(decode_text(rest).ok_or_else(|| bad("bad partition"))?);
+                }
                 "file" => {
                     let fields: Vec<&str> = rest.split(' ').collect();
-                    let [name, size, crc, rows, cols] = fields[..] else {
+                    let Some((fixed, values)) = fields.split_at_checked(5) else {
                         return Err(bad("expected 5 fields"));
                     };
-                    if !is_plain_name(name) {
+                    let [name, size, crc, rows, cols] = fixed[..] else {
+                        return Err(bad("expected 5 fields"));
+                    };
+                    if values.len() != m.partitions.len() {
+                        return Err(bad("expected one value per partition"));
+                    }
+                    let name = decode_text(name).ok_or_else(|| bad("bad file name"))?;
+                    if !is_plain_name(&name) {
                         return Err(bad("bad file name"));
                     }
+                    let partition = values
+                        .iter()
+                        .zip(&m.partitions)
+                        .map(|(v, p)| {
+                            let value = match *v {
+                                "-" => None,
+                                v => Some(
+                                    v.strip_prefix('=')
+                                        .and_then(decode_text)
+                                        .ok_or_else(|| bad("bad partition value"))?,
+                                ),
+                            };
+                            Ok((partition_key(p), value))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
                     let column_bytes = if cols == "-" {
                         Vec::new()
                     } else {
@@ -155,7 +216,8 @@ impl Manifest {
                             .map_err(|_| bad("bad column sizes"))?
                     };
                     m.files.push(StoredFile {
-                        name: name.to_owned(),
+                        name,
+                        partition,
                         size: size.parse().map_err(|_| bad("bad size"))?,
                         crc32: u32::from_str_radix(crc, 16).map_err(|_| bad("bad checksum"))?,
                         rows: rows.parse().map_err(|_| bad("bad row count"))?,
@@ -164,10 +226,14 @@ impl Manifest {
                 }
                 "pending" => {
                     let (staged, target) = rest.split_once(' ').ok_or_else(|| bad("malformed"))?;
-                    if !is_plain_name(staged) || !is_plain_name(target) {
+                    let (Some(staged), Some(target)) = (decode_text(staged), decode_text(target))
+                    else {
+                        return Err(bad("bad file name"));
+                    };
+                    if !is_plain_name(&staged) || !is_plain_name(&target) {
                         return Err(bad("bad file name"));
                     }
-                    m.pending.push((staged.to_owned(), target.to_owned()));
+                    m.pending.push((staged, target));
                 }
                 _ => return Err(bad("unknown key")),
             }
@@ -176,12 +242,50 @@ impl Manifest {
     }
 }
 
-/// A file name that stays inside the directory and fits the line format.
+/// A relative file path that stays inside the store directory: `/`-separated names, none
+/// empty, `.` or `..`, no backslash or NUL.
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', ' ', '\n', '\r', '\0'])
+        && name.split('/').all(|part| {
+            !part.is_empty() && part != "." && part != ".." && !part.contains(['\\', '\0'])
+        })
+}
+
+/// The key of a partition spec entry (`day(ts) as d` -> `d`).
+fn partition_key(spec: &str) -> String {
+    spec.parse::<crate::store::partition::Partition>()
+        .map_or_else(|_| spec.to_owned(), |p| p.key().to_owned())
+}
+
+/// Percent-encodes the bytes the line format cannot hold as they are (space, `%`, control
+/// characters).
+fn encode_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == ' ' || c == '%' || c.is_control() && (c as u32) < 0x80 {
+            let _ = write!(out, "%{:02X}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn decode_text(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -199,6 +303,7 @@ mod tests {
             crc32: 0xdead_beef,
             rows: 5,
             column_bytes: vec![1, 2, 3],
+            partition: vec![],
         });
         m.files.push(StoredFile {
             name: "part-000006.parquet".into(),
@@ -206,12 +311,34 @@ mod tests {
             crc32: 1,
             rows: 0,
             column_bytes: vec![],
+            partition: vec![],
         });
         m.pending
             .push((".soa-1-2-data.parquet.tmp".into(), "data.parquet".into()));
         let text = m.encode();
         let p = Path::new("_soa_manifest");
-        assert_eq!(Manifest::decode(&text, p).ok(), Some(m));
+        assert_eq!(Manifest::decode(&text, p).ok(), Some(m.clone()));
+        // Partitioned: paths and values with spaces, `%`, newlines, `-`, empty and null.
+        let mut parted = m.clone();
+        parted.partitions = vec!["day(ts) as d".into(), "sym".into()];
+        for f in &mut parted.files {
+            f.name = format!("d=2026-01-05/sym=a b%2F\n-/{}", f.name);
+            f.partition = vec![
+                ("d".into(), Some("2026-01-05".into())),
+                ("sym".into(), None),
+            ];
+        }
+        parted.files[1].partition[1].1 = Some("a b%2F\n-".into());
+        parted.files[0].partition[1].1 = Some(String::new());
+        let back = Manifest::decode(&parted.encode(), p).unwrap();
+        assert_eq!(back, parted);
+        // A path leaving the directory is refused.
+        let mut evil = m.clone();
+        evil.files[0].name = "../x/part-000001.parquet".into();
+        assert!(matches!(
+            Manifest::decode(&evil.encode(), p),
+            Err(Error::Corrupt { .. })
+        ));
         let damaged = text.replacen("rows", "rowz", 1).replacen(" 5 ", " 6 ", 1);
         assert!(matches!(
             Manifest::decode(&damaged, p),

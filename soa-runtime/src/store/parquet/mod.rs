@@ -170,6 +170,7 @@ use parquet::file::properties::WriterProperties;
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::conform::conform;
+use crate::store::partition::{Partition, PartitionSpec};
 use crate::store::{
     BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
     filtered, project_columns,
@@ -195,6 +196,57 @@ pub enum FaultPoint {
     BeforeCommit,
     /// After the manifest rename, before the pending renames (crash right after commit).
     AfterCommit,
+}
+
+/// One partition of a [`ParquetStore`] ([`ParquetStore::partitions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionInfo {
+    /// `(key, value)` per partition level (`None`: null).
+    pub values: Vec<(String, Option<String>)>,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Data files in it.
+    pub files: usize,
+    /// Rows in it.
+    pub rows: u64,
+    /// Bytes of its files.
+    pub bytes: u64,
+}
+
+/// A file to import, with the Hive `(key, value)`s of the directories above it.
+type HiveFile = (PathBuf, Vec<(String, Option<String>)>);
+
+/// Collects the Parquet files under `dir` with the Hive values of the directories above them.
+fn dataset_files(
+    dir: &Path,
+    values: &mut Vec<(String, Option<String>)>,
+    out: &mut Vec<HiveFile>,
+) -> Result<()> {
+    use crate::store::partition::{HIVE_NULL, unescape};
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(['_', '.']) {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if kind.is_dir() {
+            let (key, value) = match name.split_once('=') {
+                Some((k, v)) => (unescape(k), (v != HIVE_NULL).then(|| unescape(v))),
+                None => continue,
+            };
+            values.push((key, value));
+            let result = dataset_files(&path, values, out);
+            values.pop();
+            result?;
+        } else if kind.is_file() && name.ends_with(".parquet") {
+            out.push((path, values.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// Rows counted from the Parquet footers, with the bytes read to do it.
@@ -243,9 +295,14 @@ struct Inner {
     options: ParquetOptions,
     props: WriterProperties,
     schema: SchemaRef,
-    /// The schema of the files: `schema` with the column types Parquet (or Spark) cannot hold
-    /// replaced (see `layout`); the same `Arc` for most row types.
+    /// `schema` without the identity partition columns (their values are in the directory
+    /// names and the manifest, not in the files); the same `Arc` if there are none.
+    data_schema: SchemaRef,
+    /// The schema of the files: `data_schema` with the column types Parquet (or Spark) cannot
+    /// hold replaced (see `layout`); the same `Arc` for most row types.
     file_schema: SchemaRef,
+    /// How rows are partitioned (empty: one directory).
+    spec: PartitionSpec,
     type_name: &'static str,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
@@ -265,7 +322,8 @@ enum WriteOp {
     /// Commits an empty store unless another writer created one first.
     Init,
     /// Adds files written elsewhere, each checked by `conform` (batch -> batch of the row type).
-    Import(Vec<PathBuf>, Conform),
+    /// Each file with the Hive partition values of its directories (empty for plain files).
+    Import(Vec<HiveFile>, Conform),
     Save(Vec<RecordBatch>),
     Append(Vec<RecordBatch>),
     Compact,
@@ -306,6 +364,7 @@ impl<T: Record> ParquetStore<T> {
             lock_on_open: false,
             wait_for_writer: false,
             fault: None,
+            partition_by: None,
             _rows: PhantomData,
         }
     }
@@ -362,12 +421,94 @@ impl<T: Record> ParquetStore<T> {
     /// Parquet, [`Error::SchemaMismatch`], and the conversion errors of `from_record_batch`
     /// ([`Error::Column`], [`Error::MissingColumn`], ...) in the context of the file's path.
     pub async fn import<P: AsRef<Path>>(&self, files: &[P]) -> Result<()> {
-        let files: Vec<PathBuf> = files.iter().map(|p| p.as_ref().to_owned()).collect();
+        let files: Vec<_> = files
+            .iter()
+            .map(|p| (p.as_ref().to_owned(), Vec::new()))
+            .collect();
         if files.is_empty() {
             return Ok(());
         }
         self.write(WriteOp::Import(files, conform_to::<T::Columns>))
             .await
+    }
+
+    /// Adds a Hive-partitioned dataset written elsewhere (pyarrow `write_dataset`, polars
+    /// `write_parquet(partition_by=..)`, Spark `partitionBy`, DuckDB `PARTITION_BY`): every
+    /// `*.parquet` file under `root`, in path order, with the columns its `key=value`
+    /// directories name restored (unescaped, `__HIVE_DEFAULT_PARTITION__` as null, the text
+    /// parsed as the field's type, so `zip=007` is the string `"007"` for a `String` field),
+    /// then as [`import`](Self::import). Files and directories whose names start with `_` or
+    /// `.` are skipped (`_SUCCESS`, `_delta_log`, staging files).
+    ///
+    /// # Errors
+    /// As [`import`](Self::import); [`Error::Io`] if `root` cannot be listed.
+    pub async fn import_dataset(&self, root: impl AsRef<Path>) -> Result<()> {
+        let root = root.as_ref().to_owned();
+        let files = blocking(move || {
+            let mut out = Vec::new();
+            dataset_files(&root, &mut Vec::new(), &mut out)?;
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        })
+        .await?;
+        if files.is_empty() {
+            return Ok(());
+        }
+        self.write(WriteOp::Import(files, conform_to::<T::Columns>))
+            .await
+    }
+
+    /// The partitions of the store with their files, rows and bytes, from the manifest (no
+    /// data file is read), in order of first appearance. An unpartitioned store is one
+    /// partition with no values.
+    ///
+    /// # Errors
+    /// As [`Store::count`].
+    pub async fn partitions(&self) -> Result<Vec<PartitionInfo>> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            inner.refresh()?;
+            let state = inner.read_state();
+            let mut out: Vec<PartitionInfo> = Vec::new();
+            for file in state.manifest.files.iter().filter(|f| f.rows > 0) {
+                let slot = match out.iter().position(|p| p.values == file.partition) {
+                    Some(slot) => slot,
+                    None => {
+                        let values: Vec<Option<String>> =
+                            file.partition.iter().map(|(_, v)| v.clone()).collect();
+                        let dir = if values.is_empty() {
+                            inner.dir.clone()
+                        } else {
+                            inner.dir.join(inner.spec.dir(&values))
+                        };
+                        out.push(PartitionInfo {
+                            values: file.partition.clone(),
+                            dir,
+                            files: 0,
+                            rows: 0,
+                            bytes: 0,
+                        });
+                        out.len() - 1
+                    }
+                };
+                let info = &mut out[slot];
+                info.files += 1;
+                info.rows += file.rows;
+                info.bytes += file.size;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// How the store is partitioned (empty: not partitioned).
+    pub fn partitioning(&self) -> Vec<Partition> {
+        self.inner
+            .spec
+            .fields
+            .iter()
+            .map(|f| f.partition.clone())
+            .collect()
     }
 
     /// Bytes this store instance has read from data files so far (byte accounting).
@@ -483,7 +624,7 @@ impl<T: Record> Store<T> for ParquetStore<T> {
     }
 }
 
-fn stats_of(manifest: &Manifest, schema: &SchemaRef) -> StoreStats {
+fn stats_of(manifest: &Manifest, schema: &SchemaRef, data_schema: &SchemaRef) -> StoreStats {
     let mut columns: Vec<ColumnStats> = schema
         .fields()
         .iter()
@@ -493,11 +634,19 @@ fn stats_of(manifest: &Manifest, schema: &SchemaRef) -> StoreStats {
             validity_bytes: 0,
         })
         .collect();
+    // The files hold the data schema's columns (partition columns are in the directory names).
+    let slots: Vec<Option<usize>> = data_schema
+        .fields()
+        .iter()
+        .map(|f| schema.index_of(f.name()).ok())
+        .collect();
     // An empty store's placeholder file holds no rows: it counts as no data.
     let files = || manifest.files.iter().filter(|f| f.rows > 0);
     for file in files() {
-        for (column, bytes) in columns.iter_mut().zip(&file.column_bytes) {
-            column.bytes += bytes;
+        for (slot, bytes) in slots.iter().zip(&file.column_bytes) {
+            if let Some(column) = slot.and_then(|i| columns.get_mut(i)) {
+                column.bytes += bytes;
+            }
         }
     }
     StoreStats {

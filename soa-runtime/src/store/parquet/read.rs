@@ -52,6 +52,72 @@ impl Inner {
         layout::from_file(batch, &self.schema, path)
     }
 
+    /// A decoded batch with the identity partition columns the file does not hold, built from
+    /// the manifest's values, in the order of `columns` (every column of the row type if
+    /// `None`). Unchanged for an unpartitioned store.
+    pub(super) fn complete(
+        &self,
+        batch: RecordBatch,
+        entry: &StoredFile,
+        columns: Option<&[String]>,
+    ) -> Result<RecordBatch> {
+        if Arc::ptr_eq(&self.data_schema, &self.schema) {
+            return Ok(batch);
+        }
+        let names: Vec<&str> = match columns {
+            Some(names) => names.iter().map(String::as_str).collect(),
+            None => self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect(),
+        };
+        let schema = batch.schema();
+        let rows = batch.num_rows();
+        let mut fields = Vec::with_capacity(names.len());
+        let mut arrays = Vec::with_capacity(names.len());
+        for name in names {
+            if let Ok(i) = schema.index_of(name) {
+                fields.push(Arc::clone(&schema.fields()[i]));
+                arrays.push(Arc::clone(batch.column(i)));
+                continue;
+            }
+            let value = entry
+                .partition
+                .iter()
+                .zip(&self.spec.fields)
+                .find(|(_, f)| f.partition.source() == name)
+                .and_then(|((_, v), _)| v.as_deref());
+            if let (Some(column), Ok(field)) = (
+                self.spec.constant_column(name, value, rows)?,
+                self.schema.field_with_name(name),
+            ) {
+                fields.push(Arc::new(field.clone()));
+                arrays.push(column);
+            }
+        }
+        let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        ));
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(schema, arrays, &options)
+            .map_err(|e| Error::arrow("restoring the partition columns", e))
+    }
+
+    /// The columns to decode from a file for `columns`: without the identity partition
+    /// columns (not in the files).
+    pub(super) fn file_columns(&self, columns: Option<&[String]>) -> Option<Vec<String>> {
+        columns.map(|names| {
+            names
+                .iter()
+                .filter(|n| !self.spec.is_identity_column(n))
+                .cloned()
+                .collect()
+        })
+    }
+
     pub(super) fn check_rows(&self, file: &OpenFile, footer_rows: i64) -> Result<()> {
         if u64::try_from(footer_rows).ok() != Some(file.entry.rows) {
             return Err(Error::Corrupt {
@@ -76,6 +142,9 @@ impl Inner {
         columns: Option<&[String]>,
         row_groups: Option<&[usize]>,
     ) -> Result<Vec<RecordBatch>> {
+        let wanted = columns;
+        let columns = self.file_columns(columns);
+        let columns = columns.as_deref();
         let batches = if self.options.verify_checksums {
             let bytes = decode::read_verified(file, true)?;
             self.decode_whole(&bytes, file, columns, row_groups)?
@@ -90,6 +159,7 @@ impl Inner {
             .filter(|batch| batch.num_rows() > 0)
             .map(|batch| {
                 let batch = self.restore(batch, &file.path)?;
+                let batch = self.complete(batch, &file.entry, wanted)?;
                 let mut metadata = batch.schema().metadata().clone();
                 metadata.insert(SOURCE_FILE_KEY.to_owned(), source.clone());
                 let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
@@ -109,6 +179,24 @@ impl Inner {
     ) -> Result<Vec<RecordBatch>> {
         let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
+        if columns.is_some_and(<[String]>::is_empty) {
+            // Only partition columns asked for: the rows, no column data.
+            let groups = metadata.metadata().row_groups();
+            let rows: i64 = match row_groups {
+                Some(kept) => kept
+                    .iter()
+                    .filter_map(|&g| groups.get(g))
+                    .map(|g| g.num_rows())
+                    .sum(),
+                None => groups.iter().map(|g| g.num_rows()).sum(),
+            };
+            let options = arrow_array::RecordBatchOptions::new()
+                .with_row_count(Some(usize::try_from(rows).unwrap_or(0)));
+            let schema = Arc::new(arrow_schema::Schema::empty());
+            let batch = RecordBatch::try_new_with_options(schema, Vec::new(), &options)
+                .map_err(|e| Error::arrow("counting the rows of a file", e))?;
+            return Ok(vec![batch]);
+        }
         let names: Vec<String> = match columns {
             Some(names) => names.to_vec(),
             // The row type's columns that the file has; a missing one is reported by the
@@ -207,7 +295,15 @@ impl Inner {
             let stored: u64 = files.iter().map(|f| f.entry.size).sum();
             m.bytes(0, stored);
         }
-        for file in files {
+        let keep = self.partitions_for(files, prune);
+        let file_columns = self.file_columns(columns);
+        for (file, keep) in files.iter().zip(keep) {
+            if !keep {
+                if let Some(m) = prune.metrics {
+                    m.files(1, 1);
+                }
+                continue;
+            }
             // Row groups the predicate may match, from the footer's statistics.
             let groups = match self.row_groups_for(file, prune) {
                 Ok(groups) => groups,
@@ -231,7 +327,7 @@ impl Inner {
             let groups: Option<Vec<usize>> =
                 groups.map(|g| g.into_iter().map(|(i, _)| i).collect());
             let groups = groups.as_deref();
-            if batch_size == usize::MAX {
+            if batch_size == usize::MAX || file_columns.as_ref().is_some_and(Vec::is_empty) {
                 match self.read_whole(file, columns, groups) {
                     Ok(batches) => {
                         for batch in batches {
@@ -248,7 +344,8 @@ impl Inner {
                 continue;
             }
             let verify = self.options.verify_checksums;
-            let mut reader = match self.stream_file(file, batch_size, verify, columns, groups) {
+            let names = file_columns.as_deref();
+            let mut reader = match self.stream_file(file, batch_size, verify, names, groups) {
                 Ok(reader) => reader,
                 Err(e) => {
                     send(Err(e));
@@ -258,6 +355,10 @@ impl Inner {
             loop {
                 let next = decode::next_batch(&mut reader, &file.path)
                     .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose())
+                    .and_then(|b| {
+                        b.map(|b| self.complete(b, &file.entry, columns))
+                            .transpose()
+                    })
                     .and_then(|b| b.map(|b| in_order(b, columns)).transpose());
                 match next {
                     Ok(Some(batch)) if batch.num_rows() == 0 => {}
@@ -285,6 +386,35 @@ pub(super) struct Prune<'a> {
 }
 
 impl Inner {
+    /// Which files the predicate may match by their partition values (all without a predicate
+    /// or partitions); counts partitions.
+    fn partitions_for(&self, files: &[OpenFile], prune: Prune<'_>) -> Vec<bool> {
+        let (Some(expr), false) = (prune.expr, self.spec.is_empty()) else {
+            return vec![true; files.len()];
+        };
+        let values: Vec<Vec<Option<String>>> = files
+            .iter()
+            .map(|f| f.entry.partition.iter().map(|(_, v)| v.clone()).collect())
+            .collect();
+        let units: Vec<(&[Option<String>], u64)> = values
+            .iter()
+            .zip(files)
+            .map(|(v, f)| (v.as_slice(), f.entry.rows))
+            .collect();
+        let mut stats = self.spec.stats(&units);
+        let keep = crate::store::prune::may_match(expr, files.len(), &mut stats);
+        if let Some(m) = prune.metrics {
+            let mut seen: std::collections::HashMap<&[Option<String>], bool> =
+                std::collections::HashMap::new();
+            for (v, k) in values.iter().zip(&keep) {
+                *seen.entry(v.as_slice()).or_insert(false) |= *k;
+            }
+            let skipped = seen.values().filter(|k| !**k).count();
+            m.partitions(seen.len() as u64, skipped as u64);
+        }
+        keep
+    }
+
     /// `None`: read every row group; `Some(groups)`: only these (empty: none), each with its
     /// compressed bytes; counted.
     fn row_groups_for(
