@@ -634,3 +634,65 @@ async fn import_dataset_restores_hive_columns_typed() {
     assert_eq!(got, expected);
     assert_eq!(store.partitions().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn page_index_skips_pages_inside_a_row_group() {
+    let dir = tempfile::tempdir().unwrap();
+    // One row group of 200,000 rows sorted by time: its pages hold disjoint time ranges.
+    let store = ParquetStore::<Reading>::builder(dir.path())
+        .row_group_size(1 << 20)
+        .create()
+        .await
+        .unwrap();
+    let rows: Vec<Reading> = (0..200_000)
+        .map(|i| Reading {
+            sensor: i,
+            at: i as i64 * 1000,
+            ok: i % 2 == 0,
+            zone: (i % 5 != 0).then(|| format!("z{}", i % 7)),
+            value: i as f32,
+        })
+        .collect();
+    store.append(&ReadingSoA::from(&rows[..])).await.unwrap();
+    let c = Reading::col();
+    type Case = (
+        soa_runtime::predicate::Predicate<Reading>,
+        fn(&Reading) -> bool,
+    );
+    let cases: Vec<Case> = vec![
+        (c.at.between(50_000_000, 51_999_000), |r| {
+            (50_000_000..=51_999_000).contains(&r.at)
+        }),
+        (c.sensor.lt(10), |r| r.sensor < 10),
+        (c.sensor.ge(199_990) | c.at.le(5_000), |r| {
+            r.sensor >= 199_990 || r.at <= 5_000
+        }),
+        (
+            c.sensor.is_in([7u64, 150_000]) & c.zone.is_not_null(),
+            |r| (r.sensor == 7 || r.sensor == 150_000) && r.zone.is_some(),
+        ),
+    ];
+    for (pred, keep) in cases {
+        let text = format!("{pred:?}");
+        let (got, report) = store.load_where_with_metrics(pred.clone()).await.unwrap();
+        let expected: Vec<Reading> = rows.iter().filter(|r| keep(r)).cloned().collect();
+        assert_eq!(got.into_rows(), expected, "{text}");
+        assert_eq!(report.row_groups_total, 1, "{text}");
+        assert!(report.pages_total >= 5, "{text}: {report:?}");
+        assert!(
+            report.pages_skipped * 10 >= report.pages_total * 8,
+            "{text}: {report:?}"
+        );
+        assert!(report.rows_scanned < 100_000, "{text}: {report:?}");
+        // Streaming scans in small batches pick the same rows.
+        let mut stream = store
+            .scan_with(ScanOptions::new().batch_size(1000).predicate(&pred))
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            n += batch.unwrap().num_rows();
+        }
+        assert_eq!(n, expected.len(), "{text}");
+    }
+}

@@ -23,6 +23,8 @@ pub struct ScanMetrics {
     files_skipped: AtomicU64,
     row_groups_total: AtomicU64,
     row_groups_skipped: AtomicU64,
+    pages_total: AtomicU64,
+    pages_skipped: AtomicU64,
     rows_scanned: AtomicU64,
     rows_matched: AtomicU64,
     bytes_read: AtomicU64,
@@ -46,6 +48,12 @@ pub struct ScanReport {
     pub row_groups_total: u64,
     /// Row groups (batches) skipped by their column statistics.
     pub row_groups_skipped: u64,
+    /// Page ranges of the row groups read that the Parquet page index could judge: the rows
+    /// between consecutive page boundaries of the predicate's columns (one per page when the
+    /// predicate has one column).
+    pub pages_total: u64,
+    /// Page ranges skipped by the page index's statistics (their rows are not decoded).
+    pub pages_skipped: u64,
     /// Rows decoded and given to the filter.
     pub rows_scanned: u64,
     /// Rows the predicate kept (`rows_scanned - rows_matched` were removed by Arrow's kernels).
@@ -72,6 +80,8 @@ impl ScanMetrics {
             files_skipped: get(&self.files_skipped),
             row_groups_total: get(&self.row_groups_total),
             row_groups_skipped: get(&self.row_groups_skipped),
+            pages_total: get(&self.pages_total),
+            pages_skipped: get(&self.pages_skipped),
             rows_scanned: get(&self.rows_scanned),
             rows_matched: get(&self.rows_matched),
             bytes_read: get(&self.bytes_read),
@@ -94,6 +104,11 @@ impl ScanMetrics {
         self.row_groups_total.fetch_add(total, Ordering::Relaxed);
         self.row_groups_skipped
             .fetch_add(skipped, Ordering::Relaxed);
+    }
+
+    pub(crate) fn pages(&self, total: u64, skipped: u64) {
+        self.pages_total.fetch_add(total, Ordering::Relaxed);
+        self.pages_skipped.fetch_add(skipped, Ordering::Relaxed);
     }
 
     pub(crate) fn rows(&self, scanned: u64, matched: u64) {
@@ -358,6 +373,138 @@ pub(crate) fn parquet_row_groups(
         .enumerate()
         .filter_map(|(i, k)| k.then_some(i))
         .collect()
+}
+
+/// What the page index of a file rules out inside the row groups a scan reads.
+pub(crate) struct PageSelection {
+    /// The row groups with at least one page range kept, in order.
+    pub groups: Vec<usize>,
+    /// The rows to decode within `groups`.
+    pub selection: parquet::arrow::arrow_reader::RowSelection,
+    pub pages_total: u64,
+    pub pages_skipped: u64,
+}
+
+/// Page-level pruning of the row groups `groups` of a file whose metadata holds its page index
+/// (`None` without one, or when no column of `expr` has page statistics). Each row group is cut
+/// at every page boundary of the predicate's columns; a range is skipped when the statistics of
+/// the pages covering it prove that no row matches.
+pub(crate) fn parquet_pages(
+    expr: &Expr,
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    groups: &[usize],
+) -> Option<PageSelection> {
+    use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+    let meta = metadata.metadata();
+    let index = meta.page_index()?;
+    if !index.is_complete() {
+        return None;
+    }
+    let schema = metadata.schema();
+    let converters: Vec<(String, StatisticsConverter<'_>, usize)> = expr
+        .columns()
+        .into_iter()
+        .filter_map(|name| {
+            let field = schema.field_with_name(&name).ok()?;
+            if !prunable(field.data_type()) {
+                return None;
+            }
+            let c = StatisticsConverter::try_new(&name, schema, metadata.parquet_schema()).ok()?;
+            let leaf = c.parquet_column_index()?;
+            Some((name, c, leaf))
+        })
+        .collect();
+    if converters.is_empty() {
+        return None;
+    }
+    let mut selectors: Vec<RowSelector> = Vec::new();
+    let mut kept = Vec::new();
+    let (mut total, mut skipped) = (0u64, 0u64);
+    for &g in groups {
+        let rows = usize::try_from(meta.row_groups().get(g)?.num_rows()).ok()?;
+        let mut bounds = std::collections::BTreeSet::from([0usize, rows]);
+        let mut firsts: Vec<Vec<usize>> = Vec::with_capacity(converters.len());
+        for (_, _, leaf) in &converters {
+            let pages = index.offset_index(g, *leaf)?.page_locations();
+            let starts: Vec<usize> = pages
+                .iter()
+                .filter_map(|p| usize::try_from(p.first_row_index).ok())
+                .filter(|r| *r < rows)
+                .collect();
+            bounds.extend(starts.iter().copied());
+            firsts.push(starts);
+        }
+        let bounds: Vec<usize> = bounds.into_iter().collect();
+        let n = bounds.len() - 1;
+        if n == 0 {
+            continue;
+        }
+        let mut by_column: std::collections::HashMap<&str, ColumnStats> =
+            std::collections::HashMap::new();
+        for ((name, converter, _), starts) in converters.iter().zip(&firsts) {
+            // The page of each range: the last page starting at or before it.
+            let page_of: arrow_array::UInt32Array = bounds[..n]
+                .iter()
+                .map(|b| Some(starts.partition_point(|s| s <= b).saturating_sub(1) as u32))
+                .collect();
+            let pick = |a: &dyn Array| arrow_select::take::take(a, &page_of, None).ok();
+            let groups_one = [g];
+            let Ok(mins) = converter.data_page_mins(index.as_ref(), groups_one.iter()) else {
+                continue;
+            };
+            let Ok(maxes) = converter.data_page_maxes(index.as_ref(), groups_one.iter()) else {
+                continue;
+            };
+            if mins.len() != starts.len() || maxes.len() != starts.len() {
+                continue;
+            }
+            let nulls = converter
+                .data_page_null_counts(index.as_ref(), groups_one.iter())
+                .ok()
+                .and_then(|a| pick(&a))
+                .and_then(|a| a.as_any().downcast_ref::<UInt64Array>().cloned());
+            let counts = converter
+                .data_page_row_counts(index.as_ref(), meta.row_groups(), groups_one.iter())
+                .ok()
+                .flatten()
+                .and_then(|a| pick(&a))
+                .and_then(|a| a.as_any().downcast_ref::<UInt64Array>().cloned());
+            let (Some(mins), Some(maxes)) = (pick(&mins), pick(&maxes)) else {
+                continue;
+            };
+            by_column.insert(
+                name.as_str(),
+                ColumnStats {
+                    mins,
+                    maxes,
+                    null_counts: nulls,
+                    row_counts: counts,
+                },
+            );
+        }
+        let keep = may_match(expr, n, &mut |name| by_column.get(name).cloned());
+        total += n as u64;
+        skipped += keep.iter().filter(|k| !**k).count() as u64;
+        if !keep.contains(&true) {
+            continue; // no page range of this row group can match: not read at all
+        }
+        kept.push(g);
+        for (i, k) in keep.iter().enumerate() {
+            let len = bounds[i + 1] - bounds[i];
+            selectors.push(if *k {
+                RowSelector::select(len)
+            } else {
+                RowSelector::skip(len)
+            });
+        }
+    }
+    Some(PageSelection {
+        groups: kept,
+        selection: RowSelection::from(selectors),
+        pages_total: total,
+        pages_skipped: skipped,
+    })
 }
 
 /// The statistics of one in-memory column (one unit): minimum and maximum of the types that

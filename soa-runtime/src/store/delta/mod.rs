@@ -1167,7 +1167,7 @@ impl Inner {
             &names,
             rows.max(1),
             self.options.threads,
-            None,
+            decode::Pick::default(),
         )?;
         batches
             .into_iter()
@@ -1249,7 +1249,7 @@ impl Inner {
                 &label,
                 batch_size,
                 Columns::Named(&names),
-                None,
+                decode::Pick::default(),
             )?;
             Ok((reader, names))
         });

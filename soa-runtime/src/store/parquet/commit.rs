@@ -607,7 +607,7 @@ impl Iterator for CompactSource<'_> {
                 self.inner.options.scan_batch_size,
                 true,
                 None,
-                None,
+                decode::Pick::default(),
             ) {
                 Ok(reader) => self.current = Some((reader, file.path)),
                 Err(e) => {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
+    ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
@@ -152,6 +152,48 @@ pub(crate) fn read_metadata<R: ChunkReader + 'static>(
     })
 }
 
+/// Which rows of a file to decode: some row groups (`None`: all) and, within them, a page-level
+/// row selection (`None`: every row).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pick<'a> {
+    pub groups: Option<&'a [usize]>,
+    pub selection: Option<&'a RowSelection>,
+}
+
+impl Pick<'_> {
+    /// Rows picked out of a file of `metadata`.
+    pub fn rows(&self, metadata: &ArrowReaderMetadata) -> usize {
+        if let Some(selection) = self.selection {
+            return selection.row_count();
+        }
+        match self.groups {
+            None => usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0),
+            Some(groups) => groups
+                .iter()
+                .filter_map(|g| metadata.metadata().row_groups().get(*g))
+                .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+                .sum(),
+        }
+    }
+}
+
+/// Parses the footer and the page index (column and offset indexes, if the file has them)
+/// after the cheap guard, and checks the row type.
+pub(crate) fn read_metadata_with_page_index<R: ChunkReader + 'static>(
+    reader: &R,
+    path: &Path,
+    type_name: &str,
+) -> Result<ArrowReaderMetadata> {
+    check_magic(reader, path)?;
+    guarded(path, || {
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        let metadata = ArrowReaderMetadata::load(reader, options).map_err(parquet_error(path))?;
+        check_type(metadata.metadata(), path, type_name)?;
+        Ok(metadata)
+    })
+}
+
 /// Which columns to decode.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Columns<'a> {
@@ -167,13 +209,16 @@ pub(crate) fn batch_reader<R: ChunkReader + 'static>(
     path: &Path,
     batch_size: usize,
     columns: Columns<'_>,
-    row_groups: Option<&[usize]>,
+    pick: Pick<'_>,
 ) -> Result<ParquetRecordBatchReader> {
     guarded(path, || {
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, metadata)
             .with_batch_size(batch_size.max(1));
-        if let Some(groups) = row_groups {
+        if let Some(groups) = pick.groups {
             builder = builder.with_row_groups(groups.to_vec());
+        }
+        if let Some(selection) = pick.selection {
+            builder = builder.with_row_selection(selection.clone());
         }
         if let Columns::Named(names) = columns {
             let schema = builder.schema().clone();
@@ -229,7 +274,7 @@ pub(crate) fn decode_columns<R>(
     names: &[String],
     batch_size: usize,
     threads: usize,
-    row_groups: Option<&[usize]>,
+    pick: Pick<'_>,
 ) -> Result<Vec<RecordBatch>>
 where
     R: ChunkReader + Clone + 'static,
@@ -248,14 +293,7 @@ where
         fields.push(file_schema.field(index).clone());
     }
     let schema = Arc::new(Schema::new(fields));
-    let rows = match row_groups {
-        None => usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0),
-        Some(groups) => groups
-            .iter()
-            .filter_map(|g| metadata.metadata().row_groups().get(*g))
-            .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
-            .sum(),
-    };
+    let rows = pick.rows(metadata);
     if names.is_empty() {
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         let batch = RecordBatch::try_new_with_options(schema, Vec::new(), &options)
@@ -284,7 +322,7 @@ where
             path,
             batch_size,
             Columns::Named(std::slice::from_ref(name)),
-            row_groups,
+            pick,
         )?;
         let batches = all_batches(reader, path)?;
         batches

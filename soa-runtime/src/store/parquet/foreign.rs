@@ -47,7 +47,14 @@ pub(crate) fn read_batches(
         .and_then(|kv| kv.iter().find(|kv| kv.key == RUST_TYPE_KEY))
         .and_then(|kv| kv.value.as_deref());
     identity::check(path, written_for, type_name)?;
-    let reader = decode::batch_reader(bytes, metadata, path, BATCH_ROWS, Columns::All, None)?;
+    let reader = decode::batch_reader(
+        bytes,
+        metadata,
+        path,
+        BATCH_ROWS,
+        Columns::All,
+        decode::Pick::default(),
+    )?;
     decode::all_batches(reader, path)?
         .into_iter()
         // Columns a store profile wrote in another form get the row type's types back.

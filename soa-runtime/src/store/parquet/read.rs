@@ -5,6 +5,7 @@ use parquet::file::reader::ChunkReader;
 
 use super::*;
 use crate::store::SOURCE_FILE_KEY;
+use decode::Pick;
 
 impl Inner {
     /// Opens every committed file (a consistent snapshot: the handles keep their content even if
@@ -140,17 +141,17 @@ impl Inner {
         &self,
         file: &OpenFile,
         columns: Option<&[String]>,
-        row_groups: Option<&[usize]>,
+        pick: Pick<'_>,
     ) -> Result<Vec<RecordBatch>> {
         let wanted = columns;
         let columns = self.file_columns(columns);
         let columns = columns.as_deref();
         let batches = if self.options.verify_checksums {
             let bytes = decode::read_verified(file, true)?;
-            self.decode_whole(&bytes, file, columns, row_groups)?
+            self.decode_whole(&bytes, file, columns, pick)?
         } else {
             // Positional reads of the column chunks decoded: a projection reads only its own.
-            self.decode_whole(&file.file, file, columns, row_groups)?
+            self.decode_whole(&file.file, file, columns, pick)?
         };
         // The file travels with its batches, so a conversion error can name it (`StoreExt::load`).
         let source = file.path.to_string_lossy().into_owned();
@@ -175,23 +176,14 @@ impl Inner {
         reader: &R,
         file: &OpenFile,
         columns: Option<&[String]>,
-        row_groups: Option<&[usize]>,
+        pick: Pick<'_>,
     ) -> Result<Vec<RecordBatch>> {
         let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         if columns.is_some_and(<[String]>::is_empty) {
             // Only partition columns asked for: the rows, no column data.
-            let groups = metadata.metadata().row_groups();
-            let rows: i64 = match row_groups {
-                Some(kept) => kept
-                    .iter()
-                    .filter_map(|&g| groups.get(g))
-                    .map(|g| g.num_rows())
-                    .sum(),
-                None => groups.iter().map(|g| g.num_rows()).sum(),
-            };
-            let options = arrow_array::RecordBatchOptions::new()
-                .with_row_count(Some(usize::try_from(rows).unwrap_or(0)));
+            let options =
+                arrow_array::RecordBatchOptions::new().with_row_count(Some(pick.rows(&metadata)));
             let schema = Arc::new(arrow_schema::Schema::empty());
             let batch = RecordBatch::try_new_with_options(schema, Vec::new(), &options)
                 .map_err(|e| Error::arrow("counting the rows of a file", e))?;
@@ -212,14 +204,16 @@ impl Inner {
             }
         };
         let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
-        let batch_size = if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
+        let batch_size = if pick.selection.is_some() {
+            pick.rows(&metadata).max(1)
+        } else if rows > 0 && largest_column_bytes(&metadata) < ONE_BATCH_COLUMN_LIMIT {
             rows
         } else {
             largest_row_group(&metadata)
         };
         let threads = self.options.threads;
         decode::decode_columns(
-            reader, &metadata, &file.path, &names, batch_size, threads, row_groups,
+            reader, &metadata, &file.path, &names, batch_size, threads, pick,
         )
     }
 
@@ -258,7 +252,7 @@ impl Inner {
         batch_size: usize,
         verify: bool,
         columns: Option<&[String]>,
-        row_groups: Option<&[usize]>,
+        pick: Pick<'_>,
     ) -> Result<ParquetRecordBatchReader> {
         if verify {
             decode::verify_in_place(file)?;
@@ -275,7 +269,7 @@ impl Inner {
             &file.path,
             batch_size,
             columns,
-            row_groups,
+            pick,
         )
     }
 
@@ -312,23 +306,31 @@ impl Inner {
                     return;
                 }
             };
-            if groups.as_ref().is_some_and(|g| g.is_empty()) {
+            if groups.as_ref().is_some_and(|g| g.groups.is_empty()) {
                 continue; // every row group ruled out: the file's data is not read
             }
             if let Some(m) = prune.metrics {
                 // Verified reads take the whole file (its CRC32 covers every byte); the others
                 // read the column chunks of the row groups kept.
                 let read = match (&groups, self.options.verify_checksums) {
-                    (Some(groups), false) => groups.iter().map(|(_, bytes)| *bytes).sum(),
+                    (Some(kept), false) => kept.groups.iter().map(|(_, bytes)| *bytes).sum(),
                     _ => file.entry.size,
                 };
                 m.bytes(read, 0);
             }
-            let groups: Option<Vec<usize>> =
-                groups.map(|g| g.into_iter().map(|(i, _)| i).collect());
-            let groups = groups.as_deref();
+            let (groups, selection) = match groups {
+                Some(kept) => (
+                    Some(kept.groups.into_iter().map(|(i, _)| i).collect::<Vec<_>>()),
+                    kept.selection,
+                ),
+                None => (None, None),
+            };
+            let pick = Pick {
+                groups: groups.as_deref(),
+                selection: selection.as_ref(),
+            };
             if batch_size == usize::MAX || file_columns.as_ref().is_some_and(Vec::is_empty) {
-                match self.read_whole(file, columns, groups) {
+                match self.read_whole(file, columns, pick) {
                     Ok(batches) => {
                         for batch in batches {
                             if !send(Ok(batch)) {
@@ -345,7 +347,7 @@ impl Inner {
             }
             let verify = self.options.verify_checksums;
             let names = file_columns.as_deref();
-            let mut reader = match self.stream_file(file, batch_size, verify, names, groups) {
+            let mut reader = match self.stream_file(file, batch_size, verify, names, pick) {
                 Ok(reader) => reader,
                 Err(e) => {
                     send(Err(e));
@@ -415,13 +417,9 @@ impl Inner {
         keep
     }
 
-    /// `None`: read every row group; `Some(groups)`: only these (empty: none), each with its
-    /// compressed bytes; counted.
-    fn row_groups_for(
-        &self,
-        file: &OpenFile,
-        prune: Prune<'_>,
-    ) -> Result<Option<Vec<(usize, u64)>>> {
+    /// `None`: read every row group; `Some(kept)`: only these row groups (empty: none), each
+    /// with its compressed bytes, and within them the rows the page index keeps; counted.
+    fn row_groups_for(&self, file: &OpenFile, prune: Prune<'_>) -> Result<Option<Kept>> {
         let Some(expr) = prune.expr else {
             if let Some(m) = prune.metrics {
                 m.files(1, 0);
@@ -430,12 +428,23 @@ impl Inner {
         };
         let counter = Arc::new(AtomicU64::new(0));
         let reader = file.file.with_counter(Arc::clone(&counter));
-        let metadata = decode::read_metadata(&reader, &file.path, self.type_name)?;
+        let metadata = decode::read_metadata_with_page_index(&reader, &file.path, self.type_name)?;
         let total = metadata.metadata().num_row_groups();
-        let groups = crate::store::prune::parquet_row_groups(expr, &metadata);
+        let mut groups = crate::store::prune::parquet_row_groups(expr, &metadata);
+        let row_groups_skipped = total - groups.len();
+        let mut selection = None;
+        if let Some(pages) = crate::store::prune::parquet_pages(expr, &metadata, &groups) {
+            if let Some(m) = prune.metrics {
+                m.pages(pages.pages_total, pages.pages_skipped);
+            }
+            if pages.pages_skipped > 0 {
+                groups = pages.groups;
+                selection = Some(pages.selection);
+            }
+        }
         if let Some(m) = prune.metrics {
             m.files(1, u64::from(groups.is_empty() && total > 0));
-            m.row_groups(total as u64, (total - groups.len()) as u64);
+            m.row_groups(total as u64, row_groups_skipped as u64);
             m.bytes(counter.load(Ordering::Relaxed), 0);
         }
         let sized = groups
@@ -449,8 +458,18 @@ impl Inner {
                 (g, bytes)
             })
             .collect();
-        Ok(Some(sized))
+        Ok(Some(Kept {
+            groups: sized,
+            selection,
+        }))
     }
+}
+
+/// What a predicate leaves of a file: row groups with their compressed bytes, and the page-level
+/// row selection within them.
+pub(super) struct Kept {
+    groups: Vec<(usize, u64)>,
+    selection: Option<parquet::arrow::arrow_reader::RowSelection>,
 }
 
 /// A projected batch with its columns in the order asked (the Parquet reader yields them in file
