@@ -756,3 +756,63 @@ fn arrays_with_nulls_come_back_as_options() {
     let batches = sql.query_arrow("SELECT 1 AS one").unwrap();
     assert_eq!(batches[0].column(0).len(), 1);
 }
+
+/// A partitioned `ParquetStore` is one view: DuckDB reads the Hive directories with the partition
+/// columns' types (a string value "007" stays VARCHAR, an enum partition is the ENUM again).
+#[test]
+fn partitioned_parquet_store_is_one_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = orders(2_000);
+    for (i, o) in rows.iter_mut().enumerate() {
+        if i % 3 == 0 {
+            o.symbol = "007".into();
+        }
+    }
+    let store = tokio_block(async {
+        let store = ParquetStore::<Order>::builder(dir.path().join("orders"))
+            .partition_by(["symbol", "side", "bucket(4, customer_id)"])
+            .create()
+            .await
+            .unwrap();
+        store.append(&OrderSoA::from(rows.clone())).await.unwrap();
+        store
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("parted", &store).unwrap();
+    let all: OrderSoA = sql
+        .query("SELECT * FROM parted ORDER BY order_id")
+        .unwrap();
+    assert_eq!(all.into_rows(), rows);
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct PerSymbol {
+        symbol: String,
+        side: Side,
+        n: i64,
+    }
+    let got: PerSymbolSoA = sql
+        .query(
+            "SELECT symbol, side, count(*) AS n FROM parted WHERE symbol = '007' \
+             GROUP BY ALL ORDER BY side",
+        )
+        .unwrap();
+    let count = |side| {
+        rows.iter()
+            .filter(|o| o.symbol == "007" && o.side == side)
+            .count() as i64
+    };
+    assert_eq!(
+        got.into_rows(),
+        vec![
+            PerSymbol { symbol: "007".into(), side: Side::Buy, n: count(Side::Buy) },
+            PerSymbol { symbol: "007".into(), side: Side::Sell, n: count(Side::Sell) },
+        ]
+    );
+    // Appends show up in the next query.
+    tokio_block(store.append(&OrderSoA::from(orders(10)))).unwrap();
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Count {
+        n: i64,
+    }
+    let n: CountSoA = sql.query("SELECT count(*) AS n FROM parted").unwrap();
+    assert_eq!(n.n, [2_010]);
+}

@@ -279,7 +279,21 @@ impl SqlEngine {
             SqlView::Snapshot(snapshot) => {
                 self.register_snapshot(name, plans, scan_fields, snapshot)
             }
-            SqlView::ParquetFiles(glob) => self.register_files(name, &plans, &scan_fields, &glob),
+            SqlView::ParquetFiles(glob) => {
+                self.register_files(name, &plans, &scan_fields, &literal(&glob))
+            }
+            SqlView::HiveFiles { glob, types } => {
+                let types: Vec<String> = types
+                    .iter()
+                    .map(|(column, ty)| format!("{}: {}", literal(column), literal(ty)))
+                    .collect();
+                let source = format!(
+                    "{}, hive_partitioning = true, hive_types = {{{}}}",
+                    literal(&glob),
+                    types.join(", ")
+                );
+                self.register_files(name, &plans, &scan_fields, &source)
+            }
         }
     }
 
@@ -335,7 +349,7 @@ impl SqlEngine {
         name: &str,
         plans: &[ColumnPlan],
         scan_fields: &[FieldRef],
-        glob: &str,
+        source: &str,
     ) -> Result<()> {
         let columns: Vec<String> = scan_fields
             .iter()
@@ -351,10 +365,9 @@ impl SqlEngine {
             })
             .collect();
         let sql = format!(
-            "CREATE OR REPLACE VIEW {} AS SELECT {} FROM read_parquet({})",
+            "CREATE OR REPLACE VIEW {} AS SELECT {} FROM read_parquet({source})",
             ident(name),
             columns.join(", "),
-            literal(glob)
         );
         self.execute(&sql)?;
         self.tables.set(name, None);

@@ -15,6 +15,15 @@ pub enum SqlView {
     /// Parquet files that DuckDB reads itself, with projection and filter pushdown: a path or
     /// a glob, expanded by every query.
     ParquetFiles(String),
+    /// Hive-partitioned Parquet files (a glob over `key=value/` directories) that DuckDB reads
+    /// with `hive_partitioning`: the columns named here come from the directory names, with
+    /// these DuckDB types (`VARCHAR`, `BIGINT`, ...).
+    HiveFiles {
+        /// The files.
+        glob: String,
+        /// `(column, DuckDB type)` of the partition columns the files do not hold.
+        types: Vec<(String, String)>,
+    },
 }
 
 impl std::fmt::Debug for SqlView {
@@ -24,6 +33,11 @@ impl std::fmt::Debug for SqlView {
             SqlView::ParquetFiles(glob) => {
                 f.debug_tuple("SqlView::ParquetFiles").field(glob).finish()
             }
+            SqlView::HiveFiles { glob, types } => f
+                .debug_struct("SqlView::HiveFiles")
+                .field("glob", glob)
+                .field("types", types)
+                .finish(),
         }
     }
 }
@@ -48,8 +62,30 @@ impl<T: Record> SqlSource<T> for ArrowStore<T> {
 
 impl<T: Record> SqlSource<T> for ParquetStore<T> {
     /// `<dir>/*.parquet`: the committed data files (staging files start with `.`, the manifest
-    /// and locks with `_`; an empty store has an empty `data.parquet` with the schema).
+    /// and locks with `_`; an empty store has an empty `data.parquet` with the schema). A
+    /// partitioned store: `<dir>/k=v/.../*.parquet` read with `hive_partitioning` and the
+    /// partition columns' types (null and empty strings both read as NULL there: Hive writes
+    /// both as `__HIVE_DEFAULT_PARTITION__`).
     fn sql_view(&self) -> Result<SqlView> {
+        let partitions = self.partitioning();
+        if !partitions.is_empty() {
+            let mut glob = self.dir().to_path_buf();
+            for _ in &partitions {
+                glob.push("*");
+            }
+            glob.push("*.parquet");
+            let glob = utf8(&glob, self.dir())?;
+            let schema = <T::Columns as crate::ToArrow>::schema();
+            let types = partitions
+                .iter()
+                .filter(|p| p.transform() == crate::store::partition::Transform::Identity)
+                .filter_map(|p| {
+                    let field = schema.field_with_name(p.source()).ok()?;
+                    Some((p.source().to_owned(), duckdb_type(field.data_type())?.to_owned()))
+                })
+                .collect();
+            return Ok(SqlView::HiveFiles { glob, types });
+        }
         let glob = self.dir().join("*.parquet");
         let glob = glob.to_str().ok_or_else(|| Error::InvalidOption {
             option: "ParquetStore directory",
@@ -60,4 +96,32 @@ impl<T: Record> SqlSource<T> for ParquetStore<T> {
         })?;
         Ok(SqlView::ParquetFiles(glob.to_owned()))
     }
+}
+
+fn utf8(path: &std::path::Path, dir: &std::path::Path) -> Result<String> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::InvalidOption {
+            option: "ParquetStore directory",
+            reason: format!("{} is not valid UTF-8, which DuckDB needs", dir.display()),
+        })
+}
+
+/// The DuckDB type of a partition column (the types a partition column can have).
+fn duckdb_type(data_type: &arrow_schema::DataType) -> Option<&'static str> {
+    use arrow_schema::DataType as D;
+    Some(match data_type {
+        D::Boolean => "BOOLEAN",
+        D::Int8 => "TINYINT",
+        D::Int16 => "SMALLINT",
+        D::Int32 => "INTEGER",
+        D::Int64 => "BIGINT",
+        D::UInt8 => "UTINYINT",
+        D::UInt16 => "USMALLINT",
+        D::UInt32 => "UINTEGER",
+        D::UInt64 => "UBIGINT",
+        D::Date32 => "DATE",
+        D::Utf8 | D::LargeUtf8 | D::Utf8View | D::Dictionary(_, _) => "VARCHAR",
+        _ => return None,
+    })
 }
