@@ -696,3 +696,175 @@ async fn page_index_skips_pages_inside_a_row_group() {
         assert_eq!(n, expected.len(), "{text}");
     }
 }
+
+/// Partitioned `DeltaStore`s: Delta `partitionColumns`, Hive directories, `partitionValues`,
+/// identity columns restored, transforms as table columns, pruning, per-partition compaction,
+/// vacuum keeping escaped paths, hostile values.
+#[cfg(feature = "delta")]
+mod delta {
+    use super::*;
+    use soa_runtime::DeltaStore;
+
+    fn url(dir: &Path) -> String {
+        dir.to_str().unwrap().to_owned()
+    }
+
+    fn log_lines(dir: &Path) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("_delta_log"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        for name in names {
+            for line in std::fs::read_to_string(name).unwrap().lines() {
+                out.push(serde_json::from_str(line).unwrap());
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn delta_partitions_by_day_and_symbol() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DeltaStore::<Tick>::create(url(dir.path())).await.unwrap();
+        let rows = ticks(300);
+        store.append(&TickSoA::from(&rows[..150])).await.unwrap();
+        store.append(&TickSoA::from(&rows[150..])).await.unwrap();
+        // The log: partition columns, a `day` date column in the schema, values per file.
+        let log = log_lines(dir.path());
+        let meta = log.iter().find_map(|l| l.get("metaData")).unwrap();
+        assert_eq!(
+            meta["partitionColumns"],
+            serde_json::json!(["day", "symbol"])
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(meta["schemaString"].as_str().unwrap()).unwrap();
+        let day = schema["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "day")
+            .unwrap();
+        assert_eq!(day["type"], "date");
+        let adds: Vec<&serde_json::Value> = log.iter().filter_map(|l| l.get("add")).collect();
+        assert_eq!(adds.len(), 30);
+        let odd = adds
+            .iter()
+            .find(|a| a["partitionValues"]["symbol"] == "a b/c")
+            .unwrap();
+        assert!(
+            odd["path"].as_str().unwrap().starts_with("day%3D2026-01-0"),
+            "{odd}"
+        );
+        assert!(
+            odd["path"]
+                .as_str()
+                .unwrap()
+                .contains("symbol%3Da%20b%252Fc/"),
+            "{odd}"
+        );
+        for f in data_files(dir.path()) {
+            assert!(f.starts_with("day=2026-01-0"), "{f}");
+            assert_eq!(
+                file_columns(&dir.path().join(&f)),
+                ["id", "ts", "side", "price", "qty"]
+            );
+        }
+        assert_eq!(sorted(store.load().await.unwrap().into_rows()), rows);
+        assert_eq!(store.count().await.unwrap(), 300);
+
+        // Pruning by partition values.
+        let c = Tick::col();
+        let (got, report) = store
+            .load_where_with_metrics(c.symbol.eq("007") & c.ts.lt(T0 + DAY))
+            .await
+            .unwrap();
+        let expected: Vec<Tick> = rows
+            .iter()
+            .filter(|t| t.symbol == "007" && t.ts < T0 + DAY)
+            .cloned()
+            .collect();
+        assert_eq!(sorted(got.into_rows()), expected);
+        assert_eq!(report.partitions_total, 15, "{report:?}");
+        assert_eq!(report.partitions_skipped, 14, "{report:?}");
+        assert_eq!(report.files_skipped, 28, "{report:?}");
+        // A projection of only the partition column.
+        let symbols = store.load_columns(&["symbol"]).await.unwrap();
+        assert_eq!(symbols.num_rows(), 300);
+
+        // Compaction per partition, then vacuum keeps every referenced file (escaped names).
+        let report = store.compact().await.unwrap();
+        assert_eq!(report.files_removed, 30);
+        assert_eq!(report.files_added, 15);
+        assert_eq!(sorted(store.load().await.unwrap().into_rows()), rows);
+        let vacuumed = store.vacuum(std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(vacuumed.deleted.len(), 30, "{vacuumed:?}");
+        assert_eq!(data_files(dir.path()).len(), 15);
+        let reopened = DeltaStore::<Tick>::open(url(dir.path())).await.unwrap();
+        assert_eq!(sorted(reopened.load().await.unwrap().into_rows()), rows);
+        // The stored partitioning wins; another explicit one is refused.
+        let err = DeltaStore::<Tick>::builder(url(dir.path()))
+            .partition_by(["symbol"])
+            .open()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidOption { .. }), "{err}");
+        // Overwrite removes every partition's files.
+        let aapl: Vec<Tick> = rows
+            .iter()
+            .filter(|t| t.symbol == "AAPL")
+            .cloned()
+            .collect();
+        reopened.save(&TickSoA::from(&aapl[..])).await.unwrap();
+        assert_eq!(sorted(reopened.load().await.unwrap().into_rows()), aapl);
+        let old = reopened.at_version(2).await.unwrap();
+        assert_eq!(old.count().await.unwrap(), 300);
+    }
+
+    #[tokio::test]
+    async fn delta_hostile_values_and_memory() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("t");
+        let store = DeltaStore::<Tagged>::create(url(&root)).await.unwrap();
+        let values = hostile();
+        let rows: Vec<Tagged> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Tagged {
+                n: i as u32,
+                tag: v.clone(),
+            })
+            .collect();
+        store.append(&TaggedSoA::from(&rows[..])).await.unwrap();
+        for f in tree(outer.path()) {
+            assert!(f.starts_with("t/"), "{f:?} is outside the table");
+        }
+        let mut got = store.load().await.unwrap().into_rows();
+        got.sort_by_key(|r| r.n);
+        assert_eq!(got, rows);
+        for (i, v) in values.iter().enumerate().step_by(11) {
+            let hit = store
+                .load_where(Tagged::col().tag.eq(v.as_str()))
+                .await
+                .unwrap();
+            assert_eq!(hit.into_rows(), vec![rows[i].clone()], "{v:?}");
+        }
+        store.vacuum(std::time::Duration::ZERO).await.unwrap();
+        let reopened = DeltaStore::<Tagged>::open(url(&root)).await.unwrap();
+        assert_eq!(reopened.count().await.unwrap(), rows.len() as u64);
+        let mut again = reopened.load().await.unwrap().into_rows();
+        again.sort_by_key(|r| r.n);
+        assert_eq!(again, rows);
+
+        // memory:// through object_store paths.
+        let mem = DeltaStore::<Tagged>::create("memory://partitioned-hostile")
+            .await
+            .unwrap();
+        mem.append(&TaggedSoA::from(&rows[..])).await.unwrap();
+        let mut got = mem.load().await.unwrap().into_rows();
+        got.sort_by_key(|r| r.n);
+        assert_eq!(got, rows);
+    }
+}

@@ -81,7 +81,10 @@ impl<T: Record> SqlSource<T> for ParquetStore<T> {
                 .filter(|p| p.transform() == crate::store::partition::Transform::Identity)
                 .filter_map(|p| {
                     let field = schema.field_with_name(p.source()).ok()?;
-                    Some((p.source().to_owned(), duckdb_type(field.data_type())?.to_owned()))
+                    Some((
+                        p.source().to_owned(),
+                        duckdb_type(field.data_type())?.to_owned(),
+                    ))
                 })
                 .collect();
             return Ok(SqlView::HiveFiles { glob, types });

@@ -569,6 +569,52 @@ impl PartitionSpec {
         text_column(value, &field.data_type, rows).map(Some)
     }
 
+    /// A decoded batch with the identity partition columns its file does not hold, built from
+    /// the file's partition `values`, in the order of `columns` (every column of `schema`, the
+    /// row type's, if `None`).
+    pub fn complete(
+        &self,
+        batch: RecordBatch,
+        schema: &SchemaRef,
+        values: &[(String, Option<String>)],
+        columns: Option<&[String]>,
+    ) -> Result<RecordBatch> {
+        let names: Vec<&str> = match columns {
+            Some(names) => names.iter().map(String::as_str).collect(),
+            None => schema.fields().iter().map(|f| f.name().as_str()).collect(),
+        };
+        let have = batch.schema();
+        let rows = batch.num_rows();
+        let mut fields = Vec::with_capacity(names.len());
+        let mut arrays = Vec::with_capacity(names.len());
+        for name in names {
+            if let Ok(i) = have.index_of(name) {
+                fields.push(Arc::clone(&have.fields()[i]));
+                arrays.push(Arc::clone(batch.column(i)));
+                continue;
+            }
+            let value = self
+                .fields
+                .iter()
+                .position(|f| {
+                    f.partition.source() == name && f.partition.transform == Transform::Identity
+                })
+                .and_then(|i| values.get(i))
+                .and_then(|(_, v)| v.as_deref());
+            if let (Some(column), Ok(field)) = (
+                self.constant_column(name, value, rows)?,
+                schema.field_with_name(name),
+            ) {
+                fields.push(Arc::new(field.clone()));
+                arrays.push(column);
+            }
+        }
+        let out = Arc::new(Schema::new_with_metadata(fields, have.metadata().clone()));
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        RecordBatch::try_new_with_options(out, arrays, &options)
+            .map_err(|e| Error::arrow("restoring the partition columns", e))
+    }
+
     /// Statistics of the source columns over `n` units (files) from their partition values:
     /// an identity column is its value, a time transform bounds its column to the period.
     pub fn stats<'a>(

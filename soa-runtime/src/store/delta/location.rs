@@ -125,7 +125,12 @@ impl Location {
     pub fn child(&self, rel: &str) -> ObjectPath {
         let mut path = self.root.clone();
         for part in rel.split('/').filter(|p| !p.is_empty()) {
-            path = path.join(part);
+            // As written (a Hive directory `k=a%2Fb` stays that object name, as other Delta
+            // writers and readers name it); only a part the store cannot take is encoded.
+            path = match object_store::path::PathPart::parse(part) {
+                Ok(raw) => path.join(raw),
+                Err(_) => path.join(part),
+            };
         }
         path
     }

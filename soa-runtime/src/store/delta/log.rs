@@ -38,6 +38,8 @@ pub(crate) struct AddFile {
     /// Where the file's rows go (`ORDER_TAG`); `None`: after everything, in this commit's order.
     pub order: Option<String>,
     pub column_bytes: Vec<u64>,
+    /// `(partition column, value)`; `None`: null.
+    pub partition: Vec<(String, Option<String>)>,
 }
 
 /// A data file to remove (from the snapshot the commit was prepared on).
@@ -45,6 +47,21 @@ pub(crate) struct AddFile {
 pub(crate) struct RemoveFile {
     pub path: String,
     pub size: u64,
+    pub partition: Vec<(String, Option<String>)>,
+}
+
+/// The `partitionValues` object of an action.
+fn partition_values(values: &[(String, Option<String>)]) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.clone().map_or(serde_json::Value::Null, Into::into),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// What a commit does, for `commitInfo` and for conflict checks.
@@ -200,7 +217,7 @@ impl Commit {
                     "deletionTimestamp": now,
                     "dataChange": data_change,
                     "extendedFileMetadata": true,
-                    "partitionValues": {},
+                    "partitionValues": partition_values(&remove.partition),
                     "size": remove.size,
                 }})
                 .to_string(),
@@ -215,7 +232,7 @@ impl Commit {
             lines.push(
                 json!({"add": {
                     "path": escape_path(&add.path),
-                    "partitionValues": {},
+                    "partitionValues": partition_values(&add.partition),
                     "size": add.size,
                     "modificationTime": now,
                     "dataChange": data_change,

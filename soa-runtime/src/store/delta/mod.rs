@@ -63,6 +63,7 @@ use crate::store::core::OpenMode;
 use crate::store::parquet::decode::{self, Columns};
 use crate::store::parquet::encode::{WriteSettings, write_bytes, write_file};
 use crate::store::parquet::{Codec, ParquetOptions};
+use crate::store::partition::{Partition, PartitionSpec};
 use crate::store::{
     BatchStream, ColumnStats, Record, SOURCE_FILE_KEY, ScanOptions, Store, StoreStats, WriteMode,
     blocking, filtered, project_columns,
@@ -135,6 +136,8 @@ impl Default for DeltaOptions {
 pub struct DeltaStoreBuilder<T> {
     target: Target,
     options: DeltaOptions,
+    /// `partition_by` as text (`None`: the row type's `#[soa(partition)]` fields).
+    partition_by: Option<Vec<String>>,
     _rows: PhantomData<fn() -> T>,
 }
 
@@ -256,6 +259,27 @@ impl<T: Record> DeltaStoreBuilder<T> {
     /// # Errors
     /// Also [`Error::SchemaMismatch`] if the table was written for another row type or its columns
     /// do not read as this type's, [`Error::Delta`] for a log this crate cannot read.
+    /// Partitions a new table by these columns and transforms (the table's
+    /// `partitionColumns`; see [`ParquetStoreBuilder::partition_by`](crate::store::parquet::ParquetStoreBuilder::partition_by)
+    /// for the forms), replacing the row type's `#[soa(partition)]` fields. Files go to Hive
+    /// directories `key=value/` under the table root. An identity partition column is not stored
+    /// in the data files (Delta readers take it from `partitionValues`); a transform (`day(ts)`)
+    /// adds its key as a column of the table schema (`day`: `date`; `year`, `bucket`:
+    /// `integer`; `month`, `hour`: `string`) that Delta readers see and this store drops.
+    ///
+    /// An existing table keeps its partitioning (recorded in the table property
+    /// `soa.partitionBy`, or its identity `partitionColumns` if another writer created it);
+    /// opening it with a different one is an [`Error::InvalidOption`].
+    #[must_use]
+    pub fn partition_by<I>(mut self, partitions: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: ToString,
+    {
+        self.partition_by = Some(partitions.into_iter().map(|p| p.to_string()).collect());
+        self
+    }
+
     pub async fn open(self) -> Result<DeltaStore<T>> {
         self.build(OpenMode::Existing).await
     }
@@ -296,12 +320,22 @@ impl<T: Record> DeltaStoreBuilder<T> {
             });
         }
         let engine = state::engine(&location)?;
-        let make = |u64_as_decimal: bool| -> Result<Arc<Inner>> {
-            let types = TableTypes::new(
-                &<T::Columns as ToArrow>::schema(),
-                type_name,
-                u64_as_decimal,
-            )?;
+        let schema = <T::Columns as ToArrow>::schema();
+        let explicit = self.partition_by.is_some();
+        let wanted: Vec<String> = match self.partition_by {
+            Some(texts) => texts,
+            None => <T::Columns as ToArrow>::PARTITION_BY
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        let make = |u64_as_decimal: bool, texts: &[String]| -> Result<Arc<Inner>> {
+            let parts = texts
+                .iter()
+                .map(|t| t.parse::<Partition>())
+                .collect::<Result<Vec<_>>>()?;
+            let spec = PartitionSpec::resolve(&parts, &schema, type_name, "DeltaStore")?;
+            let types = TableTypes::new(&schema, type_name, u64_as_decimal)?.with_partitions(&spec);
             let parquet = ParquetOptions {
                 compression: options.compression,
                 row_group_size: options.row_group_size,
@@ -319,9 +353,10 @@ impl<T: Record> DeltaStoreBuilder<T> {
                 options: options.clone(),
                 state: Mutex::new(None),
                 writer: tokio::sync::Mutex::new(()),
+                spec,
             }))
         };
-        let mut inner = make(options.u64_as_decimal)?;
+        let mut inner = make(options.u64_as_decimal, &wanted)?;
         let exists = {
             let inner = Arc::clone(&inner);
             io(async move { inner.has_log().await }).await?
@@ -354,10 +389,28 @@ impl<T: Record> DeltaStoreBuilder<T> {
             let inner = Arc::clone(&inner);
             blocking(move || inner.latest()).await?
         };
+        // The table's own partitioning wins over the type's; an explicit different one is refused.
+        let stored = stored_partitioning(&state, &schema);
+        if stored != inner.spec.texts() {
+            if explicit {
+                return Err(Error::InvalidOption {
+                    option: "partition_by",
+                    reason: format!(
+                        "the table at {} is partitioned by {stored:?}, not {wanted:?}",
+                        inner.location.display
+                    ),
+                });
+            }
+            let again = make(inner.options.u64_as_decimal, &stored)?;
+            if let Ok(mut slot) = again.state.lock() {
+                *slot = Some(state.clone());
+            }
+            inner = again;
+        }
         if let Err(e) = inner.check_table(&state) {
             // A table created with the other `u64` mapping (or by another writer that chose it)
             // is read and written with that mapping.
-            let other = make(!inner.options.u64_as_decimal)?;
+            let other = make(!inner.options.u64_as_decimal, &inner.spec.texts())?;
             if other.types.schema_string == inner.types.schema_string
                 || other.check_table(&state).is_err()
             {
@@ -437,6 +490,8 @@ struct Inner {
     state: Mutex<Option<TableState>>,
     /// One commit at a time per instance (other instances and processes race by put-if-absent).
     writer: tokio::sync::Mutex<()>,
+    /// How rows are partitioned (empty: not partitioned).
+    spec: PartitionSpec,
 }
 
 impl<T: Record> DeltaStore<T> {
@@ -470,6 +525,7 @@ impl<T: Record> DeltaStore<T> {
         DeltaStoreBuilder {
             target: Target::Url(url.as_ref().to_owned()),
             options: DeltaOptions::default(),
+            partition_by: None,
             _rows: PhantomData,
         }
     }
@@ -483,6 +539,7 @@ impl<T: Record> DeltaStore<T> {
         DeltaStoreBuilder {
             target: Target::Store(store, prefix.into()),
             options: DeltaOptions::default(),
+            partition_by: None,
             _rows: PhantomData,
         }
     }
@@ -588,9 +645,20 @@ impl<T: Record> DeltaStore<T> {
         let mut runs: Vec<Vec<DataFile>> = Vec::new();
         let mut run: Vec<DataFile> = Vec::new();
         let mut run_bytes = 0u64;
+        // Runs of adjacent small files of one partition (files grouped by partition, each
+        // partition in the order of its first file).
+        let mut files: Vec<&DataFile> = Vec::with_capacity(state.files.len());
+        let mut seen: Vec<&[(String, Option<String>)]> = Vec::new();
         for file in state.files.iter() {
+            if !seen.contains(&file.partition.as_slice()) {
+                seen.push(&file.partition);
+                files.extend(state.files.iter().filter(|f| f.partition == file.partition));
+            }
+        }
+        for file in files {
             let small = file.size < half;
-            if small && run_bytes + file.size <= self.inner.options.target_file_size {
+            let same = run.first().is_none_or(|f| f.partition == file.partition);
+            if small && same && run_bytes + file.size <= self.inner.options.target_file_size {
                 run_bytes += file.size;
                 run.push(file.clone());
                 continue;
@@ -625,9 +693,11 @@ impl<T: Record> DeltaStore<T> {
                 removes.push(RemoveFile {
                     path: file.path.clone(),
                     size: file.size,
+                    partition: file.partition.clone(),
                 });
             }
             let inner = Arc::clone(&self.inner);
+            let values = self.inner.values_of(&run[0]);
             let mut add = blocking(move || {
                 let file_batches = batches
                     .iter()
@@ -641,7 +711,7 @@ impl<T: Record> DeltaStore<T> {
                         inner.types.to_file(&b, inner.type_name)
                     })
                     .collect::<Result<Vec<_>>>()?;
-                inner.encode(file_batches)
+                inner.encode(file_batches, &values)
             })
             .await?;
             add.0.order = run.first().and_then(|f| f.order.clone());
@@ -696,8 +766,15 @@ impl<T: Record> DeltaStore<T> {
                     .chain(parts.last())
                     .any(|p| p.starts_with('_') || p.starts_with('.'));
                 let rel = parts.join("/");
+                // A local listing names `k=a%2Fb` as `k=a%252Fb` (object_store's encoding of
+                // `%`): a file is kept if either spelling is referenced.
+                let decoded: Vec<String> = parts
+                    .iter()
+                    .map(|p| crate::store::partition::unescape(p))
+                    .collect();
                 if hidden
                     || referenced.contains(&rel)
+                    || referenced.contains(&decoded.join("/"))
                     || SystemTime::from(object.last_modified) > cutoff
                 {
                     continue;
@@ -863,6 +940,12 @@ impl Inner {
                 json!(self.options.checkpoint_interval.to_string()),
             );
         }
+        if !self.spec.is_empty() {
+            configuration.insert(
+                PARTITION_PROPERTY.into(),
+                json!(serde_json::to_string(&self.spec.texts()).unwrap_or_default()),
+            );
+        }
         let commit = Commit {
             id: log::random_id(),
             operation: Operation::Create,
@@ -875,7 +958,7 @@ impl Inner {
                     "name": self.type_name,
                     "format": {"provider": "parquet", "options": {}},
                     "schemaString": self.types.schema_string,
-                    "partitionColumns": [],
+                    "partitionColumns": self.spec.keys(),
                     "configuration": configuration,
                     "createdTime": now,
                 }}),
@@ -951,16 +1034,29 @@ impl Inner {
     }
 
     /// Encodes file-typed batches into one data file's bytes and its `add`. Blocking.
-    fn encode(&self, batches: Vec<RecordBatch>) -> Result<(AddFile, Option<Bytes>)> {
-        let name = format!(
+    fn encode(
+        &self,
+        batches: Vec<RecordBatch>,
+        partition: &[Option<String>],
+    ) -> Result<(AddFile, Option<Bytes>)> {
+        let file_name = format!(
             "part-{}.{}.parquet",
             log::random_id(),
             codec_suffix(self.options.compression)
         );
+        let name = if self.spec.is_empty() {
+            file_name
+        } else {
+            format!("{}/{file_name}", self.spec.dir(partition))
+        };
+        let batches = batches
+            .iter()
+            .map(|b| self.spec.data_batch(b))
+            .collect::<Result<Vec<_>>>()?;
         let label = PathBuf::from(format!("{}/{name}", self.location.display));
         let settings = WriteSettings {
-            schema: &self.types.file,
-            file_schema: &self.types.file,
+            schema: &self.types.data_file,
+            file_schema: &self.types.data_file,
             type_name: self.type_name,
             props: &self.props,
             row_group_size: self.options.row_group_size,
@@ -971,8 +1067,25 @@ impl Inner {
         // as `ParquetStore` writes; elsewhere it is built in memory and uploaded by `commit`.
         let (written, bytes) = match self.local_root() {
             Some(root) => {
-                let written = write_file(&root.join(&name), settings, batches)?;
-                crate::store::durable::sync_dir(&root)?;
+                let path = root.join(&name);
+                let dir = path
+                    .parent()
+                    .map_or_else(|| root.clone(), std::path::Path::to_path_buf);
+                let created = !dir.exists();
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                let written = write_file(&path, settings, batches)?;
+                crate::store::durable::sync_dir(&dir)?;
+                if created {
+                    // New partition directories are durable before the commit names them.
+                    let mut up = dir.parent();
+                    while let Some(parent) = up {
+                        crate::store::durable::sync_dir(parent)?;
+                        if parent == root {
+                            break;
+                        }
+                        up = parent.parent();
+                    }
+                }
                 (written, None)
             }
             None => {
@@ -980,7 +1093,7 @@ impl Inner {
                 (written, Some(Bytes::from(bytes)))
             }
         };
-        let stats = FileStats::from_parquet(&written.metadata, &self.types.file);
+        let stats = FileStats::from_parquet(&written.metadata, &self.types.data_file);
         Ok((
             AddFile {
                 path: name,
@@ -989,9 +1102,93 @@ impl Inner {
                 crc32: written.crc32,
                 order: None,
                 column_bytes: written.column_bytes,
+                partition: self
+                    .spec
+                    .keys()
+                    .into_iter()
+                    .zip(partition.iter().cloned())
+                    .collect(),
             },
             bytes,
         ))
+    }
+
+    /// A file's partition values in the order of the spec's keys.
+    fn values_of(&self, file: &DataFile) -> Vec<Option<String>> {
+        self.spec
+            .keys()
+            .iter()
+            .map(|k| {
+                file.partition
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.clone())
+            })
+            .collect()
+    }
+
+    /// Adds the identity partition columns a file does not hold (no-op when unpartitioned).
+    fn complete(
+        &self,
+        batch: RecordBatch,
+        partition: &[(String, Option<String>)],
+        columns: Option<&[String]>,
+    ) -> Result<RecordBatch> {
+        if Arc::ptr_eq(&self.types.data_file, &self.types.file) {
+            return Ok(batch);
+        }
+        let keys = self.spec.keys();
+        let values: Vec<(String, Option<String>)> = keys
+            .iter()
+            .map(|k| {
+                let v = partition
+                    .iter()
+                    .find(|(key, _)| key == k)
+                    .and_then(|(_, v)| v.clone());
+                (k.clone(), v)
+            })
+            .collect();
+        self.spec.complete(batch, &self.types.row, &values, columns)
+    }
+
+    /// Which files the predicate may match by their partition values.
+    fn partitions_may_match(&self, files: &[DataFile], expr: &crate::predicate::Expr) -> Vec<bool> {
+        let values: Vec<Vec<Option<String>>> = files.iter().map(|f| self.values_of(f)).collect();
+        let rows: Vec<u64> = files.iter().map(|f| f.rows.unwrap_or(0)).collect();
+        let units: Vec<(&[Option<String>], u64)> = values
+            .iter()
+            .zip(&rows)
+            .map(|(v, r)| (v.as_slice(), *r))
+            .collect();
+        let mut stats = self.spec.stats(&units);
+        crate::store::prune::may_match(expr, files.len(), &mut stats)
+    }
+
+    /// Row-typed batches as data files: one file, or one per partition touched. Blocking.
+    fn encode_split(&self, batches: &[RecordBatch]) -> Result<Vec<(AddFile, Option<Bytes>)>> {
+        let to_file = |b: &RecordBatch| self.types.to_file(b, self.type_name);
+        if self.spec.is_empty() {
+            let file_batches = batches
+                .iter()
+                .filter(|b| b.num_rows() > 0)
+                .map(to_file)
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(vec![self.encode(file_batches, &[])?]);
+        }
+        let mut groups: Vec<(Vec<Option<String>>, Vec<RecordBatch>)> = Vec::new();
+        for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+            for (values, rows) in self.spec.split(batch, self.type_name)? {
+                let rows = to_file(&rows)?;
+                match groups.iter_mut().find(|(v, _)| *v == values) {
+                    Some((_, group)) => group.push(rows),
+                    None => groups.push((values, vec![rows])),
+                }
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(values, group)| self.encode(group, &values))
+            .collect()
     }
 
     /// The table's directory when it is on local disk.
@@ -1160,6 +1357,7 @@ impl Inner {
         self.check_rows(file, &label, metadata.metadata().file_metadata().num_rows())?;
         let names = self.names_in(metadata.schema(), columns);
         let rows = usize::try_from(metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let values = file.partition.clone();
         let batches = decode::decode_columns(
             bytes,
             &metadata,
@@ -1173,6 +1371,7 @@ impl Inner {
             .into_iter()
             .filter(|b| b.num_rows() > 0 || names.is_empty())
             .map(|b| self.restore(b, &label))
+            .map(|b| b.and_then(|b| self.complete(b, &values, columns)))
             .collect()
     }
 
@@ -1183,7 +1382,12 @@ impl Inner {
         columns: Option<&[String]>,
     ) -> Vec<String> {
         match columns {
-            Some(names) => names.to_vec(),
+            // Identity partition columns are not in the files (`complete` adds them).
+            Some(names) => names
+                .iter()
+                .filter(|n| !self.spec.is_identity_column(n))
+                .cloned()
+                .collect(),
             None => self
                 .types
                 .row
@@ -1230,7 +1434,9 @@ impl Inner {
         tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
     ) -> bool {
         let send = |item: Result<RecordBatch>| tx.blocking_send(item).is_ok();
-        if batch_size == usize::MAX {
+        let only_partitions =
+            columns.is_some_and(|c| self.names_in(&self.types.data_file, Some(c)).is_empty());
+        if batch_size == usize::MAX || only_partitions {
             return match self.decode_whole(&bytes, file, columns) {
                 Ok(batches) => batches.into_iter().all(|b| send(Ok(b))),
                 Err(e) => {
@@ -1263,7 +1469,11 @@ impl Inner {
         loop {
             let next = decode::next_batch(&mut reader, &label)
                 .and_then(|b| b.map(|b| in_order(b, &names)).transpose())
-                .and_then(|b| b.map(|b| self.restore(b, &label)).transpose());
+                .and_then(|b| b.map(|b| self.restore(b, &label)).transpose())
+                .and_then(|b| {
+                    b.map(|b| self.complete(b, &file.partition, columns))
+                        .transpose()
+                });
             match next {
                 Ok(Some(batch)) if batch.num_rows() == 0 => {}
                 Ok(Some(batch)) => {
@@ -1279,6 +1489,33 @@ impl Inner {
             }
         }
     }
+}
+
+/// Table property holding the partition spec (JSON array of `Partition` texts).
+const PARTITION_PROPERTY: &str = "soa.partitionBy";
+
+/// The partitioning a table was created with: our property, else the identity partition
+/// columns of its files (a table another writer partitioned), else none.
+fn stored_partitioning(state: &TableState, schema: &arrow_schema::SchemaRef) -> Vec<String> {
+    if let Some(text) = state
+        .snapshot
+        .table_properties()
+        .unknown_properties
+        .get(PARTITION_PROPERTY)
+        && let Ok(texts) = serde_json::from_str::<Vec<String>>(text)
+    {
+        return texts;
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    for file in state.files.iter() {
+        for (k, _) in &file.partition {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.sort_by_key(|k| schema.index_of(k).unwrap_or(usize::MAX));
+    keys.into_iter().map(str::to_owned).collect()
 }
 
 /// The same Delta type, ignoring nullability at every depth (other writers mark nested fields
@@ -1346,13 +1583,7 @@ impl<T: Record> Store<T> for DeltaStore<T> {
             if rows == 0 {
                 return Ok((state, Vec::new()));
             }
-            let file_batches = batches
-                .iter()
-                .filter(|b| b.num_rows() > 0)
-                .map(|b| inner.types.to_file(b, inner.type_name))
-                .collect::<Result<Vec<_>>>()?;
-            let file = inner.encode(file_batches)?;
-            Ok((state, vec![file]))
+            Ok((state, inner.encode_split(&batches)?))
         })
         .await?;
         let (operation, removes) = if overwrite {
@@ -1362,6 +1593,7 @@ impl<T: Record> Store<T> for DeltaStore<T> {
                 .map(|f| RemoveFile {
                     path: f.path.clone(),
                     size: f.size,
+                    partition: f.partition.clone(),
                 })
                 .collect();
             (Operation::Overwrite, removes)
@@ -1400,10 +1632,26 @@ impl<T: Record> Store<T> for DeltaStore<T> {
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 // Files whose statistics rule the predicate out are not fetched.
-                let keep = match &expr {
+                let mut keep = match &expr {
                     Some(expr) => skip::files_may_match(&state.files, expr, &inner.types),
                     None => vec![true; state.files.len()],
                 };
+                if let Some(expr) = &expr
+                    && !inner.spec.is_empty()
+                {
+                    let by_partition = inner.partitions_may_match(&state.files, expr);
+                    if let Some(m) = &metrics {
+                        let mut seen: HashMap<&[(String, Option<String>)], bool> = HashMap::new();
+                        for (f, k) in state.files.iter().zip(&by_partition) {
+                            *seen.entry(f.partition.as_slice()).or_insert(false) |= *k;
+                        }
+                        let skipped = seen.values().filter(|k| !**k).count() as u64;
+                        m.partitions(seen.len() as u64, skipped);
+                    }
+                    for (k, p) in keep.iter_mut().zip(by_partition) {
+                        *k &= p;
+                    }
+                }
                 let files: Vec<DataFile> = state
                     .files
                     .iter()
@@ -1518,9 +1766,19 @@ impl<T: Record> Store<T> for DeltaStore<T> {
                 ..StoreStats::default()
             };
         };
+        let slots: Vec<Option<usize>> = self
+            .inner
+            .types
+            .data_file
+            .fields()
+            .iter()
+            .map(|f| schema.index_of(f.name()).ok())
+            .collect();
         for file in state.files.iter() {
-            for (column, bytes) in columns.iter_mut().zip(&file.column_bytes) {
-                column.bytes += bytes;
+            for (slot, bytes) in slots.iter().zip(&file.column_bytes) {
+                if let Some(column) = slot.and_then(|i| columns.get_mut(i)) {
+                    column.bytes += bytes;
+                }
             }
         }
         StoreStats {

@@ -46,6 +46,8 @@ pub(crate) struct DataFile {
     pub column_bytes: Vec<u64>,
     /// The `stats` JSON of the `add` action, if any.
     pub stats: Option<Arc<str>>,
+    /// `partitionValues`, sorted by column (`None`: null).
+    pub partition: Vec<(String, Option<String>)>,
 }
 
 /// A snapshot and its files in row order.
@@ -218,12 +220,9 @@ fn read_scan_rows(
                 reason: format!("data file {path} has a deletion vector (not supported)"),
             });
         }
-        if partitions.is_some_and(|p| !map_at(p, row).is_empty()) {
-            return Err(Error::Delta {
-                location: location.display.clone(),
-                reason: "partitioned tables are not supported yet".into(),
-            });
-        }
+        let mut partition: Vec<(String, Option<String>)> =
+            partitions.map(|p| values_at(p, row)).unwrap_or_default();
+        partition.sort();
         let tags = tags.map(|t| map_at(t, row)).unwrap_or_default();
         let stats_text = stats.filter(|s| s.is_valid(row)).map(|s| s.value(row));
         let rows = stats_text
@@ -244,9 +243,30 @@ fn read_scan_rows(
                 .map(|c| c.split(',').filter_map(|n| n.parse().ok()).collect())
                 .unwrap_or_default(),
             stats: stats_text.map(Arc::from),
+            partition,
         });
     }
     Ok(())
+}
+
+/// The entries of a string map, nulls kept.
+fn values_at(map: &MapArray, row: usize) -> Vec<(String, Option<String>)> {
+    if map.is_null(row) {
+        return Vec::new();
+    }
+    let entries = map.value(row);
+    let (Some(keys), Some(values)) = (
+        entries.column(0).as_string_opt::<i32>(),
+        entries.column(1).as_string_opt::<i32>(),
+    ) else {
+        return Vec::new();
+    };
+    (0..entries.len())
+        .map(|i| {
+            let value = values.is_valid(i).then(|| values.value(i).to_owned());
+            (keys.value(i).to_owned(), value)
+        })
+        .collect()
 }
 
 fn map_at(map: &MapArray, row: usize) -> HashMap<String, String> {

@@ -41,6 +41,8 @@ const INVALID_NAME_CHARS: &[char] = &[' ', ',', ';', '{', '}', '(', ')', '\n', '
 pub(crate) struct TableTypes {
     pub row: SchemaRef,
     pub file: SchemaRef,
+    /// `file` without the identity partition columns: what the data files hold.
+    pub data_file: SchemaRef,
     pub schema_string: String,
 }
 
@@ -62,11 +64,43 @@ impl TableTypes {
             json_fields.push(json_field);
         }
         let schema_string = json!({"type": "struct", "fields": json_fields}).to_string();
+        let file = Arc::new(Schema::new(file_fields).with_metadata(row.metadata().clone()));
         Ok(TableTypes {
             row: Arc::clone(row),
-            file: Arc::new(Schema::new(file_fields).with_metadata(row.metadata().clone())),
+            data_file: Arc::clone(&file),
+            file,
             schema_string,
         })
+    }
+
+    /// The table's types under a partition spec: the data files without the identity partition
+    /// columns, and the table schema with a column per transform partition (`day` as `date`,
+    /// `year` and `bucket` as `integer`, `month` and `hour` as `string`), which Delta readers
+    /// fill from the partition values.
+    pub fn with_partitions(mut self, spec: &crate::store::partition::PartitionSpec) -> Self {
+        use crate::store::partition::Transform;
+        self.data_file = spec.data_schema(&self.file);
+        let extra: Vec<Value> = spec
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let ty = match f.partition.transform() {
+                    Transform::Identity => return None,
+                    Transform::Day => "date",
+                    Transform::Year | Transform::Bucket(_) => "integer",
+                    _ => "string",
+                };
+                Some(json!({"name": f.partition.key(), "type": ty, "nullable": true, "metadata": {}}))
+            })
+            .collect();
+        if !extra.is_empty()
+            && let Ok(mut schema) = serde_json::from_str::<Value>(&self.schema_string)
+            && let Some(fields) = schema.get_mut("fields").and_then(Value::as_array_mut)
+        {
+            fields.extend(extra);
+            self.schema_string = schema.to_string();
+        }
+        self
     }
 
     /// A batch of the row type as the data files hold it (exact: a value the Delta type cannot

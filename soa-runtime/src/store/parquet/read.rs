@@ -65,46 +65,8 @@ impl Inner {
         if Arc::ptr_eq(&self.data_schema, &self.schema) {
             return Ok(batch);
         }
-        let names: Vec<&str> = match columns {
-            Some(names) => names.iter().map(String::as_str).collect(),
-            None => self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect(),
-        };
-        let schema = batch.schema();
-        let rows = batch.num_rows();
-        let mut fields = Vec::with_capacity(names.len());
-        let mut arrays = Vec::with_capacity(names.len());
-        for name in names {
-            if let Ok(i) = schema.index_of(name) {
-                fields.push(Arc::clone(&schema.fields()[i]));
-                arrays.push(Arc::clone(batch.column(i)));
-                continue;
-            }
-            let value = entry
-                .partition
-                .iter()
-                .zip(&self.spec.fields)
-                .find(|(_, f)| f.partition.source() == name)
-                .and_then(|((_, v), _)| v.as_deref());
-            if let (Some(column), Ok(field)) = (
-                self.spec.constant_column(name, value, rows)?,
-                self.schema.field_with_name(name),
-            ) {
-                fields.push(Arc::new(field.clone()));
-                arrays.push(column);
-            }
-        }
-        let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
-            fields,
-            schema.metadata().clone(),
-        ));
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
-        RecordBatch::try_new_with_options(schema, arrays, &options)
-            .map_err(|e| Error::arrow("restoring the partition columns", e))
+        self.spec
+            .complete(batch, &self.schema, &entry.partition, columns)
     }
 
     /// The columns to decode from a file for `columns`: without the identity partition
