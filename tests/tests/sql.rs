@@ -779,9 +779,7 @@ fn partitioned_parquet_store_is_one_view() {
     });
     let sql = SqlEngine::in_memory().unwrap();
     sql.register("parted", &store).unwrap();
-    let all: OrderSoA = sql
-        .query("SELECT * FROM parted ORDER BY order_id")
-        .unwrap();
+    let all: OrderSoA = sql.query("SELECT * FROM parted ORDER BY order_id").unwrap();
     assert_eq!(all.into_rows(), rows);
     #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
     struct PerSymbol {
@@ -803,8 +801,16 @@ fn partitioned_parquet_store_is_one_view() {
     assert_eq!(
         got.into_rows(),
         vec![
-            PerSymbol { symbol: "007".into(), side: Side::Buy, n: count(Side::Buy) },
-            PerSymbol { symbol: "007".into(), side: Side::Sell, n: count(Side::Sell) },
+            PerSymbol {
+                symbol: "007".into(),
+                side: Side::Buy,
+                n: count(Side::Buy)
+            },
+            PerSymbol {
+                symbol: "007".into(),
+                side: Side::Sell,
+                n: count(Side::Sell)
+            },
         ]
     );
     // Appends show up in the next query.
