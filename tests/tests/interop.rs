@@ -1599,4 +1599,91 @@ mod delta {
             "{out:?}"
         );
     }
+
+    /// A partitioned table (identity `symbol` with values that need escaping, `day(ts)`): the
+    /// Delta readers see every column, the `day` key column, and prune by `symbol`.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn delta_readers_read_a_partitioned_table_and_prune() {
+        let python = delta_python();
+        if !have_modules(
+            &python,
+            &["deltalake", "polars", "duckdb", "duckdb_extensions"],
+            ".venv-delta",
+        ) {
+            return;
+        }
+        use soa_tests::Side;
+        #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+        struct Fill {
+            id: u64,
+            #[soa(partition)]
+            symbol: String,
+            side: Side,
+            price: f64,
+            qty: Option<i32>,
+            #[soa(timestamp = "us", partition = "day")]
+            ts: i64,
+        }
+        let symbols = ["007", "a b/c", "ü=x", "AAPL"];
+        let day = 86_400_000_000i64;
+        let t0 = 1_767_571_200_000_000i64; // 2026-01-05
+        let rows: Vec<Fill> = (0..120u64)
+            .map(|i| Fill {
+                id: i,
+                symbol: symbols[i as usize % 4].to_owned(),
+                side: if i % 3 == 0 { Side::Sell } else { Side::Buy },
+                price: i as f64 * 1.25,
+                qty: (i % 5 != 0).then_some(i as i32 - 60),
+                ts: t0 + (i as i64 % 3) * day + i as i64,
+            })
+            .collect();
+        let dir = tmp();
+        let path = dir.path().join("fills");
+        let store = DeltaStore::<Fill>::create(path.to_str().unwrap())
+            .await
+            .unwrap();
+        store.append(&FillSoA::from(&rows[..60])).await.unwrap();
+        store.append(&FillSoA::from(&rows[60..])).await.unwrap();
+        let days = ["2026-01-05", "2026-01-06", "2026-01-07"];
+        let expected = J::Obj(vec![
+            (
+                "rows".into(),
+                J::Arr(
+                    rows.iter()
+                        .map(|r| {
+                            J::Obj(vec![
+                                ("id".into(), int(r.id)),
+                                ("symbol".into(), s(r.symbol.clone())),
+                                ("side".into(), s(format!("{:?}", r.side))),
+                                ("price".into(), J::Float(r.price)),
+                                ("qty".into(), r.qty.map_or(J::Null, int)),
+                                ("ts".into(), int(r.ts)),
+                                ("day".into(), s(days[((r.ts - t0) / day) as usize])),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            ("symbol".into(), s("a b/c")),
+            // 3 days x 2 appends.
+            ("files_for_symbol".into(), int(6)),
+        ]);
+        let mut text = String::new();
+        expected.write(&mut text);
+        let expected_path = dir.path().join("expected.json");
+        std::fs::write(&expected_path, text).unwrap();
+        let out = run_script(
+            &python,
+            "delta_partitioned.py",
+            &[path.as_os_str(), expected_path.as_os_str()],
+            None,
+        );
+        for reader in ["deltalake", "polars", "duckdb"] {
+            assert!(out.contains(&format!("ok {reader} ")), "{out}");
+        }
+        assert!(
+            out.contains("ok deltalake partition pruning (6 files)"),
+            "{out}"
+        );
+    }
 }
