@@ -697,6 +697,68 @@ async fn page_index_skips_pages_inside_a_row_group() {
     }
 }
 
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+struct Trade {
+    id: u64,
+    #[soa(timestamp = "us", partition = "day")] // directory day=2026-01-05 (UTC)
+    ts: i64,
+    #[soa(partition)] // directory symbol=AAPL
+    symbol: String,
+    side: Side,
+    price: f64,
+}
+
+/// The README's "Partitioned datasets" example, as written (paths in a temporary directory).
+#[tokio::test]
+async fn readme_partition_example_runs_as_written() -> soa_runtime::Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = T0;
+    let trades: TradeSoA = (0..1_000u64)
+        .map(|i| Trade {
+            id: i,
+            ts: t0 + (i as i64 % 4) * DAY + i as i64,
+            symbol: ["AAPL", "MSFT", "NVDA"][i as usize % 3].to_owned(),
+            side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            price: i as f64,
+        })
+        .collect();
+
+    let store = ParquetStore::<Trade>::create(dir.path().join("trades")).await?;
+    store.append(&trades).await?;
+    assert!(
+        dir.path()
+            .join("trades/day=2026-01-05/symbol=AAPL")
+            .is_dir()
+    );
+    let c = Trade::col();
+    let (rows, report) = store
+        .load_where_with_metrics(c.symbol.eq("AAPL") & c.ts.ge(t0) & c.ts.lt(t0 + 86_400_000_000))
+        .await?;
+    assert_eq!(rows.len(), 84);
+    assert_eq!(
+        (report.partitions_skipped, report.partitions_total),
+        (11, 12)
+    );
+    let mut total = 0;
+    for p in store.partitions().await? {
+        println!("{:?} {} rows in {} files", p.values, p.rows, p.files);
+        total += p.rows;
+    }
+    assert_eq!(total, 1_000);
+    let other = ParquetStore::<Trade>::builder(dir.path().join("by_month"))
+        .partition_by([Partition::month("ts"), Partition::bucket(16, "symbol")])
+        .create()
+        .await?;
+    other.append(&trades).await?;
+    assert!(dir.path().join("by_month/month=2026-01").is_dir());
+    let again = ParquetStore::<Trade>::builder(dir.path().join("by_month_text"))
+        .partition_by(["month(ts)", "bucket(16, symbol)"])
+        .create()
+        .await?;
+    assert_eq!(again.partitioning(), other.partitioning());
+    Ok(())
+}
+
 /// Partitioned `DeltaStore`s: Delta `partitionColumns`, Hive directories, `partitionValues`,
 /// identity columns restored, transforms as table columns, pruning, per-partition compaction,
 /// vacuum keeping escaped paths, hostile values.
