@@ -426,6 +426,13 @@ async fn bad_partition_specs_are_typed_errors() {
         open("day(at) as ok").await,
         Err(Error::InvalidOption { .. })
     ));
+    // Hive readers skip `_` and `.` directories.
+    for hidden in ["day(at) as _d", "day(at) as .d"] {
+        assert!(matches!(
+            open(hidden).await,
+            Err(Error::InvalidOption { .. })
+        ));
+    }
     assert!(!dir.path().join("s").exists() || data_files(&dir.path().join("s")).is_empty());
 }
 
@@ -836,6 +843,16 @@ mod delta {
         }
         assert_eq!(sorted(store.load().await.unwrap().into_rows()), rows);
         assert_eq!(store.count().await.unwrap(), 300);
+        let parts = store.partitions().await.unwrap();
+        assert_eq!(parts.len(), 15);
+        assert!(
+            parts.iter().all(|p| p.files == 2 && p.rows == 20),
+            "{parts:?}"
+        );
+        assert_eq!(
+            store.partitioning(),
+            vec![Partition::day("ts"), Partition::column("symbol")]
+        );
 
         // Pruning by partition values.
         let c = Tick::col();

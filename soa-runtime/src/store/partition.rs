@@ -231,6 +231,24 @@ impl From<&Partition> for Partition {
     }
 }
 
+/// One partition of a store, from its manifest or log (`ParquetStore::partitions`,
+/// `DeltaStore::partitions`): no data file is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionInfo {
+    /// `(key, value)` per partition level (`None`: null).
+    pub values: Vec<(String, Option<String>)>,
+    /// Its directory: the absolute path for a `ParquetStore`, relative to the table root for a
+    /// `DeltaStore`.
+    pub dir: std::path::PathBuf,
+    /// Data files in it.
+    pub files: usize,
+    /// Rows in it (from the statistics for Delta files; files without are not counted).
+    pub rows: u64,
+    /// Bytes of its files.
+    pub bytes: u64,
+}
+
 /// The Hive/Spark escaping of a directory name part: control characters, `"#%'*/:=?\{[]^` and
 /// DEL become `%XX` (uppercase hex); everything else, unicode included, stays.
 ///
@@ -360,6 +378,13 @@ impl PartitionSpec {
                 });
             }
             let key = p.key();
+            if key.starts_with(['_', '.']) {
+                return Err(bad(format!(
+                    "the key {key:?} starts with `{}`: Hive readers (pyarrow, pandas, Spark) skip \
+                     such directories (name it with `as`)",
+                    &key[..1]
+                )));
+            }
             if key.is_empty() || escape(key) != key {
                 return Err(bad(format!(
                     "the key {key:?} is not a plain name (no `=`, `/`, `%`, quotes or control \

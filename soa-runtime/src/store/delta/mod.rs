@@ -729,6 +729,56 @@ impl<T: Record> DeltaStore<T> {
         })
     }
 
+    /// The partitions of the version read with their files, rows (from the `add` statistics)
+    /// and bytes, from the log (no data file is read), in order of first appearance. An
+    /// unpartitioned table is one partition with no values.
+    ///
+    /// # Errors
+    /// As [`Store::count`].
+    pub async fn partitions(&self) -> Result<Vec<crate::store::partition::PartitionInfo>> {
+        let state = self.state().await?;
+        let keys = self.inner.spec.keys();
+        let mut out: Vec<crate::store::partition::PartitionInfo> = Vec::new();
+        for file in state.files.iter() {
+            let values = self.inner.values_of(file);
+            let named: Vec<(String, Option<String>)> =
+                keys.iter().cloned().zip(values.iter().cloned()).collect();
+            let slot = match out.iter().position(|p| p.values == named) {
+                Some(slot) => slot,
+                None => {
+                    let dir = if keys.is_empty() {
+                        PathBuf::new()
+                    } else {
+                        PathBuf::from(self.inner.spec.dir(&values))
+                    };
+                    out.push(crate::store::partition::PartitionInfo {
+                        values: named,
+                        dir,
+                        files: 0,
+                        rows: 0,
+                        bytes: 0,
+                    });
+                    out.len() - 1
+                }
+            };
+            let info = &mut out[slot];
+            info.files += 1;
+            info.rows += file.rows.unwrap_or(0);
+            info.bytes += file.size;
+        }
+        Ok(out)
+    }
+
+    /// How the table is partitioned (empty: not partitioned).
+    pub fn partitioning(&self) -> Vec<Partition> {
+        self.inner
+            .spec
+            .fields
+            .iter()
+            .map(|f| f.partition.clone())
+            .collect()
+    }
+
     /// Deletes data files that the latest version does not reference and that are older than
     /// `retention` (by their modification time in the object store): files of versions older
     /// than the retention can no longer be read by time travel afterwards. Files whose commit

@@ -158,10 +158,15 @@ impl Inner {
         let parted = !self.spec.is_empty();
         match op {
             WriteOp::Init if exists => Ok(()),
-            // A partitioned store has no placeholder file (it would sit outside every
-            // partition directory): no rows, no files.
+            // A partitioned store's placeholder (the schema, no rows) sits in the null
+            // partition, at the depth of every other file, so Hive readers (Spark, DuckDB's
+            // glob) see one layout; the first rows replace it.
             WriteOp::Init | WriteOp::Clear if parted => {
-                self.commit(seq, Vec::new(), Placement::Replace)
+                let values = vec![None; self.spec.fields.len()];
+                let target = format!("{}/{DATA_FILE}", self.spec.dir(&values));
+                let (name, mut file) = self.stage(seq, &target, std::iter::empty())?;
+                file.partition = self.spec.keys().into_iter().zip(values).collect();
+                self.commit(seq, vec![(name, file)], Placement::Replace)
             }
             WriteOp::Init => {
                 let staged = self.stage(seq, DATA_FILE, std::iter::empty())?;

@@ -181,6 +181,7 @@ use decode::{Columns, OpenFile};
 use encode::WriteSettings;
 use manifest::{DATA_FILE, MANIFEST, Manifest};
 
+pub use crate::store::partition::PartitionInfo;
 pub use builder::ParquetStoreBuilder;
 pub use manifest::StoredFile;
 pub use options::{Codec, ParquetOptions, RUST_TYPE_KEY, Statistics, VERSION_KEY};
@@ -198,22 +199,6 @@ pub enum FaultPoint {
     AfterCommit,
 }
 
-/// One partition of a [`ParquetStore`] ([`ParquetStore::partitions`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PartitionInfo {
-    /// `(key, value)` per partition level (`None`: null).
-    pub values: Vec<(String, Option<String>)>,
-    /// Its directory.
-    pub dir: PathBuf,
-    /// Data files in it.
-    pub files: usize,
-    /// Rows in it.
-    pub rows: u64,
-    /// Bytes of its files.
-    pub bytes: u64,
-}
-
 /// A file to import, with the Hive `(key, value)`s of the directories above it.
 type HiveFile = (PathBuf, Vec<(String, Option<String>)>);
 
@@ -228,7 +213,10 @@ fn dataset_files(
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with(['_', '.']) {
+        // Hidden files (`_SUCCESS`, `.crc`, staging) and directories (`_delta_log`, `.x`);
+        // a `_key=value` directory is a partition (Spark reads it).
+        let partition_dir = name.starts_with('_') && name.contains('=');
+        if name.starts_with('.') || (name.starts_with('_') && !partition_dir) {
             continue;
         }
         let path = entry.path();
@@ -438,7 +426,8 @@ impl<T: Record> ParquetStore<T> {
     /// directories name restored (unescaped, `__HIVE_DEFAULT_PARTITION__` as null, the text
     /// parsed as the field's type, so `zip=007` is the string `"007"` for a `String` field),
     /// then as [`import`](Self::import). Files and directories whose names start with `_` or
-    /// `.` are skipped (`_SUCCESS`, `_delta_log`, staging files).
+    /// `.` are skipped (`_SUCCESS`, `_delta_log`, staging files), except `_key=value`
+    /// partition directories.
     ///
     /// # Errors
     /// As [`import`](Self::import); [`Error::Io`] if `root` cannot be listed.
