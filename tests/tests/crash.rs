@@ -10,7 +10,8 @@
 //! * the IPC snapshot loads exactly the state of the last or the next snapshot.
 //!
 //! The next child resumes from the state it finds, so the store grows through saves, appends
-//! and compactions across the trials.
+//! and compactions across the trials. The same runs again with the store partitioned by
+//! `bucket(4, idx)` (files in Hive directories, staged in them, swept from them).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -74,27 +75,42 @@ fn last_number(lines: &[String], prefix: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(prefix).and_then(|n| n.trim().parse().ok()))
 }
 
-/// Names a dataset reader would see (`*.parquet` globs and pyarrow/polars/DuckDB directory
-/// reads skip names starting with `.` or `_`).
+/// Files a dataset reader would see (`*.parquet` globs and pyarrow/polars/DuckDB directory
+/// reads skip names starting with `.` or `_`), relative, through Hive directories.
 fn visible(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
-        .collect();
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &format!("{prefix}{name}/"), out);
+            } else {
+                out.push(format!("{prefix}{name}"));
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(dir, "", &mut names);
     names.sort();
     names
 }
 
+/// Staging files anywhere in the store (partition directories included).
 fn hidden_staging(dir: &Path) -> usize {
-    fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(".soa-") && name.ends_with(".tmp")
-        })
-        .count()
+    let mut n = 0;
+    for entry in fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type().unwrap().is_dir() {
+            n += hidden_staging(&entry.path());
+        } else if name.starts_with(".soa-") && name.ends_with(".tmp") {
+            n += 1;
+        }
+    }
+    n
 }
 
 fn parquet_rows(path: &Path) -> i64 {
@@ -118,6 +134,15 @@ const TRIALS: usize = 60;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_commits_leaves_the_state_before_or_after() {
+    sigkill_trials(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_partitioned_commits_leaves_the_state_before_or_after() {
+    sigkill_trials(true).await;
+}
+
+async fn sigkill_trials(partitioned: bool) {
     let started = Instant::now();
     let exe = env!("CARGO_BIN_EXE_crash_writer");
     let root = tempfile::tempdir().unwrap();
@@ -130,9 +155,12 @@ async fn sigkill_during_commits_leaves_the_state_before_or_after() {
     let mut last_snapshot: Option<u64> = None;
 
     for trial in 0..TRIALS {
-        let mut child = Command::new(exe)
-            .arg(&dir)
-            .arg(&snapshot)
+        let mut command = Command::new(exe);
+        command.arg(&dir).arg(&snapshot);
+        if partitioned {
+            command.arg("partitioned");
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -178,7 +206,11 @@ async fn sigkill_during_commits_leaves_the_state_before_or_after() {
 
         // A new store: exactly the state before or after the interrupted commit.
         let store = ParquetStore::<Entry>::open_or_create(&dir).await.unwrap();
-        let rows = store.load().await.unwrap().into_rows();
+        let mut rows = store.load().await.unwrap().into_rows();
+        if partitioned {
+            // A partitioned store returns each commit's rows grouped by partition.
+            rows.sort_by_key(|r| (r.commit, r.idx));
+        }
         let n = last_commit(&rows);
         let before = reported.or(if ready >= 0 { Some(ready as u64) } else { None });
         let after = before.map_or(0, |b| b + 1);
@@ -222,7 +254,11 @@ async fn sigkill_during_commits_leaves_the_state_before_or_after() {
                 .load_ipc(&snapshot)
                 .await
                 .unwrap_or_else(|e| panic!("trial {trial}: the IPC snapshot does not load: {e}"));
-            let snap_rows = mirror.load().await.unwrap().into_rows();
+            let mut snap_rows = mirror.load().await.unwrap().into_rows();
+            if partitioned {
+                // The child's mirror starts from the partitioned store's load.
+                snap_rows.sort_by_key(|r| (r.commit, r.idx));
+            }
             let m = last_commit(&snap_rows);
             // The last snapshot this child finished (or, if none, the one found on disk before
             // it started), or the one it was writing.
@@ -253,9 +289,10 @@ async fn sigkill_during_commits_leaves_the_state_before_or_after() {
         })
         .count();
     println!(
-        "{TRIALS} SIGKILLs in {:.1?}: outcomes {outcomes:?}; {commits_seen} commits reported; \
+        "{}{TRIALS} SIGKILLs in {:.1?}: outcomes {outcomes:?}; {commits_seen} commits reported; \
          staging files present at {staging_seen} kills (swept on open); \
          {temp_ipc} hidden IPC temporary files left by killed save_ipc calls",
+        if partitioned { "partitioned: " } else { "" },
         started.elapsed()
     );
     assert!(

@@ -1,7 +1,9 @@
 //! The child process of tests/tests/crash.rs: commits to a `ParquetStore` and snapshots an
 //! `ArrowStore` to an Arrow IPC file in a loop, forever, until it is killed (SIGKILL).
 //!
-//!     crash_writer STORE_DIR SNAPSHOT.arrow
+//!     crash_writer STORE_DIR SNAPSHOT.arrow [partitioned]
+//!
+//! With `partitioned`, the store is partitioned by `bucket(4, idx)` (Hive directories).
 //!
 //! Every state is self-describing (see `expected_state` in crash.rs): commit `n` saves (when
 //! `n % 5 == 0`) or appends `rows_of(n)`; every 7th commit is followed by a compaction. The
@@ -41,9 +43,12 @@ async fn main() {
         eprintln!("usage: crash_writer STORE_DIR SNAPSHOT.arrow");
         std::process::exit(2);
     };
-    let store = ParquetStore::<Entry>::open_or_create(&dir)
-        .await
-        .expect("open the store");
+    let partitioned = args.next().as_deref() == Some("partitioned");
+    let mut builder = ParquetStore::<Entry>::builder(&dir);
+    if partitioned {
+        builder = builder.partition_by(["bucket(4, idx)"]);
+    }
+    let store = builder.open_or_create().await.expect("open the store");
     let current = store.load().await.expect("load the store");
     let last = current.commit.iter().copied().max();
     let mirror = ArrowStore::<Entry>::new();
