@@ -185,7 +185,7 @@ fn main() {
     let mut md = render(&report, &args, started.elapsed());
     // Sections written by other report binaries (`delta_report`) are kept as they are.
     if let Ok(old) = fs::read_to_string(&args.out) {
-        md = keep_sections(&old, md, &["## Delta store"]);
+        md = keep_sections(&old, md, &["## Delta store", "## Partitioned datasets"]);
     }
     fs::write(&args.out, &md).expect("write BENCHMARKS.md");
     println!("{md}");

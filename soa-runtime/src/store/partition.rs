@@ -15,6 +15,14 @@
 //! null whatever the directory says.
 
 use std::collections::HashMap;
+
+/// A fast, fixed-seed hasher for grouping rows (values are ours, not an attacker's key set that
+/// matters: the worst case is a slower split).
+type Fast = ahash::RandomState;
+
+fn fast() -> Fast {
+    ahash::RandomState::with_seeds(0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344)
+}
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -492,7 +500,7 @@ impl PartitionSpec {
                     reason,
                 })?;
             // Combine: the pair (group so far, this column's id) -> new group.
-            let mut combined: HashMap<(u32, u32), u32> = HashMap::new();
+            let mut combined: HashMap<(u32, u32), u32, Fast> = HashMap::with_hasher(fast());
             let mut next_values: Vec<Vec<Option<String>>> = Vec::new();
             let mut last: Option<((u32, u32), u32)> = None;
             for (id, c) in ids.iter_mut().zip(&column_ids) {
@@ -540,26 +548,37 @@ impl PartitionSpec {
         if values.len() <= 1 {
             return Ok(values.into_iter().map(|v| (v, batch.clone())).collect());
         }
-        let mut indices: Vec<Vec<u32>> = vec![Vec::new(); values.len()];
-        for (row, id) in ids.iter().enumerate() {
-            indices[*id as usize].push(row as u32);
+        // One stable counting sort of the rows by group, one `take` per column, then each
+        // group is a zero-copy slice of the permuted columns.
+        let mut starts = vec![0usize; values.len() + 1];
+        for id in &ids {
+            starts[*id as usize + 1] += 1;
         }
-        values
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0u32; rows];
+        for (row, id) in ids.iter().enumerate() {
+            let slot = &mut next[*id as usize];
+            order[*slot] = row as u32;
+            *slot += 1;
+        }
+        let order = UInt32Array::from(order);
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| arrow_select::take::take(c, &order, None))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        let permuted = RecordBatch::try_new_with_options(batch.schema(), columns, &options)
+            .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
+        Ok(values
             .into_iter()
-            .zip(indices)
-            .map(|(v, rows)| {
-                let rows = UInt32Array::from(rows);
-                let columns = batch
-                    .columns()
-                    .iter()
-                    .map(|c| arrow_select::take::take(c, &rows, None))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
-                let part = RecordBatch::try_new(batch.schema(), columns)
-                    .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
-                Ok((v, part))
-            })
-            .collect()
+            .enumerate()
+            .map(|(g, v)| (v, permuted.slice(starts[g], starts[g + 1] - starts[g])))
+            .collect())
     }
 
     /// The relative directory of a partition: `key=value/key=value`.
@@ -987,7 +1006,7 @@ fn int_keys(
     format: impl Fn(i64) -> String,
 ) -> (Vec<u32>, Vec<Option<String>>) {
     let mut ids = Vec::with_capacity(values.size_hint().0);
-    let mut seen: HashMap<Option<i64>, u32> = HashMap::new();
+    let mut seen: HashMap<Option<i64>, u32, Fast> = HashMap::with_hasher(fast());
     let mut texts = Vec::new();
     let mut last: Option<(Option<i64>, u32)> = None;
     for v in values {
@@ -1009,7 +1028,7 @@ fn int_keys(
 
 fn str_keys<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec<Option<String>>) {
     let mut ids = Vec::with_capacity(values.size_hint().0);
-    let mut seen: HashMap<Option<&str>, u32> = HashMap::new();
+    let mut seen: HashMap<Option<&str>, u32, Fast> = HashMap::with_hasher(fast());
     let mut texts = Vec::new();
     let mut last: Option<(Option<&str>, u32)> = None;
     for v in values {

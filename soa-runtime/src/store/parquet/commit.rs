@@ -42,9 +42,8 @@ pub(super) fn settle(dir: &Path, manifest: &Manifest) -> Result<()> {
     }
     let listed: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
     changed |= fsio::sweep(dir, &listed)?;
-    for parent in &renamed_in {
-        fsio::sync_dir(parent)?;
-    }
+    let jobs: Vec<(&PathBuf, usize)> = renamed_in.iter().map(|d| (d, 1)).collect();
+    parallel::parallel(jobs, 2, |parent| fsio::sync_dir(parent))?;
     if changed {
         fsio::sync_dir(dir)?;
     }
@@ -278,6 +277,20 @@ impl Inner {
     where
         I: IntoIterator<Item = Result<RecordBatch>>,
     {
+        self.stage_on(seq, target, batches, self.options.threads)
+    }
+
+    /// [`stage`](Self::stage), encoding on `threads` threads.
+    fn stage_on<I>(
+        &self,
+        seq: u64,
+        target: &str,
+        batches: I,
+        threads: usize,
+    ) -> Result<(String, StoredFile)>
+    where
+        I: IntoIterator<Item = Result<RecordBatch>>,
+    {
         self.fault(FaultPoint::CreateStaged)?;
         // A partitioned file is staged in its partition's directory (the rename stays in it).
         let staged = match target.rsplit_once('/') {
@@ -289,7 +302,11 @@ impl Inner {
             None => fsio::staged_name(seq, target),
         };
         let path = self.dir.join(&staged);
-        match encode::write_file(&path, self.settings(), batches) {
+        let settings = WriteSettings {
+            threads,
+            ..self.settings()
+        };
+        match encode::write_file(&path, settings, batches) {
             Ok(written) => Ok((
                 staged,
                 StoredFile {
@@ -399,9 +416,10 @@ impl Inner {
                 path = parent;
             }
         }
-        for parent in dirs.iter().rev() {
-            fsio::sync_dir(&self.dir.join(parent))?;
-        }
+        let jobs: Vec<(&str, usize)> = dirs.iter().map(|d| (*d, 1)).collect();
+        parallel::parallel(jobs, self.options.threads.max(2), |parent| {
+            fsio::sync_dir(&self.dir.join(parent))
+        })?;
         fsio::sync_dir(&self.dir)?;
         self.fault(FaultPoint::BeforeCommit)?;
         let tmp = self.dir.join(fsio::staged_name(seq, MANIFEST));
@@ -444,24 +462,29 @@ impl Inner {
             }
         }
         let keys = self.spec.keys();
-        let mut staged: Vec<(String, StoredFile)> = Vec::with_capacity(groups.len());
-        for (values, group) in groups {
-            let target = format!("{}/{}", self.spec.dir(&values), fsio::part_name(part));
-            part += 1;
-            match self.stage(seq, &target, group.into_iter().map(Ok)) {
-                Ok((name, mut file)) => {
-                    file.partition = keys.iter().cloned().zip(values).collect();
-                    staged.push((name, file));
-                }
-                Err(e) => {
-                    for (name, _) in &staged {
-                        let _ = std::fs::remove_file(self.dir.join(name));
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        Ok((staged, part))
+        // Partition files are encoded side by side, one thread each (a store with one
+        // partition touched encodes its columns on every thread instead).
+        let threads = self.options.threads;
+        let per_file = if groups.len() > 1 { 1 } else { threads };
+        type Job = (String, Vec<Option<String>>, Vec<RecordBatch>);
+        let jobs: Vec<(Job, usize)> = groups
+            .into_iter()
+            .map(|(values, group)| {
+                let target = format!("{}/{}", self.spec.dir(&values), fsio::part_name(part));
+                part += 1;
+                let rows = group.iter().map(RecordBatch::num_rows).sum();
+                ((target, values, group), rows)
+            })
+            .collect();
+        let staged = parallel::parallel(jobs, threads, |(target, values, group)| {
+            let (name, mut file) =
+                self.stage_on(seq, &target, group.into_iter().map(Ok), per_file)?;
+            file.partition = keys.iter().cloned().zip(values).collect();
+            Ok((name, file))
+        });
+        // A failed job leaves the staged files of the others: the next commit sweeps them
+        // (staging names are never listed).
+        Ok((staged?, part))
     }
 
     /// `compact` of a partitioned store: the files of each partition with more than one become

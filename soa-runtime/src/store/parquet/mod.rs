@@ -573,13 +573,16 @@ impl<T: Record> Store<T> for ParquetStore<T> {
             .unwrap_or(self.inner.options.scan_batch_size)
             .max(1);
         let inner = Arc::clone(&self.inner);
+        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
+        // Partitions the predicate rules out are skipped by their manifest values: their files
+        // are not even opened.
         let files = blocking({
             let inner = Arc::clone(&inner);
-            move || inner.snapshot()
+            let (expr, metrics) = (expr.clone(), metrics.clone());
+            move || inner.snapshot_where(expr.as_ref(), metrics.as_deref())
         })
         .await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let prune = read::Prune {

@@ -13,14 +13,29 @@ impl Inner {
     /// was replaced by a commit of another process or instance: read the new manifest and start
     /// again.
     pub(super) fn snapshot(&self) -> Result<Vec<OpenFile>> {
+        self.snapshot_where(None, None)
+    }
+
+    /// [`snapshot`](Self::snapshot) of the files a predicate may match by their partition
+    /// values: the others are not opened (counted as skipped files and partitions, their
+    /// bytes as stored).
+    pub(super) fn snapshot_where(
+        &self,
+        expr: Option<&crate::predicate::Expr>,
+        metrics: Option<&crate::store::prune::ScanMetrics>,
+    ) -> Result<Vec<OpenFile>> {
         let mut attempts = 0;
         loop {
             self.refresh()?;
             let state = self.read_state();
             let m = &state.manifest;
+            let keep = self.partitions_for(&m.files, expr);
             let mut files = Vec::with_capacity(m.files.len());
             let mut missing = None;
-            for entry in &m.files {
+            for (entry, keep) in m.files.iter().zip(&keep) {
+                if !keep {
+                    continue;
+                }
                 let staged = state::staged_name_of(m, entry);
                 match decode::open_listed(&self.dir, entry, staged, &self.bytes_read)? {
                     Some(file) => files.push(file),
@@ -31,6 +46,9 @@ impl Inner {
                 }
             }
             let Some(path) = missing else {
+                if let (Some(m), Some(_)) = (metrics, expr) {
+                    self.count_partitions(&state.manifest.files, &keep, m);
+                }
                 return Ok(files);
             };
             let stamp = state.stamp;
@@ -251,15 +269,8 @@ impl Inner {
             let stored: u64 = files.iter().map(|f| f.entry.size).sum();
             m.bytes(0, stored);
         }
-        let keep = self.partitions_for(files, prune);
         let file_columns = self.file_columns(columns);
-        for (file, keep) in files.iter().zip(keep) {
-            if !keep {
-                if let Some(m) = prune.metrics {
-                    m.files(1, 1);
-                }
-                continue;
-            }
+        for file in files {
             // Row groups the predicate may match, from the footer's statistics.
             let groups = match self.row_groups_for(file, prune) {
                 Ok(groups) => groups,
@@ -351,32 +362,56 @@ pub(super) struct Prune<'a> {
 
 impl Inner {
     /// Which files the predicate may match by their partition values (all without a predicate
-    /// or partitions); counts partitions.
-    fn partitions_for(&self, files: &[OpenFile], prune: Prune<'_>) -> Vec<bool> {
-        let (Some(expr), false) = (prune.expr, self.spec.is_empty()) else {
+    /// or partitions).
+    fn partitions_for(
+        &self,
+        files: &[StoredFile],
+        expr: Option<&crate::predicate::Expr>,
+    ) -> Vec<bool> {
+        let (Some(expr), false) = (expr, self.spec.is_empty()) else {
             return vec![true; files.len()];
         };
         let values: Vec<Vec<Option<String>>> = files
             .iter()
-            .map(|f| f.entry.partition.iter().map(|(_, v)| v.clone()).collect())
+            .map(|f| f.partition.iter().map(|(_, v)| v.clone()).collect())
             .collect();
         let units: Vec<(&[Option<String>], u64)> = values
             .iter()
             .zip(files)
-            .map(|(v, f)| (v.as_slice(), f.entry.rows))
+            .map(|(v, f)| (v.as_slice(), f.rows))
             .collect();
         let mut stats = self.spec.stats(&units);
-        let keep = crate::store::prune::may_match(expr, files.len(), &mut stats);
-        if let Some(m) = prune.metrics {
-            let mut seen: std::collections::HashMap<&[Option<String>], bool> =
-                std::collections::HashMap::new();
-            for (v, k) in values.iter().zip(&keep) {
-                *seen.entry(v.as_slice()).or_insert(false) |= *k;
+        crate::store::prune::may_match(expr, files.len(), &mut stats)
+    }
+
+    /// Counts the partitions of a snapshot and those skipped whole, and the skipped files with
+    /// their bytes (as stored, not read).
+    fn count_partitions(
+        &self,
+        files: &[StoredFile],
+        keep: &[bool],
+        m: &crate::store::prune::ScanMetrics,
+    ) {
+        let mut skipped_files = 0u64;
+        let mut skipped_bytes = 0u64;
+        for (f, k) in files.iter().zip(keep) {
+            if !k {
+                skipped_files += 1;
+                skipped_bytes += f.size;
             }
-            let skipped = seen.values().filter(|k| !**k).count();
-            m.partitions(seen.len() as u64, skipped as u64);
         }
-        keep
+        m.files(skipped_files, skipped_files);
+        m.bytes(0, skipped_bytes);
+        if self.spec.is_empty() {
+            return;
+        }
+        let mut seen: std::collections::HashMap<&[(String, Option<String>)], bool> =
+            std::collections::HashMap::new();
+        for (f, k) in files.iter().zip(keep) {
+            *seen.entry(f.partition.as_slice()).or_insert(false) |= *k;
+        }
+        let skipped = seen.values().filter(|k| !**k).count();
+        m.partitions(seen.len() as u64, skipped as u64);
     }
 
     /// `None`: read every row group; `Some(kept)`: only these row groups (empty: none), each
