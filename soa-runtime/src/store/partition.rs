@@ -554,7 +554,10 @@ impl PartitionSpec {
             let mut out = Vec::with_capacity(values.len());
             let mut start = 0;
             for (g, v) in values.into_iter().enumerate() {
-                let len = ids[start..].iter().take_while(|id| **id as usize == g).count();
+                let len = ids[start..]
+                    .iter()
+                    .take_while(|id| **id as usize == g)
+                    .count();
                 out.push((v, batch.slice(start, len)));
                 start += len;
             }
