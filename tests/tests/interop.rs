@@ -1686,4 +1686,104 @@ mod delta {
             "{out}"
         );
     }
+
+    /// A table partitioned by deltalake (`partition_by=["symbol"]`, values that need escaping, a
+    /// null): `DeltaStore` opens it with `symbol` as its identity partition, loads every row with
+    /// the exact values, prunes by the partition values, and appends into the right directories.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn delta_store_reads_and_appends_to_a_table_partitioned_by_deltalake() {
+        let python = delta_python();
+        if !have_modules(&python, &["deltalake", "pyarrow"], ".venv-delta") {
+            return;
+        }
+        #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+        struct Quote {
+            id: i64,
+            symbol: Option<String>,
+            price: f64,
+        }
+        let dir = tmp();
+        let path = dir.path().join("quotes");
+        let script = format!(
+            "import pyarrow as pa\nfrom deltalake import write_deltalake\n\
+             t = pa.table({{'id': pa.array([0, 1, 2, 3, 4], pa.int64()), \
+             'symbol': pa.array(['007', 'a b/c', None, '007', 'ü=x'], pa.string()), \
+             'price': pa.array([1.5, 2.5, 3.5, 4.5, 5.5], pa.float64())}})\n\
+             write_deltalake({:?}, t, partition_by=['symbol'])\n",
+            path.to_str().unwrap()
+        );
+        let out = Command::new(&python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let store = DeltaStore::<Quote>::open(path.to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            store.partitioning(),
+            vec![soa_runtime::store::partition::Partition::column("symbol")]
+        );
+        let mut rows = store.load().await.unwrap().into_rows();
+        rows.sort_by_key(|q| q.id);
+        let expected = vec![
+            Quote {
+                id: 0,
+                symbol: Some("007".into()),
+                price: 1.5,
+            },
+            Quote {
+                id: 1,
+                symbol: Some("a b/c".into()),
+                price: 2.5,
+            },
+            Quote {
+                id: 2,
+                symbol: None,
+                price: 3.5,
+            },
+            Quote {
+                id: 3,
+                symbol: Some("007".into()),
+                price: 4.5,
+            },
+            Quote {
+                id: 4,
+                symbol: Some("ü=x".into()),
+                price: 5.5,
+            },
+        ];
+        assert_eq!(rows, expected);
+        let (hits, report) = store
+            .load_where_with_metrics(Quote::col().symbol.eq("007"))
+            .await
+            .unwrap();
+        assert_eq!(hits.len(), 2);
+        assert!(report.partitions_skipped >= 2, "{report:?}");
+        store
+            .append(&QuoteSoA::from(
+                &[Quote {
+                    id: 5,
+                    symbol: Some("007".into()),
+                    price: 6.5,
+                }][..],
+            ))
+            .await
+            .unwrap();
+        let check = format!(
+            "from deltalake import DeltaTable; t = DeltaTable({:?}).to_pyarrow_table(); \
+             print(sorted(r['id'] for r in t.to_pylist() if r['symbol'] == '007'))",
+            path.to_str().unwrap()
+        );
+        let out = Command::new(&python).args(["-c", &check]).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "[0, 3, 5]",
+            "{out:?}"
+        );
+    }
 }
