@@ -27,6 +27,7 @@ pub mod parquet;
 pub mod partition;
 pub(crate) mod prune;
 mod retype;
+pub mod wal;
 
 pub use self::core::{
     BatchStream, ColumnStats, Record, RowFilter, ScanOptions, Store, StoreExt, StoreStats,
