@@ -51,6 +51,19 @@
 //! store (`load`, `scan`, `load_columns`, `compact`) gives the row type's types back, exactly;
 //! a value the file type cannot hold is refused when written ([`Error::OutOfRange`]).
 //!
+//! A partitioned store (`#[soa(partition)]` fields or [`partition_by`](ParquetStoreBuilder::partition_by);
+//! see [`crate::store::partition`]) puts its files in Hive directories, staged and renamed
+//! inside them:
+//!
+//! ```text
+//! dir/day=2026-01-05/symbol=AAPL/part-000001.parquet     one file per partition per commit
+//! dir/day=__HIVE_DEFAULT_PARTITION__/symbol=__HIVE_DEFAULT_PARTITION__/data.parquet
+//!                                                         an empty store's schema-only file
+//! ```
+//!
+//! The manifest records the spec and each file's exact partition values; columns partitioned by
+//! their value are not stored in the files and are restored on every read.
+//!
 //! # Commit protocol
 //!
 //! One process writes a store at a time: a store instance takes the *writer lock*
