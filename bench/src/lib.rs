@@ -5,6 +5,7 @@
 
 pub mod competitors;
 pub mod fixed;
+pub mod lines;
 pub mod parquet_io;
 pub mod plain;
 pub mod report;

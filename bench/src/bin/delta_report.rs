@@ -21,8 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use soa_bench::lines::{Line, Lines, runtime, secs, splice};
 use soa_bench::report::{fmt_dur, fmt_mib, fmt_rows};
-use soa_bench::timing::{Rep, Sample, measure, measure_interleaved, rep};
+use soa_bench::timing::{Rep, measure, measure_interleaved, rep};
 use soa_bench::timing::{fixed_mmap_threshold, sh};
 use soa_bench::{Order, OrderSoA};
 use soa_fixtures::OrderGenerator;
@@ -105,87 +106,8 @@ fn parse_args() -> Args {
     args
 }
 
-/// One measured line.
-struct Line {
-    group: &'static str,
-    rows: usize,
-    name: String,
-    ours: bool,
-    runs: Vec<Duration>,
-    note: String,
-}
-
-impl Line {
-    fn sorted(&self) -> Vec<Duration> {
-        let mut v = self.runs.clone();
-        v.sort();
-        v
-    }
-    fn min(&self) -> Duration {
-        self.sorted().first().copied().unwrap_or_default()
-    }
-    fn max(&self) -> Duration {
-        self.sorted().last().copied().unwrap_or_default()
-    }
-    fn median(&self) -> Duration {
-        Sample {
-            runs: self.runs.clone(),
-        }
-        .median()
-    }
-}
-
-#[derive(Default)]
-struct Results {
-    lines: Vec<Line>,
-    notes: Vec<String>,
-}
-
-impl Results {
-    fn add(
-        &mut self,
-        group: &'static str,
-        rows: usize,
-        name: &str,
-        ours: bool,
-        runs: Vec<Duration>,
-        note: impl Into<String>,
-    ) {
-        let line = Line {
-            group,
-            rows,
-            name: name.to_owned(),
-            ours,
-            runs,
-            note: note.into(),
-        };
-        eprintln!(
-            "  [{group}] {:>9} rows  {:<60} min {:>11}  median {:>11}  max {:>11}  {}",
-            line.rows,
-            line.name,
-            fmt_dur(line.min()),
-            fmt_dur(line.median()),
-            fmt_dur(line.max()),
-            line.note
-        );
-        self.lines.push(line);
-    }
-
-    fn median(&self, group: &str, rows: usize, name: &str) -> Option<Duration> {
-        self.lines
-            .iter()
-            .find(|l| l.group == group && l.rows == rows && l.name == name)
-            .map(Line::median)
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
+/// The lines of this run.
+type Results = Lines;
 
 fn generate(n: usize) -> OrderSoA {
     let mut soa = OrderSoA::new();
@@ -518,17 +440,6 @@ fn load(results: &mut Results, args: &Args, rt: &tokio::runtime::Runtime, n: usi
     let _ = fs::remove_dir_all(&parquet_path);
 }
 
-fn secs(v: &serde_json::Value) -> Vec<Duration> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(serde_json::Value::as_f64)
-                .map(Duration::from_secs_f64)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn run_python(
     results: &mut Results,
     args: &Args,
@@ -628,10 +539,6 @@ fn goal(out: &mut String, name: &str, value: Option<f64>, limit: f64, show: Stri
     );
 }
 
-fn ratio(r: &Results, group: &str, rows: usize, a: &str, b: &str) -> Option<f64> {
-    Some(r.median(group, rows, a)?.as_secs_f64() / r.median(group, rows, b)?.as_secs_f64())
-}
-
 fn title(group: &str, commits: u64) -> String {
     match group {
         "append" => "append into an empty table (+ fsync)".into(),
@@ -663,7 +570,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         s,
         "### Goals\n\n| goal | measured | status |\n|---|---|---|"
     );
-    let v = ratio(r, "append", n, APPEND_DELTA, APPEND_PARQUET);
+    let v = r.ratio("append", n, APPEND_DELTA, APPEND_PARQUET);
     goal(
         &mut s,
         &format!(
@@ -686,7 +593,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         );
     }
     let big = args.large;
-    let v = ratio(r, "load", big, LOAD_DELTA, LOAD_PARQUET);
+    let v = r.ratio("load", big, LOAD_DELTA, LOAD_PARQUET);
     goal(
         &mut s,
         &format!(
@@ -823,29 +730,6 @@ const METHOD: &str = "
 - Shared 2-core machine: other builds may run concurrently; compare ratios within this run.
 ";
 
-/// `doc` with its `## Delta store` section (up to the next `## ` heading) replaced by `section`,
-/// or `section` appended.
-fn splice(doc: &str, section: &str) -> String {
-    let section = section.trim_end();
-    match doc.find(&format!("\n{SECTION}\n")) {
-        Some(start) => {
-            let body = start + 1;
-            let end = doc[body + SECTION.len()..]
-                .find("\n## ")
-                .map_or(doc.len(), |i| body + SECTION.len() + i + 1);
-            format!(
-                "{}{section}\n\n{}",
-                &doc[..body],
-                doc[end..].trim_start_matches('\n')
-            )
-            .trim_end()
-            .to_owned()
-                + "\n"
-        }
-        None => format!("{}\n\n{section}\n", doc.trim_end()),
-    }
-}
-
 fn main() {
     fixed_mmap_threshold();
     let args = parse_args();
@@ -884,7 +768,7 @@ fn main() {
 
     let section = render(&results, &args, started.elapsed());
     let doc = fs::read_to_string(&args.out).unwrap_or_default();
-    fs::write(&args.out, splice(&doc, &section)).expect("write the report");
+    fs::write(&args.out, splice(&doc, SECTION, &section)).expect("write the report");
     println!("{section}");
     eprintln!("wrote the \"{SECTION}\" section of {}", args.out.display());
 }

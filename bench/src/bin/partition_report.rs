@@ -28,8 +28,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use soa_bench::lines::{Line, Lines, runtime, secs, splice};
 use soa_bench::report::{fmt_dur, fmt_mib, fmt_rows};
-use soa_bench::timing::{Rep, Sample, fixed_mmap_threshold, measure_interleaved, rep, sh};
+use soa_bench::timing::{Rep, fixed_mmap_threshold, measure_interleaved, rep, sh};
 use soa_fixtures::trades::{DAY, DAYS, HOUR, T0, Trade, TradeGenerator, TradeRef, TradeSoA};
 use soa_runtime::predicate::Predicate;
 use soa_runtime::prelude::*;
@@ -129,36 +130,6 @@ fn parse_args() -> Args {
     args
 }
 
-/// One measured line.
-struct Line {
-    group: &'static str,
-    rows: usize,
-    name: String,
-    ours: bool,
-    runs: Vec<Duration>,
-    note: String,
-}
-
-impl Line {
-    fn sorted(&self) -> Vec<Duration> {
-        let mut v = self.runs.clone();
-        v.sort();
-        v
-    }
-    fn min(&self) -> Duration {
-        self.sorted().first().copied().unwrap_or_default()
-    }
-    fn max(&self) -> Duration {
-        self.sorted().last().copied().unwrap_or_default()
-    }
-    fn median(&self) -> Duration {
-        Sample {
-            runs: self.runs.clone(),
-        }
-        .median()
-    }
-}
-
 /// Pruning figures kept for the goals.
 #[derive(Clone, Copy)]
 struct Pruned {
@@ -167,64 +138,34 @@ struct Pruned {
     report: ScanReport,
 }
 
+/// The lines of this run and the pruning figures of the queries.
 #[derive(Default)]
 struct Results {
-    lines: Vec<Line>,
+    base: Lines,
     pruned: Vec<Pruned>,
-    notes: Vec<String>,
+}
+
+impl std::ops::Deref for Results {
+    type Target = Lines;
+
+    fn deref(&self) -> &Lines {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Results {
+    fn deref_mut(&mut self) -> &mut Lines {
+        &mut self.base
+    }
 }
 
 impl Results {
-    fn add(
-        &mut self,
-        group: &'static str,
-        rows: usize,
-        name: &str,
-        ours: bool,
-        runs: Vec<Duration>,
-        note: impl Into<String>,
-    ) {
-        let line = Line {
-            group,
-            rows,
-            name: name.to_owned(),
-            ours,
-            runs,
-            note: note.into(),
-        };
-        eprintln!(
-            "  [{group}] {:>9} rows  {:<72} min {:>11}  median {:>11}  max {:>11}  {}",
-            line.rows,
-            line.name,
-            fmt_dur(line.min()),
-            fmt_dur(line.median()),
-            fmt_dur(line.max()),
-            line.note
-        );
-        self.lines.push(line);
-    }
-
-    fn median(&self, group: &str, rows: usize, name: &str) -> Option<Duration> {
-        self.lines
-            .iter()
-            .find(|l| l.group == group && l.rows == rows && l.name == name)
-            .map(Line::median)
-    }
-
     fn pruned(&self, group: &str, rows: usize) -> Option<ScanReport> {
         self.pruned
             .iter()
             .find(|p| p.group == group && p.rows == rows)
             .map(|p| p.report)
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
 }
 
 fn generate(n: usize) -> TradeSoA {
@@ -705,18 +646,6 @@ fn query_ours(
     expected
 }
 
-fn secs(v: &serde_json::Value) -> Vec<Duration> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(serde_json::Value::as_f64)
-                .map(Duration::from_secs_f64)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The polars and DuckDB lines of every query of `n` rows, in one Python process.
 fn query_python(
     results: &mut Results,
     args: &Args,
@@ -822,10 +751,6 @@ fn goal(out: &mut String, name: &str, value: Option<f64>, ok: impl Fn(f64) -> bo
     );
 }
 
-fn ratio(r: &Results, group: &str, rows: usize, a: &str, b: &str) -> Option<f64> {
-    Some(r.median(group, rows, a)?.as_secs_f64() / r.median(group, rows, b)?.as_secs_f64())
-}
-
 fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
     let qs = queries();
     let mut s = String::new();
@@ -852,8 +777,8 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         "### Goals\n\n| goal | measured | status |\n|---|---|---|"
     );
     for &n in &args.rows {
-        let v = ratio(r, "q_day", n, LOAD_PART, WHERE_PART);
-        let flat = ratio(r, "q_day", n, LOAD_FLAT, WHERE_PART);
+        let v = r.ratio("q_day", n, LOAD_PART, WHERE_PART);
+        let flat = r.ratio("q_day", n, LOAD_FLAT, WHERE_PART);
         goal(
             &mut s,
             &format!(
@@ -896,7 +821,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         );
     }
     for &n in &args.rows {
-        let v = ratio(r, "write", n, WRITE_DAY, WRITE_FLAT);
+        let v = r.ratio("write", n, WRITE_DAY, WRITE_FLAT);
         goal(
             &mut s,
             &format!(
@@ -909,7 +834,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         );
     }
     for &n in &args.rows {
-        let v = ratio(r, "write", n, WRITE_PART, WRITE_FLAT);
+        let v = r.ratio("write", n, WRITE_PART, WRITE_FLAT);
         goal(
             &mut s,
             &format!(
@@ -920,7 +845,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
             |v| v <= 1.3,
             format!("{:.2}x", v.unwrap_or(0.0)),
         );
-        let v = ratio(r, "write_kept", n, WRITE_PART, WRITE_FLAT);
+        let v = r.ratio("write_kept", n, WRITE_PART, WRITE_FLAT);
         if v.is_some() {
             goal(
                 &mut s,
@@ -1075,29 +1000,6 @@ const METHOD: &str = "
 - Shared 2-core machine, warm OS page cache: compare ratios within this run.
 ";
 
-/// `doc` with its `## Partitioned datasets` section (up to the next `## ` heading) replaced by
-/// `section`, or `section` appended.
-fn splice(doc: &str, section: &str) -> String {
-    let section = section.trim_end();
-    match doc.find(&format!("\n{SECTION}\n")) {
-        Some(start) => {
-            let body = start + 1;
-            let end = doc[body + SECTION.len()..]
-                .find("\n## ")
-                .map_or(doc.len(), |i| body + SECTION.len() + i + 1);
-            format!(
-                "{}{section}\n\n{}",
-                &doc[..body],
-                doc[end..].trim_start_matches('\n')
-            )
-            .trim_end()
-            .to_owned()
-                + "\n"
-        }
-        None => format!("{}\n\n{section}\n", doc.trim_end()),
-    }
-}
-
 fn main() {
     fixed_mmap_threshold();
     let args = parse_args();
@@ -1174,7 +1076,7 @@ fn main() {
 
     let section = render(&results, &args, started.elapsed());
     let doc = fs::read_to_string(&args.out).unwrap_or_default();
-    fs::write(&args.out, splice(&doc, &section)).expect("write the report");
+    fs::write(&args.out, splice(&doc, SECTION, &section)).expect("write the report");
     println!("{section}");
     eprintln!("wrote the \"{SECTION}\" section of {}", args.out.display());
 }
