@@ -31,26 +31,12 @@ use std::time::{Duration, Instant};
 use soa_bench::lines::{Line, Lines, runtime, secs, splice};
 use soa_bench::report::{fmt_dur, fmt_mib, fmt_rows};
 use soa_bench::timing::{Rep, fixed_mmap_threshold, measure_interleaved, rep, sh};
-use soa_fixtures::trades::{DAY, DAYS, HOUR, T0, Trade, TradeGenerator, TradeRef, TradeSoA};
+use soa_fixtures::trades::{DAY, DAYS, HOUR, T0, Trade, TradeGenerator, TradeRef, TradeSoA, date};
 use soa_runtime::predicate::Predicate;
 use soa_runtime::prelude::*;
 use soa_runtime::store::ScanReport;
 
 const SECTION: &str = "## Partitioned datasets";
-
-/// `YYYY-MM-DD` of a UTC timestamp in microseconds.
-fn date(micros: i64) -> String {
-    let days = micros.div_euclid(DAY) + 719_468;
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 /// `YYYY-MM-DD HH:MM` of a UTC timestamp in microseconds.
 fn datetime(micros: i64) -> String {

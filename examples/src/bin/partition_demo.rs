@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use soa_examples::{Side, bar, mib, ms, spinner};
 use soa_fixtures::trades::{
-    DAY, DAYS, HOUR, SYMBOLS, T0, Trade, TradeGenerator, TradeRef, TradeSoA,
+    DAY, DAYS, HOUR, SYMBOLS, T0, Trade, TradeGenerator, TradeRef, TradeSoA, date,
 };
 use soa_runtime::predicate::Predicate;
 use soa_runtime::prelude::*;
@@ -53,20 +53,6 @@ fn parse_rows() -> DemoResult<usize> {
         }
     }
     Ok(rows)
-}
-
-/// `YYYY-MM-DD` of a UTC timestamp in microseconds (the civil calendar, proleptic Gregorian).
-fn date(micros: i64) -> String {
-    let days = micros.div_euclid(DAY) + 719_468;
-    let era = days.div_euclid(146_097);
-    let doe = days - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// `HH:MM` of a UTC timestamp in microseconds.

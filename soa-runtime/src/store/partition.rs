@@ -319,6 +319,25 @@ pub fn unescape(name: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// Strict percent-decoding (`%XX` with two hex digits, the result UTF-8), for the store's own
+/// encodings (manifest lines, Delta action paths): `None` for anything else.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The directory name Hive and Spark give null and empty partition values.
 pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
 
@@ -594,6 +613,44 @@ impl PartitionSpec {
             .enumerate()
             .map(|(g, v)| (v, permuted.slice(starts[g], starts[g + 1] - starts[g])))
             .collect())
+    }
+
+    /// Files grouped into partitions, in order of first appearance: each file as its
+    /// `(key, value)`s (in the spec's order), rows and bytes; `root` joined with the partition's
+    /// directory (`root` itself when unpartitioned).
+    pub fn infos(
+        &self,
+        root: &std::path::Path,
+        files: impl IntoIterator<Item = (Vec<(String, Option<String>)>, u64, u64)>,
+    ) -> Vec<PartitionInfo> {
+        let mut out: Vec<PartitionInfo> = Vec::new();
+        for (values, rows, bytes) in files {
+            let slot = match out.iter().position(|p| p.values == values) {
+                Some(slot) => slot,
+                None => {
+                    let texts: Vec<Option<String>> =
+                        values.iter().map(|(_, v)| v.clone()).collect();
+                    let dir = if texts.is_empty() {
+                        root.to_path_buf()
+                    } else {
+                        root.join(self.dir(&texts))
+                    };
+                    out.push(PartitionInfo {
+                        values,
+                        dir,
+                        files: 0,
+                        rows: 0,
+                        bytes: 0,
+                    });
+                    out.len() - 1
+                }
+            };
+            let info = &mut out[slot];
+            info.files += 1;
+            info.rows += rows;
+            info.bytes += bytes;
+        }
+        out
     }
 
     /// The relative directory of a partition: `key=value/key=value`.

@@ -738,35 +738,15 @@ impl<T: Record> DeltaStore<T> {
     pub async fn partitions(&self) -> Result<Vec<crate::store::partition::PartitionInfo>> {
         let state = self.state().await?;
         let keys = self.inner.spec.keys();
-        let mut out: Vec<crate::store::partition::PartitionInfo> = Vec::new();
-        for file in state.files.iter() {
-            let values = self.inner.values_of(file);
-            let named: Vec<(String, Option<String>)> =
-                keys.iter().cloned().zip(values.iter().cloned()).collect();
-            let slot = match out.iter().position(|p| p.values == named) {
-                Some(slot) => slot,
-                None => {
-                    let dir = if keys.is_empty() {
-                        PathBuf::new()
-                    } else {
-                        PathBuf::from(self.inner.spec.dir(&values))
-                    };
-                    out.push(crate::store::partition::PartitionInfo {
-                        values: named,
-                        dir,
-                        files: 0,
-                        rows: 0,
-                        bytes: 0,
-                    });
-                    out.len() - 1
-                }
-            };
-            let info = &mut out[slot];
-            info.files += 1;
-            info.rows += file.rows.unwrap_or(0);
-            info.bytes += file.size;
-        }
-        Ok(out)
+        let files = state.files.iter().map(|file| {
+            let values = keys
+                .iter()
+                .cloned()
+                .zip(self.inner.values_of(file))
+                .collect();
+            (values, file.rows.unwrap_or(0), file.size)
+        });
+        Ok(self.inner.spec.infos(std::path::Path::new(""), files))
     }
 
     /// How the table is partitioned (empty: not partitioned).

@@ -471,34 +471,9 @@ impl<T: Record> ParquetStore<T> {
         blocking(move || {
             inner.refresh()?;
             let state = inner.read_state();
-            let mut out: Vec<PartitionInfo> = Vec::new();
-            for file in state.manifest.files.iter().filter(|f| f.rows > 0) {
-                let slot = match out.iter().position(|p| p.values == file.partition) {
-                    Some(slot) => slot,
-                    None => {
-                        let values: Vec<Option<String>> =
-                            file.partition.iter().map(|(_, v)| v.clone()).collect();
-                        let dir = if values.is_empty() {
-                            inner.dir.clone()
-                        } else {
-                            inner.dir.join(inner.spec.dir(&values))
-                        };
-                        out.push(PartitionInfo {
-                            values: file.partition.clone(),
-                            dir,
-                            files: 0,
-                            rows: 0,
-                            bytes: 0,
-                        });
-                        out.len() - 1
-                    }
-                };
-                let info = &mut out[slot];
-                info.files += 1;
-                info.rows += file.rows;
-                info.bytes += file.size;
-            }
-            Ok(out)
+            let files = state.manifest.files.iter().filter(|f| f.rows > 0);
+            let files = files.map(|f| (f.partition.clone(), f.rows, f.size));
+            Ok(inner.spec.infos(&inner.dir, files))
         })
         .await
     }
