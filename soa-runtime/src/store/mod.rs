@@ -14,6 +14,7 @@
 //! Blocking file I/O, encoding and conversions never run on tokio worker threads: they go
 //! through `tokio::task::spawn_blocking`.
 
+mod cluster;
 mod conform;
 mod core;
 #[cfg(feature = "delta")]

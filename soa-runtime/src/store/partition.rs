@@ -36,6 +36,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array, UInt64
 use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
 
 use crate::error::{Error, Result};
+use crate::store::cluster::{self, Cluster};
 use crate::store::prune::ColumnStats;
 
 /// What a partition takes from its column.
@@ -502,11 +503,13 @@ impl PartitionSpec {
 
     /// Splits a batch of the row type by partition: each group's values and rows (in their
     /// order), groups in order of first appearance.
+    /// With `cluster`, the rows of each group are in cluster order (stable).
     pub fn split(
         &self,
         batch: &RecordBatch,
         type_name: &'static str,
-    ) -> Result<Vec<(Vec<Option<String>>, RecordBatch)>> {
+        cluster: &Cluster,
+    ) -> Result<Vec<(Vec<Option<String>>, Rows)>> {
         let rows = batch.num_rows();
         let mut ids: Vec<u32> = vec![0; rows];
         let mut values: Vec<Vec<Option<String>>> = vec![Vec::new()];
@@ -564,55 +567,67 @@ impl PartitionSpec {
                 }
             }
         }
-        if values.len() <= 1 {
-            return Ok(values.into_iter().map(|v| (v, batch.clone())).collect());
-        }
-        // Groups already contiguous (ids are numbered by first appearance, so contiguous means
-        // non-decreasing: time-sorted rows by day, for example): zero-copy slices.
-        if ids.windows(2).all(|w| w[0] <= w[1]) {
-            let mut out = Vec::with_capacity(values.len());
-            let mut start = 0;
-            for (g, v) in values.into_iter().enumerate() {
-                let len = ids[start..]
-                    .iter()
-                    .take_while(|id| **id as usize == g)
-                    .count();
-                out.push((v, batch.slice(start, len)));
-                start += len;
+        let groups = values.len();
+        let ranks = cluster.ranks(batch)?;
+        // Rows sorted by (group, cluster rank), stably: one key per row.
+        let (keys, buckets) = match &ranks {
+            None => (ids, groups),
+            Some((ranks, n)) => {
+                let n = (*n).max(1);
+                let bound = groups.saturating_mul(n);
+                if bound <= rows.saturating_mul(4).max(1 << 16) {
+                    let keys = ids
+                        .iter()
+                        .zip(ranks)
+                        .map(|(id, r)| *id * n as u32 + *r)
+                        .collect();
+                    (keys, bound)
+                } else {
+                    // Too many (group, rank) pairs for a counting sort: a stable sort.
+                    let mut order: Vec<u32> = (0..rows as u32).collect();
+                    order.sort_by_key(|r| (ids[*r as usize], ranks[*r as usize]));
+                    let mut starts = vec![0usize; groups + 1];
+                    for id in &ids {
+                        starts[*id as usize + 1] += 1;
+                    }
+                    for i in 1..starts.len() {
+                        starts[i] += starts[i - 1];
+                    }
+                    return Ok(gathers(values, batch, order, &starts));
+                }
             }
-            return Ok(out);
+        };
+        let per_group = |starts: &[usize]| -> Vec<usize> {
+            match &ranks {
+                None => starts.to_vec(),
+                Some((_, n)) => {
+                    let n = (*n).max(1);
+                    (0..=groups).map(|g| starts[g * n]).collect()
+                }
+            }
+        };
+        // Rows already in order (ids are numbered by first appearance, so in order means
+        // non-decreasing: time-sorted rows by day, for example): zero-copy slices.
+        if keys.windows(2).all(|w| w[0] <= w[1]) {
+            if groups <= 1 {
+                return Ok(values
+                    .into_iter()
+                    .map(|v| (v, Rows::Slice(batch.clone())))
+                    .collect());
+            }
+            let mut starts = vec![0usize; buckets + 1];
+            for k in &keys {
+                starts[*k as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            return Ok(slices(values, batch, &per_group(&starts)));
         }
-        // One stable counting sort of the rows by group, one `take` per column, then each
-        // group is a zero-copy slice of the permuted columns.
-        let mut starts = vec![0usize; values.len() + 1];
-        for id in &ids {
-            starts[*id as usize + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut next = starts.clone();
-        let mut order = vec![0u32; rows];
-        for (row, id) in ids.iter().enumerate() {
-            let slot = &mut next[*id as usize];
-            order[*slot] = row as u32;
-            *slot += 1;
-        }
-        let order = UInt32Array::from(order);
-        let columns = batch
-            .columns()
-            .iter()
-            .map(|c| arrow_select::take::take(c, &order, None))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
-        let permuted = RecordBatch::try_new_with_options(batch.schema(), columns, &options)
-            .map_err(|e| Error::arrow("splitting a batch by partition", e))?;
-        Ok(values
-            .into_iter()
-            .enumerate()
-            .map(|(g, v)| (v, permuted.slice(starts[g], starts[g + 1] - starts[g])))
-            .collect())
+        // One stable counting sort of the rows; each group's rows are gathered (one `take` per
+        // column) when its file is written, on the thread that encodes it.
+        let (order, starts) = cluster::counting_order(&keys, buckets);
+        Ok(gathers(values, batch, order, &per_group(&starts)))
     }
 
     /// Files grouped into partitions, in order of first appearance: each file as its
@@ -979,6 +994,68 @@ fn year_text(y: i64) -> String {
 
 /// Dense ids per row and the text of each id, for one column under a transform. Consecutive
 /// equal values (sorted or clustered data) cost one comparison each.
+/// The rows of one group of [`PartitionSpec::split`]: a zero-copy slice of the batch, or the
+/// batch and the rows to gather from it (in order), taken when the group is written.
+#[derive(Debug, Clone)]
+pub(crate) enum Rows {
+    Slice(RecordBatch),
+    Gather(RecordBatch, UInt32Array),
+}
+
+impl Rows {
+    pub fn num_rows(&self) -> usize {
+        match self {
+            Rows::Slice(b) => b.num_rows(),
+            Rows::Gather(_, rows) => rows.len(),
+        }
+    }
+
+    /// The rows as a batch.
+    pub fn materialize(self) -> Result<RecordBatch> {
+        match self {
+            Rows::Slice(b) => Ok(b),
+            Rows::Gather(b, rows) => cluster::take(&b, &rows, 1),
+        }
+    }
+}
+
+/// Each group's rows: zero-copy slices; `starts` has one entry per group plus the end.
+fn slices(
+    values: Vec<Vec<Option<String>>>,
+    batch: &RecordBatch,
+    starts: &[usize],
+) -> Vec<(Vec<Option<String>>, Rows)> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(g, v)| {
+            (
+                v,
+                Rows::Slice(batch.slice(starts[g], starts[g + 1] - starts[g])),
+            )
+        })
+        .collect()
+}
+
+/// Each group's rows to gather from `batch`: `order` holds the rows of every group in turn,
+/// `starts` where each group's begin (plus the end).
+fn gathers(
+    values: Vec<Vec<Option<String>>>,
+    batch: &RecordBatch,
+    order: Vec<u32>,
+    starts: &[usize],
+) -> Vec<(Vec<Option<String>>, Rows)> {
+    let order = UInt32Array::from(order);
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(g, v)| {
+            let rows = order.slice(starts[g], starts[g + 1] - starts[g]);
+            (v, Rows::Gather(batch.clone(), rows))
+        })
+        .collect()
+}
+
 fn keys_of(
     column: &ArrayRef,
     transform: Transform,
@@ -994,6 +1071,11 @@ fn keys_of(
             Ok(int_keys(ints.into_iter(), |v| v.to_string()))
         }
         t => {
+            if matches!(t, Transform::Day | Transform::Hour)
+                && let Some(keys) = fast_periods(column, t)
+            {
+                return Ok(keys);
+            }
             let seconds = seconds_of(column)?;
             let (per, format): (i64, fn(i64) -> String) = match t {
                 Transform::Hour => (3_600, |h| {
@@ -1026,6 +1108,64 @@ fn keys_of(
             }
         }
     }
+}
+
+/// `day`/`hour` keys of a timestamp column without nulls, in one tight pass over its values.
+fn fast_periods(
+    column: &ArrayRef,
+    transform: Transform,
+) -> Option<(Vec<u32>, Vec<Option<String>>)> {
+    if column.null_count() > 0 {
+        return None;
+    }
+    let per_second: i64 = match column.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => 1,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000_000,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000_000,
+        _ => return None,
+    };
+    let period = per_second
+        * if transform == Transform::Hour {
+            3_600
+        } else {
+            86_400
+        };
+    let values = column
+        .to_data()
+        .buffers()
+        .first()?
+        .typed_data::<i64>()
+        .get(column.offset()..column.offset() + column.len())?
+        .to_vec();
+    let format: fn(i64) -> String = if transform == Transform::Hour {
+        |h| format!("{}-{:02}", date_text(h.div_euclid(24)), h.rem_euclid(24))
+    } else {
+        date_text
+    };
+    let mut ids = Vec::with_capacity(values.len());
+    let mut seen: HashMap<i64, u32, Fast> = HashMap::with_hasher(fast());
+    let mut texts = Vec::new();
+    let mut current: Option<(i64, i64, u32)> = None; // [lo, hi) of the last period, its id
+    for v in values {
+        let id = match current {
+            Some((lo, hi, id)) if v >= lo && v < hi => id,
+            _ => {
+                let p = v.div_euclid(period);
+                let id = *seen.entry(p).or_insert_with(|| {
+                    texts.push(Some(format(p)));
+                    (texts.len() - 1) as u32
+                });
+                // Near the ends of the i64 range the bounds do not exist: no shortcut there.
+                current = p
+                    .checked_mul(period)
+                    .map(|lo| (lo, lo.saturating_add(period), id));
+                id
+            }
+        };
+        ids.push(id);
+    }
+    Some((ids, texts))
 }
 
 /// Seconds since the epoch (floored) of a timestamp or date column, per row.
@@ -1098,6 +1238,48 @@ fn int_keys(
     (ids, texts)
 }
 
+/// [`str_keys`] for columns whose every value has at most 7 bytes (tickers, codes): each value
+/// packed with its length into a `u64`, so grouping hashes integers instead of strings.
+fn short_str_keys(strings: &arrow_array::StringArray) -> Option<(Vec<u32>, Vec<Option<String>>)> {
+    let offsets = strings.value_offsets();
+    if offsets.windows(2).any(|w| w[1] - w[0] > 7) {
+        return None;
+    }
+    let bytes = strings.value_data();
+    let pack = |i: usize| -> u64 {
+        if strings.is_null(i) {
+            return u64::MAX;
+        }
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        let mut key = ((end - start) as u64) << 56;
+        for (k, b) in bytes[start..end].iter().enumerate() {
+            key |= u64::from(*b) << (8 * k);
+        }
+        key
+    };
+    let rows = strings.len();
+    let mut ids = Vec::with_capacity(rows);
+    let mut seen: HashMap<u64, u32, Fast> = HashMap::with_hasher(fast());
+    let mut texts = Vec::new();
+    let mut last: Option<(u64, u32)> = None;
+    for i in 0..rows {
+        let key = pack(i);
+        let id = match last {
+            Some((l, id)) if l == key => id,
+            _ => {
+                let id = *seen.entry(key).or_insert_with(|| {
+                    texts.push((!strings.is_null(i)).then(|| strings.value(i).to_owned()));
+                    (texts.len() - 1) as u32
+                });
+                last = Some((key, id));
+                id
+            }
+        };
+        ids.push(id);
+    }
+    Some((ids, texts))
+}
+
 fn str_keys<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec<Option<String>>) {
     let mut ids = Vec::with_capacity(values.size_hint().0);
     let mut seen: HashMap<Option<&str>, u32, Fast> = HashMap::with_hasher(fast());
@@ -1120,11 +1302,14 @@ fn str_keys<'a>(values: impl Iterator<Item = Option<&'a str>>) -> (Vec<u32>, Vec
     (ids, texts)
 }
 
-fn identity_keys(
+pub(crate) fn identity_keys(
     column: &ArrayRef,
 ) -> std::result::Result<(Vec<u32>, Vec<Option<String>>), String> {
     match column.data_type() {
-        DataType::Utf8 => Ok(str_keys(column.as_string::<i32>().iter())),
+        DataType::Utf8 => {
+            let strings = column.as_string::<i32>();
+            Ok(short_str_keys(strings).unwrap_or_else(|| str_keys(strings.iter())))
+        }
         DataType::LargeUtf8 => Ok(str_keys(column.as_string::<i64>().iter())),
         DataType::Utf8View => Ok(str_keys(column.as_string_view().iter())),
         DataType::Dictionary(_, _) => {
@@ -1361,7 +1546,7 @@ mod tests {
             "ParquetStore",
         )
         .unwrap();
-        let parts = spec.split(&batch, "Row").unwrap();
+        let parts = spec.split(&batch, "Row", &Cluster::default()).unwrap();
         let dirs: Vec<String> = parts.iter().map(|(v, _)| spec.dir(v)).collect();
         assert_eq!(
             dirs,
@@ -1414,7 +1599,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            spec.split(&long, "Row"),
+            spec.split(&long, "Row", &Cluster::default()),
             Err(Error::OutOfRange { .. })
         ));
     }

@@ -1207,8 +1207,9 @@ impl Inner {
         }
         let mut groups: Vec<(Vec<Option<String>>, Vec<RecordBatch>)> = Vec::new();
         for batch in batches.iter().filter(|b| b.num_rows() > 0) {
-            for (values, rows) in self.spec.split(batch, self.type_name)? {
-                let rows = to_file(&rows)?;
+            let none = crate::store::cluster::Cluster::default();
+            for (values, rows) in self.spec.split(batch, self.type_name, &none)? {
+                let rows = to_file(&rows.materialize()?)?;
                 match groups.iter_mut().find(|(v, _)| *v == values) {
                     Some((_, group)) => group.push(rows),
                     None => groups.push((values, vec![rows])),

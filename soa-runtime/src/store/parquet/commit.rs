@@ -2,6 +2,7 @@
 //! the manifest rename that commits, settling (renames and sweeps), and `compact`'s source.
 
 use super::*;
+use crate::store::partition::Rows;
 
 /// Finishes a commit: applies the pending renames, removes unlisted data files and staging
 /// leftovers, and fsyncs the directory if anything changed. Idempotent. Only ever called with
@@ -201,10 +202,12 @@ impl Inner {
             }
             WriteOp::Compact if parted => self.compact_partitions(seq, next_part),
             WriteOp::Save(batches) => {
+                let batches = self.clustered(batches)?;
                 let staged = self.stage(seq, DATA_FILE, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], Placement::Replace)
             }
             WriteOp::Append(batches) => {
+                let batches = self.clustered(batches)?;
                 let part = fsio::part_name(next_part);
                 let staged = self.stage(seq, &part, batches.into_iter().map(Ok))?;
                 self.commit(seq, vec![staged], append)
@@ -313,6 +316,7 @@ impl Inner {
                     name: target.to_owned(),
                     size: written.size,
                     crc32: written.crc32,
+                    tail: written.tail,
                     rows: written.rows,
                     column_bytes: written.column_bytes,
                     partition: Vec::new(),
@@ -438,6 +442,19 @@ impl Inner {
 }
 
 impl Inner {
+    /// `batches` as one batch in cluster order (as they are when not clustered).
+    fn clustered(&self, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+        if self.cluster.is_empty() || batches.iter().all(|b| b.num_rows() == 0) {
+            return Ok(batches);
+        }
+        let batch = match batches.as_slice() {
+            [one] => one.clone(),
+            _ => arrow_select::concat::concat_batches(&batches[0].schema(), &batches)
+                .map_err(|e| Error::arrow("joining the batches of a write", e))?,
+        };
+        Ok(vec![self.cluster.apply(&batch, self.options.threads)?])
+    }
+
     /// Stages `batches` (of the row type) split by partition: one file per partition touched,
     /// `<partition dir>/part-NNNNNN.parquet`, in order of first appearance. Returns the staged
     /// files and the next part number.
@@ -447,44 +464,73 @@ impl Inner {
         mut part: u64,
         batches: Vec<RecordBatch>,
     ) -> Result<(Vec<(String, StoredFile)>, u64)> {
-        type Group = (Vec<Option<String>>, Vec<RecordBatch>);
+        type Group = (Vec<Option<String>>, Vec<Rows>);
         let mut groups: Vec<Group> = Vec::new();
         let mut index: std::collections::HashMap<Vec<Option<String>>, usize> =
             std::collections::HashMap::new();
         for batch in batches {
-            for (values, rows) in self.spec.split(&batch, self.type_name)? {
-                let data = self.spec.data_batch(&rows)?;
+            // The columns the files hold, once per batch (gathers then take only those).
+            let mut data = None;
+            for (values, rows) in self.spec.split(&batch, self.type_name, &self.cluster)? {
+                let rows = match rows {
+                    Rows::Slice(b) => Rows::Slice(self.spec.data_batch(&b)?),
+                    Rows::Gather(_, r) => {
+                        let data = match &data {
+                            Some(d) => d,
+                            None => data.insert(self.spec.data_batch(&batch)?),
+                        };
+                        Rows::Gather(data.clone(), r)
+                    }
+                };
                 let slot = *index.entry(values.clone()).or_insert_with(|| {
                     groups.push((values, Vec::new()));
                     groups.len() - 1
                 });
-                groups[slot].1.push(data);
+                groups[slot].1.push(rows);
             }
         }
         let keys = self.spec.keys();
         // Partition files are encoded side by side, one thread each (a store with one
-        // partition touched encodes its columns on every thread instead).
+        // partition touched encodes its columns on every thread instead). Rows to gather are
+        // gathered by the thread that encodes their file.
         let threads = self.options.threads;
         let per_file = if groups.len() > 1 { 1 } else { threads };
-        type Job = (String, Vec<Option<String>>, Vec<RecordBatch>);
+        type Job = (String, Vec<Option<String>>, Vec<Rows>);
         let jobs: Vec<(Job, usize)> = groups
             .into_iter()
             .map(|(values, group)| {
                 let target = format!("{}/{}", self.spec.dir(&values), fsio::part_name(part));
                 part += 1;
-                let rows = group.iter().map(RecordBatch::num_rows).sum();
+                let rows = group.iter().map(Rows::num_rows).sum();
                 ((target, values, group), rows)
             })
             .collect();
         let staged = parallel::parallel(jobs, threads, |(target, values, group)| {
+            let batches = self.gathered(group)?;
             let (name, mut file) =
-                self.stage_on(seq, &target, group.into_iter().map(Ok), per_file)?;
+                self.stage_on(seq, &target, batches.into_iter().map(Ok), per_file)?;
             file.partition = keys.iter().cloned().zip(values).collect();
             Ok((name, file))
         });
         // A failed job leaves the staged files of the others: the next commit sweeps them
         // (staging names are never listed).
         Ok((staged?, part))
+    }
+
+    /// One partition's rows as batches; with clustering, rows from several batches joined
+    /// into one batch in cluster order.
+    fn gathered(&self, group: Vec<Rows>) -> Result<Vec<RecordBatch>> {
+        let batches = group
+            .into_iter()
+            .map(Rows::materialize)
+            .collect::<Result<Vec<_>>>()?;
+        if self.cluster.is_empty() || batches.len() < 2 {
+            return Ok(batches);
+        }
+        let schema = batches[0].schema();
+        let joined = arrow_select::concat::concat_batches(&schema, batches.iter())
+            .map_err(|e| Error::arrow("joining the rows of a partition", e))?;
+        Ok(vec![self.cluster.apply(&joined, 1)?])
     }
 
     /// `compact` of a partitioned store: the files of each partition with more than one become
@@ -636,6 +682,7 @@ impl Iterator for CompactSource<'_> {
                 true,
                 None,
                 decode::Pick::default(),
+                None,
             ) {
                 Ok(reader) => self.current = Some((reader, file.path)),
                 Err(e) => {

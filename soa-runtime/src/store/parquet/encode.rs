@@ -19,14 +19,14 @@ use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowWriterOptions, compute_leaves};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 
-use super::fsio::CrcWriter;
+use super::fsio::{CrcWriter, Tail};
 use super::layout;
 use super::parallel::parallel;
 
@@ -35,6 +35,8 @@ use super::parallel::parallel;
 pub(crate) struct Written {
     pub size: u64,
     pub crc32: u32,
+    /// Where the checksummed data blocks end, and the CRC32 of the rest (see `CrcWriter`).
+    pub tail: Option<Tail>,
     pub rows: u64,
     pub column_bytes: Vec<u64>,
     /// The footer written (row groups, column statistics).
@@ -62,12 +64,14 @@ pub(crate) fn write_file<I>(path: &Path, settings: WriteSettings<'_>, batches: I
 where
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
-    let (metadata, (size, crc32)) = write_with(settings, batches, |settings, batches| {
+    let (metadata, (size, crc32, tail)) = write_with(settings, batches, |settings, batches| {
         let mut writer = CrcWriter::create_new(path)?;
         let metadata = encode(&mut writer, path, settings, batches)?;
         Ok((metadata, writer.finish(path)?))
     })?;
-    Ok(written(metadata, settings.schema, size, crc32))
+    let mut written = written(metadata, settings.schema, size, crc32);
+    written.tail = tail;
+    Ok(written)
 }
 
 /// Like [`write_file`], into memory (for object stores): the file's bytes and what was written.
@@ -145,6 +149,7 @@ fn written(metadata: ParquetMetaData, schema: &SchemaRef, size: u64, crc32: u32)
     Written {
         size,
         crc32,
+        tail: None,
         rows,
         column_bytes,
         metadata,
@@ -158,7 +163,7 @@ fn encode<W, I>(
     batches: I,
 ) -> Result<ParquetMetaData>
 where
-    W: Write + Send,
+    W: Sink,
     I: IntoIterator<Item = Result<RecordBatch>>,
 {
     let pq = |source: ParquetError| parquet_error(path, source);
@@ -226,7 +231,33 @@ where
     {
         flush_row_group(&mut file_writer, writers, threads, path)?;
     }
+    // Every data page is written: their block checksums go into the footer.
+    file_writer.flush().map_err(|e| Error::io(path, e))?;
+    if let Some(blocks) = file_writer.inner_mut().seal() {
+        file_writer.append_key_value_metadata(KeyValue::new(BLOCK_CRC32_KEY.to_owned(), blocks));
+    }
     file_writer.finish().map_err(pq)
+}
+
+/// Footer key of the CRC32 per block of the data pages: `<block size> <crc><crc>...` (8 hex
+/// digits each). With the CRC32 of the file's tail (page index and footer) in the manifest, a
+/// read that needs a few pages checks only the blocks it reads.
+pub(crate) const BLOCK_CRC32_KEY: &str = "soa.block_crc32";
+
+/// Where a file is encoded: a plain sink, or one that checksums blocks ([`CrcWriter`]).
+pub(crate) trait Sink: Write + Send {
+    /// Called once the data pages are written: the `soa.block_crc32` text, if checksummed.
+    fn seal(&mut self) -> Option<String> {
+        None
+    }
+}
+
+impl Sink for &mut Vec<u8> {}
+
+impl Sink for &mut CrcWriter {
+    fn seal(&mut self) -> Option<String> {
+        Some(CrcWriter::seal(self))
+    }
 }
 
 /// Rows a batch needs before [`all_distinct_sample`] judges a column.

@@ -125,13 +125,25 @@ pub(crate) fn stamp(path: &Path) -> Result<Option<Stamp>> {
 
 pub(crate) use crate::store::durable::{sync_dir, write_new_durable};
 
-/// A file sink that computes the CRC32 and size of everything written through it.
+/// Bytes per checksummed block of a file's data pages (see [`CrcWriter::seal`]).
+pub(crate) const BLOCK: u64 = 16 * 1024;
+
+/// A file sink that computes the CRC32 and size of everything written through it, and a CRC32
+/// per [`BLOCK`] bytes until [`seal`](Self::seal)ed, then one CRC32 of the rest (the tail: page
+/// index and footer).
 #[derive(Debug)]
 pub(crate) struct CrcWriter {
     file: File,
     hasher: crc32fast::Hasher,
     bytes: u64,
+    block: crc32fast::Hasher,
+    blocks: Vec<u32>,
+    sealed_at: Option<u64>,
 }
+
+/// What a sealed [`CrcWriter`] knows besides size and CRC32: where the data blocks end and
+/// the CRC32 of the bytes after them.
+pub(crate) type Tail = (u64, u32);
 
 impl CrcWriter {
     /// Creates `path`, failing if it exists.
@@ -145,25 +157,62 @@ impl CrcWriter {
             file,
             hasher: crc32fast::Hasher::new(),
             bytes: 0,
+            block: crc32fast::Hasher::new(),
+            blocks: Vec::new(),
+            sealed_at: None,
         })
     }
 
-    /// Flushes and fsyncs the file, returning `(size, crc32)`.
-    pub(crate) fn finish(mut self, path: &Path) -> Result<(u64, u32)> {
+    /// Ends the data blocks at the bytes written so far: their CRC32s, as the hex text of the
+    /// file's `soa.block_crc32` key (`<block size> <crc><crc>...`). What is written next
+    /// (the tail) gets one CRC32.
+    pub(crate) fn seal(&mut self) -> String {
+        if !self.bytes.is_multiple_of(BLOCK) {
+            let block = std::mem::replace(&mut self.block, crc32fast::Hasher::new());
+            self.blocks.push(block.finalize());
+        }
+        self.sealed_at = Some(self.bytes);
+        let mut text = String::with_capacity(8 + self.blocks.len() * 8);
+        text.push_str(&BLOCK.to_string());
+        text.push(' ');
+        for crc in &self.blocks {
+            text.push_str(&format!("{crc:08x}"));
+        }
+        text
+    }
+
+    /// Flushes and fsyncs the file, returning `(size, crc32, tail)`; `tail` if sealed.
+    pub(crate) fn finish(mut self, path: &Path) -> Result<(u64, u32, Option<Tail>)> {
         self.file
             .flush()
             .and_then(|()| self.file.sync_all())
             .map_err(|e| Error::io(path, e))?;
-        Ok((self.bytes, self.hasher.finalize()))
+        let tail = self.sealed_at.map(|at| (at, self.block.clone().finalize()));
+        Ok((self.bytes, self.hasher.finalize(), tail))
     }
 }
 
 impl Write for CrcWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        let written = buf.get(..n).unwrap_or(buf);
+        let mut written = buf.get(..n).unwrap_or(buf);
         self.hasher.update(written);
-        self.bytes += n as u64;
+        if self.sealed_at.is_some() {
+            self.block.update(written);
+            self.bytes += written.len() as u64;
+            return Ok(n);
+        }
+        while !written.is_empty() {
+            let room = usize::try_from(BLOCK - self.bytes % BLOCK).unwrap_or(usize::MAX);
+            let (now, rest) = written.split_at(room.min(written.len()));
+            self.block.update(now);
+            self.bytes += now.len() as u64;
+            if self.bytes.is_multiple_of(BLOCK) {
+                let block = std::mem::replace(&mut self.block, crc32fast::Hasher::new());
+                self.blocks.push(block.finalize());
+            }
+            written = rest;
+        }
         Ok(n)
     }
 

@@ -18,7 +18,8 @@
 //! character (names of partitioned files are paths `day=2026-01-05/part-000003.parquet`).
 //!
 //! `file` lines are `name size crc32(hex) rows column-bytes` (compressed bytes per top-level
-//! column in schema order, `-` if unknown); their order is the row order of the store. `pending`
+//! column in schema order, `-` if unknown); the checksum is `crc32:data-end:tail-crc32` for files
+//! with block checksums (see [`StoredFile::tail`]); their order is the row order of the store. `pending`
 //! lines name staged files that the commit renames into place after the manifest is committed
 //! (roll-forward on open). The last line is the CRC32 of every byte before it, so a damaged
 //! manifest is detected instead of misread.
@@ -43,6 +44,11 @@ pub struct StoredFile {
     pub size: u64,
     /// CRC32 (IEEE, as computed by `crc32fast`) of the whole file.
     pub crc32: u32,
+    /// For files whose footer lists a CRC32 per 16 KiB block of the data pages (key
+    /// `soa.block_crc32`, written by this crate since 0.1): where the blocks end and the CRC32
+    /// of the bytes from there to the end (page index and footer). A read that needs part of
+    /// the file checks the tail and the blocks it reads instead of the whole file.
+    pub tail: Option<(u64, u32)>,
     /// Rows in the file.
     pub rows: u64,
     /// Compressed bytes per top-level column, in schema order (empty if unknown).
@@ -101,12 +107,15 @@ impl Manifest {
                 let parts: Vec<String> = f.column_bytes.iter().map(u64::to_string).collect();
                 parts.join(",")
             };
+            let crc = match f.tail {
+                Some((end, tail)) => format!("{:08x}:{end}:{tail:08x}", f.crc32),
+                None => format!("{:08x}", f.crc32),
+            };
             let _ = write!(
                 out,
-                "file {} {} {:08x} {} {}",
+                "file {} {} {crc} {} {}",
                 encode_text(&f.name),
                 f.size,
-                f.crc32,
                 f.rows,
                 cols
             );
@@ -215,11 +224,25 @@ impl Manifest {
                             .collect::<Result<Vec<u64>, _>>()
                             .map_err(|_| bad("bad column sizes"))?
                     };
+                    let hex = |t: &str| u32::from_str_radix(t, 16).map_err(|_| bad("bad checksum"));
+                    let size: u64 = size.parse().map_err(|_| bad("bad size"))?;
+                    let (crc32, tail) = match crc.split(':').collect::<Vec<_>>()[..] {
+                        [whole] => (hex(whole)?, None),
+                        [whole, end, tail] => {
+                            let end: u64 = end.parse().map_err(|_| bad("bad checksum"))?;
+                            if end > size {
+                                return Err(bad("bad checksum"));
+                            }
+                            (hex(whole)?, Some((end, hex(tail)?)))
+                        }
+                        _ => return Err(bad("bad checksum")),
+                    };
                     m.files.push(StoredFile {
                         name,
                         partition,
-                        size: size.parse().map_err(|_| bad("bad size"))?,
-                        crc32: u32::from_str_radix(crc, 16).map_err(|_| bad("bad checksum"))?,
+                        size,
+                        crc32,
+                        tail,
                         rows: rows.parse().map_err(|_| bad("bad row count"))?,
                         column_bytes,
                     });
@@ -288,6 +311,7 @@ mod tests {
             name: "data.parquet".into(),
             size: 10,
             crc32: 0xdead_beef,
+            tail: Some((8, 0x0102_0304)),
             rows: 5,
             column_bytes: vec![1, 2, 3],
             partition: vec![],
@@ -296,6 +320,7 @@ mod tests {
             name: "part-000006.parquet".into(),
             size: 11,
             crc32: 1,
+            tail: None,
             rows: 0,
             column_bytes: vec![],
             partition: vec![],

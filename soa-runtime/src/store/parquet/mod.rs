@@ -153,6 +153,7 @@
 //   fsio         file naming, positional reads with byte accounting, the `PAR1` guard, sweeps
 //   options      `ParquetOptions`, codecs, writer properties
 //   parallel     the small thread pool of encode and decode
+mod blocks;
 mod builder;
 mod commit;
 pub(crate) mod decode;
@@ -182,6 +183,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
+use crate::store::cluster::Cluster;
 use crate::store::conform::conform;
 use crate::store::partition::{Partition, PartitionSpec};
 use crate::store::{
@@ -304,6 +306,8 @@ struct Inner {
     file_schema: SchemaRef,
     /// How rows are partitioned (empty: one directory).
     spec: PartitionSpec,
+    /// How the rows of each file written are ordered (empty: as appended).
+    cluster: Cluster,
     type_name: &'static str,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot

@@ -136,6 +136,9 @@ pub struct ParquetOptions {
     /// microseconds since midnight, and no Brotli (refused when the store is opened). This
     /// store reads the original types back either way. Default off.
     pub spark_compatible: bool,
+    /// Columns whose values group the rows of each file written, in value order (stable:
+    /// equal values keep their arrival order). Default none (rows as appended).
+    pub cluster_by: Vec<String>,
 }
 
 impl Default for ParquetOptions {
@@ -152,6 +155,7 @@ impl Default for ParquetOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
             parquet_v2: true,
             spark_compatible: false,
+            cluster_by: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@ use parquet::file::reader::ChunkReader;
 
 use super::*;
 use crate::store::SOURCE_FILE_KEY;
+use blocks::VerifiedFile;
 use decode::Pick;
 
 impl Inner {
@@ -117,16 +118,23 @@ impl Inner {
     /// threads. A file whose every column fits comfortably in one Arrow array (well under the
     /// 2 GiB of Utf8 offsets) becomes one batch, so `load` converts it column by column with one
     /// copy of the data plus one column at its peak; bigger files come row group by row group.
+    ///
+    /// With `blocks` (a verified read of part of a file: a predicate or a projection), only the
+    /// blocks holding the pages decoded are read and checked.
     pub(super) fn read_whole(
         &self,
         file: &OpenFile,
         columns: Option<&[String]>,
         pick: Pick<'_>,
+        blocks: Option<&VerifiedFile>,
     ) -> Result<Vec<RecordBatch>> {
         let wanted = columns;
         let columns = self.file_columns(columns);
         let columns = columns.as_deref();
-        let batches = if self.options.verify_checksums {
+        let batches = if let Some(vf) = blocks {
+            self.adopt_blocks(vf, file)?;
+            vf.explain(self.decode_whole(vf, file, columns, pick))?
+        } else if self.options.verify_checksums {
             let bytes = decode::read_verified(file, true)?;
             self.decode_whole(&bytes, file, columns, pick)?
         } else {
@@ -158,7 +166,7 @@ impl Inner {
         columns: Option<&[String]>,
         pick: Pick<'_>,
     ) -> Result<Vec<RecordBatch>> {
-        let metadata = decode::read_metadata(reader, &file.path, self.type_name)?;
+        let metadata = footer(reader, &file.path, self.type_name, pick)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         if columns.is_some_and(<[String]>::is_empty) {
             // Only partition columns asked for: the rows, no column data.
@@ -225,7 +233,18 @@ impl Inner {
         Ok(count)
     }
 
-    /// Opens a file for streaming: verify in place, then a batch reader over positional reads.
+    /// Reads the footer of `file` through its block checksums (the tail checked against the
+    /// manifest) and takes the block list from it.
+    fn adopt_blocks(&self, vf: &VerifiedFile, file: &OpenFile) -> Result<()> {
+        if vf.adopted() {
+            return Ok(());
+        }
+        let metadata = vf.explain(decode::read_metadata(vf, &file.path, self.type_name))?;
+        vf.adopt(metadata.metadata())
+    }
+
+    /// Opens a file for streaming: verify in place (or through `blocks`, reading only the
+    /// blocks of the pages decoded), then a batch reader over positional reads.
     pub(super) fn stream_file(
         &self,
         file: &OpenFile,
@@ -233,11 +252,29 @@ impl Inner {
         verify: bool,
         columns: Option<&[String]>,
         pick: Pick<'_>,
+        blocks: Option<&VerifiedFile>,
     ) -> Result<ParquetRecordBatchReader> {
+        if let Some(vf) = blocks {
+            self.adopt_blocks(vf, file)?;
+            let metadata = vf.explain(footer(vf, &file.path, self.type_name, pick))?;
+            self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
+            let columns = match columns {
+                Some(names) => Columns::Named(names),
+                None => Columns::All,
+            };
+            return vf.explain(decode::batch_reader(
+                vf.clone(),
+                metadata,
+                &file.path,
+                batch_size,
+                columns,
+                pick,
+            ));
+        }
         if verify {
             decode::verify_in_place(file)?;
         }
-        let metadata = decode::read_metadata(&file.file, &file.path, self.type_name)?;
+        let metadata = footer(&file.file, &file.path, self.type_name, pick)?;
         self.check_rows(file, metadata.metadata().file_metadata().num_rows())?;
         let columns = match columns {
             Some(names) => Columns::Named(names),
@@ -270,9 +307,19 @@ impl Inner {
             m.bytes(0, stored);
         }
         let file_columns = self.file_columns(columns);
+        // A verified read of part of a file (a predicate or a projection) reads and checks only
+        // the blocks it needs, where the file has block checksums; the others check the whole
+        // file (one read and one CRC pass: the fastest way to read all of it).
+        let partial = prune.expr.is_some() || file_columns.is_some();
         for file in files {
+            let blocks = if self.options.verify_checksums && partial {
+                VerifiedFile::of(file)
+            } else {
+                None
+            };
+            let blocks = blocks.as_ref();
             // Row groups the predicate may match, from the footer's statistics.
-            let groups = match self.row_groups_for(file, prune) {
+            let groups = match self.row_groups_for(file, prune, blocks) {
                 Ok(groups) => groups,
                 Err(e) => {
                     send(Err(e));
@@ -282,15 +329,23 @@ impl Inner {
             if groups.as_ref().is_some_and(|g| g.groups.is_empty()) {
                 continue; // every row group ruled out: the file's data is not read
             }
-            if let Some(m) = prune.metrics {
-                // Verified reads take the whole file (its CRC32 covers every byte); the others
-                // read the column chunks of the row groups kept.
+            if let Some(m) = prune.metrics
+                && blocks.is_none()
+            {
+                // Verified reads of files without block checksums take the whole file (its
+                // CRC32 covers every byte); unverified ones read the column chunks of the row
+                // groups kept. (Block reads are counted as they happen, below.)
                 let read = match (&groups, self.options.verify_checksums) {
                     (Some(kept), false) => kept.groups.iter().map(|(_, bytes)| *bytes).sum(),
                     _ => file.entry.size,
                 };
                 m.bytes(read, 0);
             }
+            let count_blocks = || {
+                if let (Some(m), Some(vf)) = (prune.metrics, blocks) {
+                    m.bytes(vf.bytes_read(), 0);
+                }
+            };
             let (groups, selection) = match groups {
                 Some(kept) => (
                     Some(kept.groups.into_iter().map(|(i, _)| i).collect::<Vec<_>>()),
@@ -303,7 +358,9 @@ impl Inner {
                 selection: selection.as_ref(),
             };
             if batch_size == usize::MAX || file_columns.as_ref().is_some_and(Vec::is_empty) {
-                match self.read_whole(file, columns, pick) {
+                let read = self.read_whole(file, columns, pick, blocks);
+                count_blocks();
+                match read {
                     Ok(batches) => {
                         for batch in batches {
                             if !send(Ok(batch)) {
@@ -320,7 +377,7 @@ impl Inner {
             }
             let verify = self.options.verify_checksums;
             let names = file_columns.as_deref();
-            let mut reader = match self.stream_file(file, batch_size, verify, names, pick) {
+            let mut reader = match self.stream_file(file, batch_size, verify, names, pick, blocks) {
                 Ok(reader) => reader,
                 Err(e) => {
                     send(Err(e));
@@ -328,7 +385,12 @@ impl Inner {
                 }
             };
             loop {
-                let next = decode::next_batch(&mut reader, &file.path)
+                let next = decode::next_batch(&mut reader, &file.path);
+                let next = match blocks {
+                    Some(vf) => vf.explain(next),
+                    None => next,
+                };
+                let next = next
                     .and_then(|b| b.map(|b| self.restore(b, &file.path)).transpose())
                     .and_then(|b| {
                         b.map(|b| self.complete(b, &file.entry, columns))
@@ -350,6 +412,21 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// The footer of a file, with its page index when `pick` selects rows within row groups (the
+/// reader then fetches only the pages selected instead of whole column chunks).
+fn footer<R: ChunkReader + 'static>(
+    reader: &R,
+    path: &Path,
+    type_name: &str,
+    pick: Pick<'_>,
+) -> Result<parquet::arrow::arrow_reader::ArrowReaderMetadata> {
+    if pick.selection.is_some() {
+        decode::read_metadata_with_page_index(reader, path, type_name)
+    } else {
+        decode::read_metadata(reader, path, type_name)
     }
 }
 
@@ -416,7 +493,12 @@ impl Inner {
 
     /// `None`: read every row group; `Some(kept)`: only these row groups (empty: none), each
     /// with its compressed bytes, and within them the rows the page index keeps; counted.
-    fn row_groups_for(&self, file: &OpenFile, prune: Prune<'_>) -> Result<Option<Kept>> {
+    fn row_groups_for(
+        &self,
+        file: &OpenFile,
+        prune: Prune<'_>,
+        blocks: Option<&VerifiedFile>,
+    ) -> Result<Option<Kept>> {
         let Some(expr) = prune.expr else {
             if let Some(m) = prune.metrics {
                 m.files(1, 0);
@@ -424,8 +506,22 @@ impl Inner {
             return Ok(None);
         };
         let counter = Arc::new(AtomicU64::new(0));
-        let reader = file.file.with_counter(Arc::clone(&counter));
-        let metadata = decode::read_metadata_with_page_index(&reader, &file.path, self.type_name)?;
+        let metadata = match blocks {
+            Some(vf) => {
+                // The footer and page index from the checked tail (counted with the blocks).
+                let metadata = vf.explain(decode::read_metadata_with_page_index(
+                    vf,
+                    &file.path,
+                    self.type_name,
+                ))?;
+                vf.adopt(metadata.metadata())?;
+                metadata
+            }
+            None => {
+                let reader = file.file.with_counter(Arc::clone(&counter));
+                decode::read_metadata_with_page_index(&reader, &file.path, self.type_name)?
+            }
+        };
         let total = metadata.metadata().num_row_groups();
         let mut groups = crate::store::prune::parquet_row_groups(expr, &metadata);
         let row_groups_skipped = total - groups.len();
