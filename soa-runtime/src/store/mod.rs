@@ -28,6 +28,7 @@ pub mod parquet;
 pub mod partition;
 pub(crate) mod prune;
 mod retype;
+pub mod tiered;
 pub mod wal;
 
 pub use self::core::{
@@ -42,3 +43,4 @@ pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;
 pub use prune::{ScanMetrics, ScanReport};
+pub use tiered::{Durability, FlushPolicy, Ingestor, TieredOptions, TieredStore};

@@ -122,6 +122,8 @@ pub struct Wal {
     next_seq: u64,
     /// A new segment whose directory entry is not yet durable.
     new_segment: bool,
+    /// Why the log refuses appends until reopened (a failed fsync, an uncut partial write).
+    broken: Option<String>,
     /// Records appended since the last sync.
     dirty: bool,
 }
@@ -142,7 +144,8 @@ impl Wal {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let replay = read(&dir, 0, recovery, true)?;
         let segments = segments(&dir)?;
-        let next_seq = replay.last_seq + 1;
+        // An empty last segment names the number its first record will get.
+        let next_seq = (replay.last_seq + 1).max(segments.last().map_or(1, |(first, _)| *first));
         let (file, path, len, new_segment) = match segments.last() {
             Some((_, path)) => {
                 let file = OpenOptions::new()
@@ -166,6 +169,7 @@ impl Wal {
             next_seq,
             new_segment,
             dirty: new_segment,
+            broken: None,
         };
         Ok((wal, replay))
     }
@@ -213,9 +217,15 @@ impl Wal {
         frame.extend_from_slice(&header_crc.to_le_bytes());
         frame.extend_from_slice(&CASTAGNOLI.checksum(&body).to_le_bytes());
         frame.extend_from_slice(&body);
-        self.file
-            .write_all(&frame)
-            .map_err(|e| Error::io(&self.path, e))?;
+        self.check()?;
+        if let Err(e) = self.file.write_all(&frame) {
+            // Cut the partial record so the next one follows a whole record; if even that
+            // fails, refuse every later append (the next open cuts the tail).
+            if self.file.set_len(self.len).is_err() {
+                self.broken = Some(format!("a failed write could not be cut off: {e}"));
+            }
+            return Err(Error::io(&self.path, e));
+        }
         self.len += frame.len() as u64;
         self.next_seq += 1;
         self.dirty = true;
@@ -228,17 +238,47 @@ impl Wal {
     /// # Errors
     /// [`Error::Io`]: the records since the last successful sync may or may not be durable.
     pub fn sync(&mut self) -> Result<()> {
+        self.check()?;
         if !self.dirty {
             return Ok(());
         }
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))?;
+        if let Err(e) = self.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the written pages: what the
+            // file holds is unknown until it is read again (reopen the log).
+            self.broken = Some(format!("fsync failed: {e}"));
+            return Err(Error::io(&self.path, e));
+        }
         if self.new_segment {
             sync_dir(&self.dir)?;
             self.new_segment = false;
         }
         self.dirty = false;
+        Ok(())
+    }
+
+    /// Makes the next record's number greater than `seq`: a log whose records were all flushed
+    /// (and its segments deleted) continues after the number the flushed copy recorded. Starts
+    /// a new segment if the number moves.
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn resume_after(&mut self, seq: u64) -> Result<()> {
+        if self.next_seq > seq {
+            return Ok(());
+        }
+        self.next_seq = seq + 1;
+        self.rotate()
+    }
+
+    /// Starts a new segment if the one being written holds records, so that once they are all
+    /// flushed [`remove_through`](Self::remove_through) can delete it.
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn roll(&mut self) -> Result<()> {
+        if self.len > MAGIC.len() as u64 {
+            self.rotate()?;
+        }
         Ok(())
     }
 
@@ -276,6 +316,16 @@ impl Wal {
                 .len();
         }
         Ok(total)
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.broken {
+            None => Ok(()),
+            Some(reason) => Err(Error::io(
+                &self.path,
+                io::Error::other(format!("the write-ahead log must be reopened: {reason}")),
+            )),
+        }
     }
 
     fn rotate(&mut self) -> Result<()> {
@@ -372,6 +422,11 @@ fn read(dir: &Path, after: u64, recovery: Recovery, repair: bool) -> Result<Repl
     let mut expected: Option<u64> = None;
     for (index, (first, path)) in all.iter().enumerate() {
         let last_segment = index + 1 == all.len();
+        // A segment starts at the number in its name: numbers may jump up between segments
+        // (the records in between were flushed and their segments deleted), never down.
+        if expected.is_none_or(|e| *first >= e) {
+            expected = Some(*first);
+        }
         let mut bytes = Vec::new();
         File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))

@@ -343,6 +343,7 @@ impl<T: Record> ParquetStoreBuilder<T> {
                 file_schema,
                 spec,
                 cluster,
+                mark_slot: std::sync::Mutex::new(None),
                 type_name,
                 fault: self.fault,
                 writer: Arc::new(tokio::sync::Mutex::new(())),

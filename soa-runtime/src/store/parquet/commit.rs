@@ -196,6 +196,32 @@ impl Inner {
                 let (staged, next_part) = self.stage_partitioned(seq, next_part, batches)?;
                 self.commit(seq, staged, Placement::Rewrite { next_part })
             }
+            WriteOp::AppendMarked(batches, name, position) => {
+                // The position travels with this commit's manifest (the writer lock is held).
+                *self
+                    .mark_slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((name, position));
+                let result = if batches.is_empty() {
+                    self.commit(seq, Vec::new(), append)
+                } else if parted {
+                    self.stage_partitioned(seq, next_part, batches).and_then(
+                        |(staged, next_part)| {
+                            self.commit(seq, staged, Placement::Append { next_part })
+                        },
+                    )
+                } else {
+                    let part = fsio::part_name(next_part);
+                    self.clustered(batches)
+                        .and_then(|b| self.stage(seq, &part, b.into_iter().map(Ok)))
+                        .and_then(|staged| self.commit(seq, vec![staged], append))
+                };
+                self.mark_slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                result
+            }
             WriteOp::Append(batches) if parted => {
                 let (staged, next_part) = self.stage_partitioned(seq, next_part, batches)?;
                 self.commit(seq, staged, Placement::Append { next_part })
@@ -370,6 +396,14 @@ impl Inner {
     ) -> Result<Manifest> {
         let mut next = current.clone();
         next.seq = seq;
+        if let Some((name, position)) = self
+            .mark_slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            next.set_mark(name, *position);
+        }
         next.partitions = self.spec.texts();
         env!("CARGO_PKG_VERSION").clone_into(&mut next.version);
         next.pending = staged

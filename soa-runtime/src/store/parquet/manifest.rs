@@ -70,6 +70,9 @@ pub(crate) struct Manifest {
     pub files: Vec<StoredFile>,
     /// `(staged, final)` renames that complete the commit.
     pub pending: Vec<(String, String)>,
+    /// Positions recorded with commits (`mark name value`): how far a writer's stream is in
+    /// the store, e.g. the last write-ahead-log sequence number a `TieredStore` flushed.
+    pub marks: Vec<(String, u64)>,
 }
 
 impl Manifest {
@@ -82,6 +85,20 @@ impl Manifest {
             partitions: Vec::new(),
             files: Vec::new(),
             pending: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// The position recorded under `name`.
+    pub(crate) fn mark(&self, name: &str) -> Option<u64> {
+        self.marks.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Records `value` under `name` (replacing the previous one).
+    pub(crate) fn set_mark(&mut self, name: &str, value: u64) {
+        match self.marks.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.marks.push((name.to_owned(), value)),
         }
     }
 
@@ -99,6 +116,9 @@ impl Manifest {
         let _ = writeln!(out, "next-part {}", self.next_part);
         for p in &self.partitions {
             let _ = writeln!(out, "partition {}", encode_text(p));
+        }
+        for (name, value) in &self.marks {
+            let _ = writeln!(out, "mark {} {value}", encode_text(name));
         }
         for f in &self.files {
             let cols = if f.column_bytes.is_empty() {
@@ -247,6 +267,12 @@ impl Manifest {
                         column_bytes,
                     });
                 }
+                "mark" => {
+                    let (name, value) = rest.split_once(' ').ok_or_else(|| bad("malformed"))?;
+                    let name = decode_text(name).ok_or_else(|| bad("bad mark name"))?;
+                    let value = value.parse().map_err(|_| bad("bad mark value"))?;
+                    m.marks.push((name, value));
+                }
                 "pending" => {
                     let (staged, target) = rest.split_once(' ').ok_or_else(|| bad("malformed"))?;
                     let (Some(staged), Some(target)) = (decode_text(staged), decode_text(target))
@@ -327,6 +353,9 @@ mod tests {
         });
         m.pending
             .push((".soa-1-2-data.parquet.tmp".into(), "data.parquet".into()));
+        m.set_mark("soa.wal", 42);
+        m.set_mark("a b", 7);
+        m.set_mark("soa.wal", 43);
         let text = m.encode();
         let p = Path::new("_soa_manifest");
         assert_eq!(Manifest::decode(&text, p).ok(), Some(m.clone()));

@@ -308,6 +308,9 @@ struct Inner {
     spec: PartitionSpec,
     /// How the rows of each file written are ordered (empty: as appended).
     cluster: Cluster,
+    /// The position the commit in progress records (`append_marked`), set and cleared under
+    /// the writer lock.
+    mark_slot: std::sync::Mutex<Option<(String, u64)>>,
     type_name: &'static str,
     fault: Option<(FaultPoint, io::ErrorKind)>,
     /// Serializes commits; held (owned) by the blocking task so a cancelled caller cannot
@@ -331,6 +334,8 @@ enum WriteOp {
     Import(Vec<HiveFile>, Conform),
     Save(Vec<RecordBatch>),
     Append(Vec<RecordBatch>),
+    /// An append that also records a position (`Manifest::marks`) in the same commit.
+    AppendMarked(Vec<RecordBatch>, String, u64),
     Compact,
     Clear,
 }
@@ -523,6 +528,45 @@ impl<T: Record> ParquetStore<T> {
         blocking(move || {
             let _guard = guard;
             inner.run_write(op)
+        })
+        .await
+    }
+}
+
+impl<T: Record> ParquetStore<T> {
+    /// Appends `batches` and records `position` under `name` in the same commit: after a crash,
+    /// [`marked`](Self::marked) returns `position` exactly when the rows are stored. A stream
+    /// writer (a `TieredStore` flushing its write-ahead log) uses it to know what is already
+    /// stored, so nothing is written twice. An append without rows still records the position.
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    pub async fn append_marked(
+        &self,
+        batches: Vec<RecordBatch>,
+        name: &str,
+        position: u64,
+    ) -> Result<()> {
+        let batches = batches
+            .into_iter()
+            .map(|batch| conform(&self.inner.schema, batch, None))
+            .filter(|b| b.as_ref().map_or(true, |b| b.num_rows() > 0))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(WriteOp::AppendMarked(batches, name.to_owned(), position))
+            .await
+    }
+
+    /// The position last recorded under `name` by [`append_marked`](Self::append_marked) (in
+    /// any process), reading the committed manifest.
+    ///
+    /// # Errors
+    /// The store's I/O errors; [`Error::Corrupt`] for a damaged manifest.
+    pub async fn marked(&self, name: &str) -> Result<Option<u64>> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.to_owned();
+        blocking(move || {
+            inner.refresh()?;
+            Ok(inner.read_state().manifest.mark(&name))
         })
         .await
     }

@@ -1,0 +1,850 @@
+//! A tiered store: rows land in memory (the hot tier) and in a write-ahead log, reads see the
+//! hot rows after the durable cold tier's, and a background task moves hot rows into the cold
+//! tier in batches (a flush), recording in the same cold commit the last log sequence number it
+//! holds, so that recovery after a crash replays exactly the rows the cold tier lacks.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use soa_runtime::prelude::*;
+//! use soa_runtime::store::tiered::{Durability, FlushPolicy, TieredOptions, TieredStore};
+//!
+//! #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+//! struct Tick { id: u64, px: f64 }
+//!
+//! # async fn demo() -> soa_runtime::Result<()> {
+//! let cold = ParquetStore::<Tick>::open_or_create("./ticks").await?;
+//! let options = TieredOptions::new()
+//!     .durability(Durability::Sync)
+//!     .flush(FlushPolicy::new().rows(1_000_000).bytes(64 << 20).age(Duration::from_secs(10)));
+//! let store = TieredStore::open("./ticks-wal", cold, options).await?;
+//! let ingest = store.ingestor();          // cloneable, Send: one per producer task
+//! ingest.send(Tick { id: 1, px: 10.5 }).await?; // returns once the row is fsynced in the log
+//! assert_eq!(store.count().await?, 1);    // hot and cold rows, each once
+//! store.flush().await?;                   // hot rows into the cold tier now
+//! store.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! **Durability.** [`Durability::Sync`]: a send returns once its rows are in the log and the log
+//! is fsynced; sends that arrive together share one fsync (group commit). A crash of the process
+//! or of the machine loses nothing acknowledged. [`Durability::Interval`]: a send returns once
+//! its rows are written to the log (the operating system holds them); the log is fsynced at
+//! least every interval, so a machine crash may lose up to one interval of acknowledged rows,
+//! a process crash none. [`Durability::None`]: no log; a send returns once its rows are in
+//! memory; a crash loses every row not yet flushed.
+//!
+//! **Exactly once.** Reads hold the flush out while they open the cold tier's snapshot and copy
+//! the hot tier's list of batches, and a flush commits to the cold tier and drops the flushed
+//! hot batches under the same exclusion: a read sees every row once, whether it overlaps a
+//! flush or not. The cold commit records the last sequence number it holds (mark `soa.wal`);
+//! recovery replays the log after it, and log segments are deleted only once a commit covers
+//! them, so a crash between the commit and the deletion never duplicates a row.
+//!
+//! **Where things live.** The log is a local directory; the cold tier may be anywhere its store
+//! supports. Rows appended to the cold tier directly (not through this store) are simply cold
+//! rows.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::convert::ToArrow;
+use crate::error::{Error, Result};
+use crate::store::blocking;
+use crate::store::wal::{Recovery, Wal, WalOptions};
+use crate::store::{
+    ArrowStore, BatchStream, ParquetStore, Record, ScanOptions, Store, StoreStats, WriteMode,
+};
+
+/// The mark under which the cold tier records the last log sequence number it holds.
+pub const WAL_MARK: &str = "soa.wal";
+
+/// What an acknowledged send promises (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// In the log and fsynced: survives a machine crash. Concurrent sends share an fsync.
+    Sync,
+    /// In the log; fsynced at least every interval: survives a process crash, a machine crash
+    /// may lose up to one interval.
+    Interval(Duration),
+    /// In memory only until flushed.
+    None,
+}
+
+/// When the hot tier is flushed into the cold tier: when any limit is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlushPolicy {
+    /// Hot rows not yet flushed. Default 1,000,000.
+    pub rows: u64,
+    /// Arrow bytes of those rows. Default 64 MiB.
+    pub bytes: u64,
+    /// Age of the oldest of them. Default 10 s.
+    pub age: Duration,
+}
+
+impl Default for FlushPolicy {
+    fn default() -> Self {
+        FlushPolicy {
+            rows: 1_000_000,
+            bytes: 64 << 20,
+            age: Duration::from_secs(10),
+        }
+    }
+}
+
+impl FlushPolicy {
+    /// The defaults: every 1M rows or 64 MiB or 10 s.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Flushes once this many rows wait.
+    #[must_use]
+    pub fn rows(mut self, rows: u64) -> Self {
+        self.rows = rows.max(1);
+        self
+    }
+
+    /// Flushes once this many bytes wait.
+    #[must_use]
+    pub fn bytes(mut self, bytes: u64) -> Self {
+        self.bytes = bytes.max(1);
+        self
+    }
+
+    /// Flushes once the oldest waiting row is this old.
+    #[must_use]
+    pub fn age(mut self, age: Duration) -> Self {
+        self.age = age;
+        self
+    }
+}
+
+/// Settings of a [`TieredStore`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TieredOptions {
+    /// Default [`Durability::Sync`].
+    pub durability: Durability,
+    /// Default [`FlushPolicy::new`].
+    pub flush: FlushPolicy,
+    /// Hot bytes above which sends wait for a flush (backpressure). Default 256 MiB.
+    pub hot_limit: u64,
+    /// Sends queued for the log writer before `send` waits. Default 1,024.
+    pub queue: usize,
+    /// Log segment settings.
+    pub wal: WalOptions,
+    /// What recovery does with a damaged record in the middle of the log. Default
+    /// [`Recovery::Strict`] (open fails with `Error::Corrupt` naming the segment and offset).
+    pub recovery: Recovery,
+}
+
+impl Default for TieredOptions {
+    fn default() -> Self {
+        TieredOptions {
+            durability: Durability::Sync,
+            flush: FlushPolicy::default(),
+            hot_limit: 256 << 20,
+            queue: 1024,
+            wal: WalOptions::default(),
+            recovery: Recovery::Strict,
+        }
+    }
+}
+
+impl TieredOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// See [`Durability`].
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// See [`FlushPolicy`].
+    #[must_use]
+    pub fn flush(mut self, policy: FlushPolicy) -> Self {
+        self.flush = policy;
+        self
+    }
+
+    /// Hot bytes above which sends wait for a flush.
+    #[must_use]
+    pub fn hot_limit(mut self, bytes: u64) -> Self {
+        self.hot_limit = bytes.max(1);
+        self
+    }
+
+    /// Sends queued before `send` waits.
+    #[must_use]
+    pub fn queue(mut self, sends: usize) -> Self {
+        self.queue = sends.max(1);
+        self
+    }
+
+    /// Log segment settings.
+    #[must_use]
+    pub fn wal(mut self, wal: WalOptions) -> Self {
+        self.wal = wal;
+        self
+    }
+
+    /// What recovery does with a damaged record in the middle of the log.
+    #[must_use]
+    pub fn recovery(mut self, recovery: Recovery) -> Self {
+        self.recovery = recovery;
+        self
+    }
+}
+
+/// A durable store that can record a stream position with a commit: the cold tier of a
+/// [`TieredStore`].
+pub trait ColdTier<T: Record>: Store<T> + Clone + 'static {
+    /// Appends `batches` and records `position` under `name` in the same commit.
+    fn append_marked(
+        &self,
+        batches: Vec<RecordBatch>,
+        name: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The position last recorded under `name`.
+    fn marked(&self, name: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
+}
+
+impl<T: Record> ColdTier<T> for ParquetStore<T> {
+    async fn append_marked(
+        &self,
+        batches: Vec<RecordBatch>,
+        name: &str,
+        position: u64,
+    ) -> Result<()> {
+        ParquetStore::append_marked(self, batches, name, position).await
+    }
+
+    async fn marked(&self, name: &str) -> Result<Option<u64>> {
+        ParquetStore::marked(self, name).await
+    }
+}
+
+/// What [`TieredStore::open`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryReport {
+    /// The last sequence number the cold tier held (its `soa.wal` mark).
+    pub cold_mark: u64,
+    /// Log records replayed into the hot tier (those after the mark).
+    pub records: u64,
+    /// Rows replayed.
+    pub rows: u64,
+    /// Bytes of log read.
+    pub log_bytes: u64,
+    /// A torn tail cut off: the segment and the offset of the partial record.
+    pub torn_tail: Option<(PathBuf, u64)>,
+    /// With `Recovery::UpToDamage`: where reading stopped.
+    pub damage: Option<(PathBuf, u64, String)>,
+    /// Time from the start of `open` to a queryable store.
+    pub elapsed: Duration,
+}
+
+/// Counters of a running [`TieredStore`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TieredStats {
+    /// Rows in the hot tier (not yet flushed).
+    pub hot_rows: u64,
+    /// Arrow bytes of those rows.
+    pub hot_bytes: u64,
+    /// Bytes of log segments on disk.
+    pub wal_bytes: u64,
+    /// Flushes committed since open.
+    pub flushes: u64,
+    /// The last sequence number the cold tier holds.
+    pub cold_mark: u64,
+    /// The last sequence number acknowledged.
+    pub last_seq: u64,
+}
+
+struct Hot {
+    /// `(sequence number, rows)`, in order; all after `mark`.
+    batches: VecDeque<(u64, RecordBatch)>,
+    rows: u64,
+    bytes: u64,
+    oldest: Option<Instant>,
+    /// The last sequence number the cold tier holds.
+    mark: u64,
+}
+
+struct Request {
+    batch: RecordBatch,
+    ack: oneshot::Sender<Result<u64>>,
+}
+
+struct Inner<T: Record, C: ColdTier<T>> {
+    cold: C,
+    options: TieredOptions,
+    hot: std::sync::RwLock<Hot>,
+    /// `None` under `Durability::None`.
+    wal: Option<Arc<std::sync::Mutex<Wal>>>,
+    /// Readers hold it shared while they take their snapshots; a flush holds it exclusively
+    /// while it commits and drops the flushed hot batches.
+    epoch: tokio::sync::RwLock<()>,
+    /// One flush at a time.
+    flushing: tokio::sync::Mutex<()>,
+    /// Wakes the flusher (policy reached) and waiting senders (flush done).
+    flush_wanted: Arc<tokio::sync::Notify>,
+    flushed: tokio::sync::Notify,
+    flushes: AtomicU64,
+    next_seq: AtomicU64,
+    tx: std::sync::Mutex<Option<mpsc::Sender<Request>>>,
+    recovery: RecoveryReport,
+    failure: std::sync::Mutex<Option<String>>,
+    _rows: std::marker::PhantomData<fn() -> T>,
+}
+
+/// Hot rows in memory and a write-ahead log in front of a durable cold tier, read as one store
+/// (see the [module docs](self)).
+pub struct TieredStore<T: Record, C: ColdTier<T>> {
+    inner: Arc<Inner<T, C>>,
+}
+
+impl<T: Record, C: ColdTier<T>> std::fmt::Debug for TieredStore<T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredStore")
+            .field("options", &self.inner.options)
+            .field("recovery", &self.inner.recovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Record> std::fmt::Debug for Ingestor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor").finish_non_exhaustive()
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> Clone for TieredStore<T, C> {
+    fn clone(&self) -> Self {
+        TieredStore {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+/// A producer's handle: cloneable, `Send`; each send returns once its rows are as durable as
+/// the store's [`Durability`] says, with their log sequence number.
+pub struct Ingestor<T: Record> {
+    tx: mpsc::Sender<Request>,
+    _rows: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Record> Clone for Ingestor<T> {
+    fn clone(&self) -> Self {
+        Ingestor {
+            tx: self.tx.clone(),
+            _rows: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Record> Ingestor<T> {
+    /// Sends one row.
+    ///
+    /// # Errors
+    /// The log's I/O errors (nothing acknowledged then); [`Error::Task`] once the store is
+    /// closed.
+    pub async fn send(&self, row: T) -> Result<u64> {
+        let columns: T::Columns = std::iter::once(row).collect();
+        self.send_batch(&columns).await
+    }
+
+    /// Sends the rows of a container, as one log record.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_batch(&self, columns: &T::Columns) -> Result<u64> {
+        self.send_record_batch(columns.to_record_batch()?).await
+    }
+
+    /// Sends a record batch of the row type's schema, as one log record.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send); [`Error::SchemaMismatch`] for a batch of another schema.
+    pub async fn send_record_batch(&self, batch: RecordBatch) -> Result<u64> {
+        let schema = <T::Columns as ToArrow>::schema();
+        let batch = crate::store::conform::conform(&schema, batch, None)?;
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Request { batch, ack })
+            .await
+            .map_err(|_| closed())?;
+        done.await.map_err(|_| closed())?
+    }
+}
+
+fn closed() -> Error {
+    Error::Task("the tiered store is closed".into())
+}
+
+impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
+    /// Opens the log in `wal_dir` (created if missing) in front of `cold`: reads the cold
+    /// tier's mark, replays the log records after it into the hot tier, and starts the log
+    /// writer and the flusher (on the current tokio runtime).
+    ///
+    /// # Errors
+    /// The log's and the cold tier's I/O errors; [`Error::Corrupt`] for a damaged log record
+    /// under [`Recovery::Strict`].
+    pub async fn open(wal_dir: impl AsRef<Path>, cold: C, options: TieredOptions) -> Result<Self> {
+        let started = Instant::now();
+        let mark = cold.marked(WAL_MARK).await?.unwrap_or(0);
+        let mut report = RecoveryReport {
+            cold_mark: mark,
+            ..RecoveryReport::default()
+        };
+        let mut hot = Hot {
+            batches: VecDeque::new(),
+            rows: 0,
+            bytes: 0,
+            oldest: None,
+            mark,
+        };
+        let mut next_seq = mark + 1;
+        let wal = if options.durability == Durability::None {
+            None
+        } else {
+            let dir = wal_dir.as_ref().to_owned();
+            let wal_options = options.wal;
+            let recovery = options.recovery;
+            let (wal, replay) = blocking(move || {
+                let (mut wal, replay) = Wal::open(&dir, wal_options, recovery)?;
+                wal.resume_after(mark)?;
+                Ok((wal, replay))
+            })
+            .await?;
+            report.log_bytes = replay.bytes;
+            report.torn_tail = replay.torn_tail;
+            report.damage = replay.damage;
+            for (seq, batch) in replay.records {
+                if seq <= mark {
+                    continue;
+                }
+                report.records += 1;
+                report.rows += batch.num_rows() as u64;
+                hot.rows += batch.num_rows() as u64;
+                hot.bytes += batch.get_array_memory_size() as u64;
+                hot.batches.push_back((seq, batch));
+            }
+            if !hot.batches.is_empty() {
+                hot.oldest = Some(Instant::now());
+            }
+            next_seq = next_seq.max(wal.next_seq());
+            Some(Arc::new(std::sync::Mutex::new(wal)))
+        };
+        report.elapsed = started.elapsed();
+        let (tx, rx) = mpsc::channel(options.queue);
+        let inner = Arc::new(Inner {
+            cold,
+            options,
+            hot: std::sync::RwLock::new(hot),
+            wal,
+            epoch: tokio::sync::RwLock::new(()),
+            flushing: tokio::sync::Mutex::new(()),
+            flush_wanted: Arc::new(tokio::sync::Notify::new()),
+            flushed: tokio::sync::Notify::new(),
+            flushes: AtomicU64::new(0),
+            next_seq: AtomicU64::new(next_seq),
+            tx: std::sync::Mutex::new(Some(tx)),
+            recovery: report,
+            failure: std::sync::Mutex::new(None),
+            _rows: std::marker::PhantomData,
+        });
+        tokio::spawn(commit_loop(Arc::downgrade(&inner), rx));
+        tokio::spawn(flush_loop(Arc::downgrade(&inner)));
+        if let Durability::Interval(every) = inner.options.durability {
+            tokio::spawn(sync_loop(Arc::downgrade(&inner), every));
+        }
+        Ok(TieredStore { inner })
+    }
+
+    /// A producer handle.
+    ///
+    /// # Panics
+    /// Never; after [`close`](Self::close) its sends fail with [`Error::Task`].
+    pub fn ingestor(&self) -> Ingestor<T> {
+        let tx = self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| mpsc::channel(1).0);
+        Ingestor {
+            tx,
+            _rows: std::marker::PhantomData,
+        }
+    }
+
+    /// What `open` recovered, and how long it took.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// The cold tier.
+    pub fn cold(&self) -> &C {
+        &self.inner.cold
+    }
+
+    /// Current counters.
+    pub fn tiered_stats(&self) -> TieredStats {
+        let hot = self.inner.hot();
+        let wal_bytes = self
+            .inner
+            .wal
+            .as_ref()
+            .and_then(|w| w.lock().ok().and_then(|w| w.size().ok()))
+            .unwrap_or(0);
+        TieredStats {
+            hot_rows: hot.rows,
+            hot_bytes: hot.bytes,
+            wal_bytes,
+            flushes: self.inner.flushes.load(Ordering::Relaxed),
+            cold_mark: hot.mark,
+            last_seq: self
+                .inner
+                .next_seq
+                .load(Ordering::Relaxed)
+                .saturating_sub(1),
+        }
+    }
+
+    /// Moves every hot row into the cold tier now (one cold commit), then deletes the log
+    /// segments it covers.
+    ///
+    /// # Errors
+    /// The cold tier's errors (the rows stay hot and in the log).
+    pub async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
+
+    /// Stops accepting sends, waits for the sends already queued, flushes and stops the
+    /// background tasks. Other handles to the store keep reading.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
+    pub async fn close(&self) -> Result<()> {
+        let tx = self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(tx) = tx {
+            // Waits until the log writer took every queued send.
+            let _ = tx.reserve_many(tx.max_capacity()).await;
+        }
+        self.inner.flush().await
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> Inner<T, C> {
+    fn hot(&self) -> std::sync::RwLockReadGuard<'_, Hot> {
+        self.hot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn hot_mut(&self) -> std::sync::RwLockWriteGuard<'_, Hot> {
+        self.hot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wants_flush(&self) -> bool {
+        let hot = self.hot();
+        let p = self.options.flush;
+        hot.rows >= p.rows
+            || hot.bytes >= p.bytes
+            || hot.oldest.is_some_and(|t| t.elapsed() >= p.age)
+    }
+
+    async fn flush(&self) -> Result<()> {
+        let _one = self.flushing.lock().await;
+        let (batches, last) = {
+            let hot = self.hot();
+            let Some((last, _)) = hot.batches.back() else {
+                return Ok(());
+            };
+            (
+                hot.batches
+                    .iter()
+                    .map(|(_, b)| b.clone())
+                    .collect::<Vec<_>>(),
+                *last,
+            )
+        };
+        {
+            let _readers_out = self.epoch.write().await;
+            self.cold.append_marked(batches, WAL_MARK, last).await?;
+            let mut hot = self.hot_mut();
+            while hot.batches.front().is_some_and(|(seq, _)| *seq <= last) {
+                if let Some((_, b)) = hot.batches.pop_front() {
+                    hot.rows -= b.num_rows() as u64;
+                    hot.bytes = hot.bytes.saturating_sub(b.get_array_memory_size() as u64);
+                }
+            }
+            hot.mark = last;
+            hot.oldest = (!hot.batches.is_empty()).then(Instant::now);
+        }
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.flushed.notify_waiters();
+        if let Some(wal) = &self.wal {
+            let wal = Arc::clone(wal);
+            blocking(move || {
+                let mut wal = wal
+                    .lock()
+                    .map_err(|_| Error::Task("log lock poisoned".into()))?;
+                wal.roll()?;
+                wal.remove_through(last).map(|_| ())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One group of sends: into the log (one write each, one fsync for all under `Sync`), then
+    /// into the hot tier; every send acknowledged with its sequence number or the error.
+    async fn commit_group(&self, group: Vec<Request>) {
+        // Backpressure: over the hot limit, wait for a flush first.
+        while self.hot().bytes >= self.options.hot_limit {
+            self.flush_wanted.notify_one();
+            let flushed = self.flushed.notified();
+            if self.hot().bytes < self.options.hot_limit {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), flushed).await;
+        }
+        let (batches, acks): (Vec<RecordBatch>, Vec<_>) =
+            group.into_iter().map(|r| (r.batch, r.ack)).unzip();
+        let logged: Result<(Vec<u64>, Vec<RecordBatch>)> = match &self.wal {
+            None => {
+                let first = self
+                    .next_seq
+                    .fetch_add(batches.len() as u64, Ordering::SeqCst);
+                Ok(((first..first + batches.len() as u64).collect(), batches))
+            }
+            Some(wal) => {
+                let wal = Arc::clone(wal);
+                let sync = self.options.durability == Durability::Sync;
+                blocking(move || {
+                    let mut wal = wal
+                        .lock()
+                        .map_err(|_| Error::Task("log lock poisoned".into()))?;
+                    let mut seqs = Vec::with_capacity(batches.len());
+                    for batch in &batches {
+                        seqs.push(wal.append(batch)?);
+                    }
+                    if sync {
+                        wal.sync()?;
+                    }
+                    Ok((seqs, batches))
+                })
+                .await
+            }
+        };
+        match logged {
+            Ok((seqs, batches)) => {
+                {
+                    let mut hot = self.hot_mut();
+                    for (seq, batch) in seqs.iter().zip(batches) {
+                        hot.rows += batch.num_rows() as u64;
+                        hot.bytes += batch.get_array_memory_size() as u64;
+                        hot.batches.push_back((*seq, batch));
+                    }
+                    if hot.oldest.is_none() && !hot.batches.is_empty() {
+                        hot.oldest = Some(Instant::now());
+                    }
+                }
+                if let Some(last) = seqs.last() {
+                    self.next_seq.fetch_max(last + 1, Ordering::SeqCst);
+                }
+                if self.wants_flush() {
+                    self.flush_wanted.notify_one();
+                }
+                for (ack, seq) in acks.into_iter().zip(seqs) {
+                    let _ = ack.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                // Nothing of the group is acknowledged; a record the log may hold in part is
+                // cut on the next open (torn tail) or, written whole but unsynced, replayed:
+                // rows sent but not acknowledged may appear, acknowledged rows are never lost.
+                if let Ok(mut f) = self.failure.lock() {
+                    *f = Some(e.to_string());
+                }
+                let text = e.to_string();
+                let mut first = Some(e);
+                for ack in acks {
+                    let err = first
+                        .take()
+                        .unwrap_or_else(|| Error::Task(format!("write-ahead log: {text}")));
+                    let _ = ack.send(Err(err));
+                }
+            }
+        }
+    }
+
+    /// The hot batches and the cold snapshot, consistent with each other.
+    async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<RecordBatch>)> {
+        let _no_flush = self.epoch.read().await;
+        let cold = self.cold.scan_with(options).await?;
+        let hot = self.hot().batches.iter().map(|(_, b)| b.clone()).collect();
+        Ok((cold, hot))
+    }
+}
+
+async fn commit_loop<T: Record, C: ColdTier<T>>(
+    inner: Weak<Inner<T, C>>,
+    mut rx: mpsc::Receiver<Request>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < 4096 {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        inner.commit_group(group).await;
+    }
+}
+
+async fn flush_loop<T: Record, C: ColdTier<T>>(inner: Weak<Inner<T, C>>) {
+    loop {
+        let Some(i) = inner.upgrade() else {
+            return;
+        };
+        if i.wants_flush() {
+            if let Err(e) = i.flush().await {
+                if let Ok(mut f) = i.failure.lock() {
+                    *f = Some(e.to_string());
+                }
+                // A failing cold tier: try again later, not in a tight loop.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            continue;
+        }
+        let tick =
+            (i.options.flush.age / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        // Wait for a wake-up or the next tick without keeping the store alive.
+        let wake = Arc::clone(&i.flush_wanted);
+        drop(i);
+        let _ = tokio::time::timeout(tick, wake.notified()).await;
+    }
+}
+
+async fn sync_loop<T: Record, C: ColdTier<T>>(inner: Weak<Inner<T, C>>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(i) = inner.upgrade() else {
+            return;
+        };
+        if let Some(wal) = &i.wal {
+            let wal = Arc::clone(wal);
+            let _ = blocking(move || {
+                wal.lock()
+                    .map_err(|_| Error::Task("log lock poisoned".into()))?
+                    .sync()
+            })
+            .await;
+        }
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
+    /// `Append`: through the log and the hot tier, acknowledged as the store's durability says.
+    /// `Overwrite`: flushes, then overwrites the cold tier (the hot tier is then empty).
+    async fn write_batches(&self, batches: Vec<RecordBatch>, mode: WriteMode) -> Result<()> {
+        match mode {
+            WriteMode::Append => {
+                let ingest = self.ingestor();
+                for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
+                    ingest.send_record_batch(batch).await?;
+                }
+                Ok(())
+            }
+            _ => {
+                self.inner.flush().await?;
+                let _one = self.inner.flushing.lock().await;
+                let _readers_out = self.inner.epoch.write().await;
+                // Rows sent since the flush go to the cold tier first: the overwrite replaces
+                // them too, as it replaces everything stored before it.
+                let (pending, last) = {
+                    let hot = self.inner.hot();
+                    (
+                        hot.batches
+                            .iter()
+                            .map(|(_, b)| b.clone())
+                            .collect::<Vec<_>>(),
+                        hot.batches.back().map(|(s, _)| *s),
+                    )
+                };
+                if let Some(last) = last {
+                    self.inner
+                        .cold
+                        .append_marked(pending, WAL_MARK, last)
+                        .await?;
+                    let mut hot = self.inner.hot_mut();
+                    hot.batches.retain(|(s, _)| *s > last);
+                    hot.rows = hot.batches.iter().map(|(_, b)| b.num_rows() as u64).sum();
+                    hot.bytes = hot
+                        .batches
+                        .iter()
+                        .map(|(_, b)| b.get_array_memory_size() as u64)
+                        .sum();
+                    hot.mark = last;
+                }
+                self.inner.cold.write_batches(batches, mode).await
+            }
+        }
+    }
+
+    /// The cold tier's rows (its snapshot), then the hot rows, each once.
+    async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
+        let (cold, hot) = self.inner.snapshot(options.clone()).await?;
+        let memory = ArrowStore::<T>::new();
+        if !hot.is_empty() {
+            memory.write_batches(hot, WriteMode::Append).await?;
+        }
+        let hot = memory.scan_with(options).await?;
+        Ok(Box::pin(cold.chain(hot)))
+    }
+
+    async fn count(&self) -> Result<u64> {
+        let _no_flush = self.inner.epoch.read().await;
+        let cold = self.inner.cold.count().await?;
+        Ok(cold + self.inner.hot().rows)
+    }
+
+    fn stats(&self) -> StoreStats {
+        let mut stats = self.inner.cold.stats();
+        let hot = self.inner.hot();
+        stats.rows += hot.rows;
+        stats.batches += hot.batches.len() as u64;
+        stats.bytes += hot.bytes;
+        stats
+    }
+}
