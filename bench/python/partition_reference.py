@@ -10,8 +10,8 @@ SPEC.json (written by partition_report):
          "ts_lo": 1768608000000000, "ts_hi": 1768694400000000, "expected": 6573}, ...]}
 
 Each query keeps the rows with `ts_lo <= ts < ts_hi` (microseconds; `ts` is a naive
-TIMESTAMP(us) column of the files), and `symbol == symbol` / `day == day` when given (Hive
-directory columns, with `hive_partitioning` and the types `day: Date`, `symbol: String`), and
+TIMESTAMP(us) column of the files), and `symbol == symbol` (a column of the files) and `day == day` when given (the Hive
+directory column, with `hive_partitioning` and the type `day: Date`), and
 materializes every column of the matching rows:
 
 - polars: `pl.scan_parquet(glob, hive_partitioning=..., hive_schema=...).filter(...).collect()`
@@ -50,7 +50,7 @@ def polars_query(q):
     lf = pl.scan_parquet(
         q["glob"],
         hive_partitioning=hive,
-        hive_schema={"day": pl.Date, "symbol": pl.String} if hive else None,
+        hive_schema={"day": pl.Date} if hive else None,
     )
     cond = (pl.col("ts") >= micros(q["ts_lo"])) & (pl.col("ts") < micros(q["ts_hi"]))
     if q.get("symbol") is not None:
@@ -69,7 +69,7 @@ def duckdb_query(con, q):
     if q["hive"]:
         source = (
             f"read_parquet('{glob}', hive_partitioning = true, "
-            "hive_types = {'day': DATE, 'symbol': VARCHAR})"
+            "hive_types = {'day': DATE})"
         )
     else:
         source = f"read_parquet('{glob}', hive_partitioning = false)"

@@ -157,9 +157,9 @@ impl Report {
 /// `1M`, `10M`, `100k`...
 #[must_use]
 pub fn fmt_rows(rows: usize) -> String {
-    if rows >= 1_000_000 && rows % 1_000_000 == 0 {
+    if rows >= 1_000_000 && rows.is_multiple_of(1_000_000) {
         format!("{}M", rows / 1_000_000)
-    } else if rows >= 1_000 && rows % 1_000 == 0 {
+    } else if rows >= 1_000 && rows.is_multiple_of(1_000) {
         format!("{}k", rows / 1_000)
     } else {
         rows.to_string()

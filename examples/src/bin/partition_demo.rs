@@ -1,5 +1,6 @@
-//! Partitioned `ParquetStore` demo: trades partitioned by UTC day and symbol in
-//! `./partition_demo_data/orders/day=YYYY-MM-DD/symbol=XXX/` (Hive directories).
+//! Partitioned `ParquetStore` demo: trades partitioned by UTC day in
+//! `./partition_demo_data/orders/day=YYYY-MM-DD/` (Hive directories), each day's rows clustered
+//! by symbol.
 //!
 //! ```text
 //! cargo run --release --bin partition_demo [-- --rows N]     # default 10 000 000 rows
@@ -7,13 +8,15 @@
 //! ```
 //!
 //! Generates deterministic trades, time-ordered over 30 days with random symbols out of 50,
-//! appends them day by day (one commit per day, one file per day and symbol), lists the
-//! partitions, then runs three typed queries with `load_where_with_metrics`, each next to a full
-//! `load()` followed by the same filter in Rust:
+//! appends them day by day (one commit per day, one file per day, its rows grouped by symbol),
+//! lists the partitions, then runs three typed queries with `load_where_with_metrics`, each next
+//! to a full `load()` followed by the same filter in Rust:
 //!
 //! - (a) one symbol on one day: `symbol.eq(..) & ts.ge(..) & ts.lt(..)`: every other partition is
-//!   skipped by its directory values (the day is derived from the `ts` range);
-//! - (b) six hours of every symbol: the partitions of one day are read, and their row groups;
+//!   skipped by its directory values (the day is derived from the `ts` range), then the pages of
+//!   other symbols by the page index (only the blocks holding the symbol's pages are read);
+//! - (b) six hours of every symbol: the partition of one day is read, the pages outside the hours
+//!   skipped;
 //! - (c) an enum value and a price range: no partition can be skipped, every file is read.
 //!
 //! The `Trade` row type and its generator are the same as in `bench/src/bin/partition_report.rs`.
@@ -129,13 +132,17 @@ fn queries() -> Vec<Query> {
 
 fn pruning(r: &ScanReport) -> String {
     format!(
-        "partitions skipped {}/{}, files {}/{}, row groups {}/{}; read {} of {} ({:.2} %)",
+        "partitions skipped {}/{}, files {}/{}, row groups {}/{}, page ranges {}/{}, rows decoded {}; \
+         read {} of {} ({:.2} %)",
         n(r.partitions_skipped),
         n(r.partitions_total),
         n(r.files_skipped),
         n(r.files_total),
         n(r.row_groups_skipped),
         n(r.row_groups_total),
+        n(r.pages_skipped),
+        n(r.pages_total),
+        n(r.rows_scanned),
         size(r.bytes_read),
         size(r.bytes_stored),
         pct(r.bytes_read, r.bytes_stored)
@@ -148,7 +155,7 @@ async fn main() -> DemoResult {
     let started = Instant::now();
     println!(
         "soa partitioned ParquetStore demo: {} trades over {DAYS} days x {} symbols -> \
-         ./{STORE}/day=YYYY-MM-DD/symbol=XXX/\n",
+         ./{STORE}/day=YYYY-MM-DD/ (clustered by symbol)\n",
         n(rows as u64),
         SYMBOLS.len()
     );
@@ -158,7 +165,11 @@ async fn main() -> DemoResult {
 
     // 1. Generate and append, one day per commit
     println!("[1] generate the trades and append them day by day (one commit per day)");
-    let store = ParquetStore::<Trade>::create(STORE).await?;
+    let store = ParquetStore::<Trade>::builder(STORE)
+        .partition_by(["day(ts)"])
+        .cluster_by(["symbol"])
+        .create()
+        .await?;
     println!(
         "    partitioned by {:?} (from #[soa(partition ..)] on Trade)",
         <TradeSoA as ToArrow>::PARTITION_BY
