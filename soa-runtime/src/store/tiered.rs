@@ -297,6 +297,7 @@ struct Inner<T: Record, C: ColdTier<T>> {
     hot: std::sync::RwLock<Hot>,
     /// `None` under `Durability::None`.
     wal: Option<Arc<std::sync::Mutex<Wal>>>,
+    wal_dir: PathBuf,
     /// Readers hold it shared while they take their snapshots; a flush holds it exclusively
     /// while it commits and drops the flushed hot batches.
     epoch: tokio::sync::RwLock<()>,
@@ -458,6 +459,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             options,
             hot: std::sync::RwLock::new(hot),
             wal,
+            wal_dir: wal_dir.as_ref().to_owned(),
             epoch: tokio::sync::RwLock::new(()),
             flushing: tokio::sync::Mutex::new(()),
             flush_wanted: Arc::new(tokio::sync::Notify::new()),
@@ -578,6 +580,18 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
             || hot.oldest.is_some_and(|t| t.elapsed() >= p.age)
     }
 
+    /// Appends `batches` (the log records up to `last`) to the cold tier with the mark `last`.
+    /// An error after the commit point (the cold tier's mark reached `last`) is a success.
+    async fn commit_cold(&self, batches: Vec<RecordBatch>, last: u64) -> Result<()> {
+        match self.cold.append_marked(batches, WAL_MARK, last).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.cold.marked(WAL_MARK).await {
+                Ok(Some(mark)) if mark >= last => Ok(()),
+                _ => Err(e),
+            },
+        }
+    }
+
     async fn flush(&self) -> Result<()> {
         let _one = self.flushing.lock().await;
         let (batches, last) = {
@@ -595,7 +609,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         };
         {
             let _readers_out = self.epoch.write().await;
-            self.cold.append_marked(batches, WAL_MARK, last).await?;
+            self.commit_cold(batches, last).await?;
             let mut hot = self.hot_mut();
             while hot.batches.front().is_some_and(|(seq, _)| *seq <= last) {
                 if let Some((_, b)) = hot.batches.pop_front() {
@@ -609,15 +623,20 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         self.flushes.fetch_add(1, Ordering::Relaxed);
         self.flushed.notify_waiters();
         if let Some(wal) = &self.wal {
+            // Reclaiming the log's space: a failure here loses nothing (the segments stay and
+            // the next flush deletes them), so the flush still succeeds.
             let wal = Arc::clone(wal);
-            blocking(move || {
+            let cleaned = blocking(move || {
                 let mut wal = wal
                     .lock()
                     .map_err(|_| Error::Task("log lock poisoned".into()))?;
                 wal.roll()?;
                 wal.remove_through(last).map(|_| ())
             })
-            .await?;
+            .await;
+            if let (Err(e), Ok(mut f)) = (cleaned, self.failure.lock()) {
+                *f = Some(e.to_string());
+            }
         }
         Ok(())
     }
@@ -646,18 +665,37 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
             Some(wal) => {
                 let wal = Arc::clone(wal);
                 let sync = self.options.durability == Durability::Sync;
+                let (dir, options, mark) =
+                    (self.wal_dir.clone(), self.options.wal, self.hot().mark);
+                let recovery = self.options.recovery;
                 blocking(move || {
                     let mut wal = wal
                         .lock()
                         .map_err(|_| Error::Task("log lock poisoned".into()))?;
-                    let mut seqs = Vec::with_capacity(batches.len());
-                    for batch in &batches {
-                        seqs.push(wal.append(batch)?);
+                    let logged = (|| {
+                        let mut seqs = Vec::with_capacity(batches.len());
+                        for batch in &batches {
+                            seqs.push(wal.append(batch)?);
+                        }
+                        if sync {
+                            wal.sync()?;
+                        }
+                        Ok(seqs)
+                    })();
+                    match logged {
+                        Ok(seqs) => Ok((seqs, batches)),
+                        Err(e) => {
+                            // This group is not acknowledged. Reopen the log (reading it back
+                            // cuts a partial record) so that the next sends can succeed; if
+                            // that fails too, the next group tries again.
+                            if let Ok((mut reopened, _)) = Wal::open(&dir, options, recovery)
+                                && reopened.resume_after(mark).is_ok()
+                            {
+                                *wal = reopened;
+                            }
+                            Err(e)
+                        }
                     }
-                    if sync {
-                        wal.sync()?;
-                    }
-                    Ok((seqs, batches))
                 })
                 .await
             }

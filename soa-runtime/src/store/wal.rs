@@ -218,7 +218,18 @@ impl Wal {
         frame.extend_from_slice(&CASTAGNOLI.checksum(&body).to_le_bytes());
         frame.extend_from_slice(&body);
         self.check()?;
-        if let Err(e) = self.file.write_all(&frame) {
+        let written = faults::check(faults::Step::Write)
+            .and_then(|()| match faults::check(faults::Step::ShortWrite) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    // Half the record reaches the file, then the error (a full disk mid-write).
+                    let half = frame.get(..frame.len() / 2).unwrap_or_default();
+                    let _ = self.file.write_all(half);
+                    Err(e)
+                }
+            })
+            .and_then(|()| self.file.write_all(&frame));
+        if let Err(e) = written {
             // Cut the partial record so the next one follows a whole record; if even that
             // fails, refuse every later append (the next open cuts the tail).
             if self.file.set_len(self.len).is_err() {
@@ -242,7 +253,7 @@ impl Wal {
         if !self.dirty {
             return Ok(());
         }
-        if let Err(e) = self.file.sync_data() {
+        if let Err(e) = faults::check(faults::Step::Sync).and_then(|()| self.file.sync_data()) {
             // After a failed fsync the kernel may have dropped the written pages: what the
             // file holds is unknown until it is read again (reopen the log).
             self.broken = Some(format!("fsync failed: {e}"));
@@ -405,6 +416,7 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 
 fn create_segment(dir: &Path, first: u64) -> Result<(File, PathBuf)> {
     let path = dir.join(segment_name(first));
+    faults::check(faults::Step::NewSegment).map_err(|e| Error::io(&path, e))?;
     let mut file = OpenOptions::new()
         .create_new(true)
         .append(true)
@@ -412,6 +424,62 @@ fn create_segment(dir: &Path, first: u64) -> Result<(File, PathBuf)> {
         .map_err(|e| Error::io(&path, e))?;
     file.write_all(MAGIC).map_err(|e| Error::io(&path, e))?;
     Ok((file, path))
+}
+
+#[doc(hidden)]
+pub mod faults {
+    //! Test hook (process-wide): makes the n-th log operation of one kind fail, to check that
+    //! no failure is ever acknowledged and that the log reopens. Not for production use.
+
+    use std::io;
+    use std::sync::Mutex;
+
+    /// An operation of the log.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Step {
+        /// Writing a record: nothing written, an error.
+        Write,
+        /// Writing a record: half of it written, then an error.
+        ShortWrite,
+        /// `fsync` of a segment.
+        Sync,
+        /// Creating a segment.
+        NewSegment,
+    }
+
+    static PLAN: Mutex<Option<(Step, u64, io::ErrorKind)>> = Mutex::new(None);
+
+    /// Makes the `nth` (1-based) next `step` fail with `kind`, once.
+    pub fn inject(step: Step, nth: u64, kind: io::ErrorKind) {
+        *PLAN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((step, nth.max(1), kind));
+    }
+
+    /// Removes the planned failure, if it did not happen yet. Returns whether it happened.
+    pub fn clear() -> bool {
+        PLAN.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .is_none()
+    }
+
+    pub(super) fn check(step: Step) -> io::Result<()> {
+        let mut plan = PLAN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((planned, left, kind)) = plan.as_mut()
+            && *planned == step
+        {
+            *left -= 1;
+            if *left == 0 {
+                let kind = *kind;
+                *plan = None;
+                return Err(io::Error::new(kind, format!("injected {step:?} failure")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads every segment; with `repair`, cuts a torn tail (and, under `UpToDamage`, the damage
