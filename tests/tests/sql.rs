@@ -824,3 +824,90 @@ fn partitioned_parquet_store_is_one_view() {
     let n: CountSoA = sql.query("SELECT count(*) AS n FROM parted").unwrap();
     assert_eq!(n.n, [2_010]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiered_store_view_reads_both_tiers_once_across_flushes() {
+    use soa_runtime::store::tiered::{FlushPolicy, TieredOptions, TieredStore};
+    let rows = orders(6_000);
+    let dir = tempfile::tempdir().unwrap();
+    let cold = ParquetStore::<Order>::open_or_create(dir.path().join("cold"))
+        .await
+        .unwrap();
+    let never = FlushPolicy::new()
+        .rows(u64::MAX)
+        .bytes(u64::MAX)
+        .age(std::time::Duration::from_secs(3600));
+    let store = TieredStore::open(
+        dir.path().join("wal"),
+        cold,
+        TieredOptions::new().flush(never),
+    )
+    .await
+    .unwrap();
+    let ingest = store.ingestor();
+    ingest
+        .send_batch(&OrderSoA::from(rows[..2_000].to_vec()))
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    ingest
+        .send_batch(&OrderSoA::from(rows[2_000..3_000].to_vec()))
+        .await
+        .unwrap();
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("orders", &store).unwrap();
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Count {
+        n: u64,
+    }
+    let count: CountSoA = sql.query("SELECT count(*) AS n FROM orders").unwrap();
+    assert_eq!(count.n, [3_000], "2,000 cold + 1,000 hot rows");
+    assert_revenue(sql.query(GROUP_BY).unwrap(), &rows[..3_000]);
+
+    // Queries while producers send and flushes run: every row once.
+    let producer = {
+        let ingest = store.ingestor();
+        let rest = rows[3_000..].to_vec();
+        tokio::spawn(async move {
+            for chunk in rest.chunks(100) {
+                ingest
+                    .send_batch(&OrderSoA::from(chunk.to_vec()))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let flusher = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..10 {
+                store.flush().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+            }
+        })
+    };
+    let mut last = 0;
+    for _ in 0..20 {
+        let sql = &sql;
+        let ids: OrderIdSoA =
+            tokio::task::block_in_place(|| sql.query("SELECT order_id FROM orders").unwrap());
+        let unique: std::collections::HashSet<u64> = ids.order_id.iter().copied().collect();
+        assert_eq!(unique.len(), ids.order_id.len(), "a row seen twice");
+        assert!(ids.order_id.len() >= last);
+        last = ids.order_id.len();
+    }
+    producer.await.unwrap();
+    flusher.await.unwrap();
+    store.flush().await.unwrap();
+    assert_revenue(sql.query(GROUP_BY).unwrap(), &rows);
+    let back: OrderSoA = sql.query("SELECT * FROM orders ORDER BY order_id").unwrap();
+    let mut want = rows.clone();
+    want.sort_by_key(|o| o.order_id);
+    assert_eq!(back.into_rows(), want);
+}
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+struct OrderId {
+    order_id: u64,
+}

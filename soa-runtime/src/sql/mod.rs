@@ -302,7 +302,7 @@ impl SqlEngine {
         name: &str,
         plans: Vec<ColumnPlan>,
         scan_fields: Vec<FieldRef>,
-        snapshot: Box<dyn Fn() -> Vec<RecordBatch> + Send + Sync>,
+        snapshot: Box<dyn Fn() -> Result<Vec<RecordBatch>> + Send + Sync>,
     ) -> Result<()> {
         let columns: Vec<String> = scan_fields
             .iter()

@@ -23,7 +23,7 @@ pub(super) struct Source {
     /// The fields as DuckDB sees them (enum columns as their key type).
     pub(super) scan_fields: Vec<FieldRef>,
     pub(super) plans: Vec<ColumnPlan>,
-    pub(super) snapshot: Box<dyn Fn() -> Vec<RecordBatch> + Send + Sync>,
+    pub(super) snapshot: Box<dyn Fn() -> Result<Vec<RecordBatch>> + Send + Sync>,
 }
 
 /// Registered sources by token. DuckDB's table functions take SQL values as arguments, so a

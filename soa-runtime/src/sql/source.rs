@@ -4,14 +4,16 @@
 use arrow_array::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::store::tiered::{ColdTier, TieredStore};
 use crate::store::{ArrowStore, ParquetStore, Record};
 
 /// How a view reads a store.
 #[non_exhaustive]
 pub enum SqlView {
     /// Record batches of a snapshot taken when each query starts, scanned by this crate's table
-    /// function: nothing is copied at registration, later commits are seen by later queries.
-    Snapshot(Box<dyn Fn() -> Vec<RecordBatch> + Send + Sync>),
+    /// function: nothing is copied at registration, later commits are seen by later queries. An
+    /// error taking the snapshot fails the query with its message.
+    Snapshot(Box<dyn Fn() -> Result<Vec<RecordBatch>> + Send + Sync>),
     /// Parquet files that DuckDB reads itself, with projection and filter pushdown: a path or
     /// a glob, expanded by every query.
     ParquetFiles(String),
@@ -56,7 +58,7 @@ impl<T: Record> SqlSource<T> for ArrowStore<T> {
     /// A live view over snapshots (no column data copied until a query reads it).
     fn sql_view(&self) -> Result<SqlView> {
         let store = self.clone();
-        Ok(SqlView::Snapshot(Box::new(move || store.snapshot())))
+        Ok(SqlView::Snapshot(Box::new(move || Ok(store.snapshot()))))
     }
 }
 
@@ -98,6 +100,19 @@ impl<T: Record> SqlSource<T> for ParquetStore<T> {
             ),
         })?;
         Ok(SqlView::ParquetFiles(glob.to_owned()))
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> SqlSource<T> for TieredStore<T, C> {
+    /// A live view over both tiers: each query reads the hot batches, then the cold tier's
+    /// committed files, and keeps the hot rows the cold snapshot does not hold (by their log
+    /// sequence numbers and the snapshot's mark), so a query overlapping a flush sees every
+    /// row once. The cold files are decoded by this crate (no DuckDB pushdown into them).
+    fn sql_view(&self) -> Result<SqlView> {
+        let store = self.clone();
+        Ok(SqlView::Snapshot(Box::new(move || {
+            store.blocking_snapshot()
+        })))
     }
 }
 

@@ -43,7 +43,7 @@ impl VTab for StoreScan {
         for field in &source.scan_fields {
             bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
         }
-        let batches = (source.snapshot)();
+        let batches = (source.snapshot)().map_err(|e| e.to_string())?;
         let mut windows = Vec::new();
         let mut rows = 0;
         for (index, batch) in batches.iter().enumerate() {

@@ -221,6 +221,10 @@ pub trait ColdTier<T: Record>: Store<T> + Clone + 'static {
 
     /// The position last recorded under `name`.
     fn marked(&self, name: &str) -> impl Future<Output = Result<Option<u64>>> + Send;
+
+    /// Every stored row, read on the calling thread (blocking), and the position the same
+    /// commit records under `name` (for SQL views, which DuckDB binds synchronously).
+    fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)>;
 }
 
 impl<T: Record> ColdTier<T> for ParquetStore<T> {
@@ -235,6 +239,10 @@ impl<T: Record> ColdTier<T> for ParquetStore<T> {
 
     async fn marked(&self, name: &str) -> Result<Option<u64>> {
         ParquetStore::marked(self, name).await
+    }
+
+    fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
+        ParquetStore::rows_marked(self, name)
     }
 }
 
@@ -528,6 +536,24 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
                 .load(Ordering::Relaxed)
                 .saturating_sub(1),
         }
+    }
+
+    /// Every row, hot and cold, each once, read on the calling thread (blocking): the hot
+    /// batches first, then the cold tier's snapshot with its mark; the hot batches the snapshot
+    /// already holds (sequence number at or below its mark) are left out. Used by SQL views.
+    ///
+    /// # Errors
+    /// The cold tier's read errors.
+    pub fn blocking_snapshot(&self) -> Result<Vec<RecordBatch>> {
+        let hot: Vec<(u64, RecordBatch)> = self.inner.hot().batches.iter().cloned().collect();
+        let (mut rows, mark) = self.inner.cold.rows_marked(WAL_MARK)?;
+        let mark = mark.unwrap_or(0);
+        rows.extend(
+            hot.into_iter()
+                .filter(|(seq, _)| *seq > mark)
+                .map(|(_, batch)| batch),
+        );
+        Ok(rows)
     }
 
     /// Moves every hot row into the cold tier now (one cold commit), then deletes the log

@@ -556,6 +556,12 @@ impl<T: Record> ParquetStore<T> {
             .await
     }
 
+    /// Every committed row, decoded on the calling thread (blocking; no runtime needed), and
+    /// the position the same commit records under `name`.
+    pub(crate) fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
+        self.inner.rows_marked(name)
+    }
+
     /// The position last recorded under `name` by [`append_marked`](Self::append_marked) (in
     /// any process), reading the committed manifest.
     ///

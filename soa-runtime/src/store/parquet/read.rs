@@ -25,6 +25,29 @@ impl Inner {
         expr: Option<&crate::predicate::Expr>,
         metrics: Option<&crate::store::prune::ScanMetrics>,
     ) -> Result<Vec<OpenFile>> {
+        self.snapshot_marked(expr, metrics, None)
+            .map(|(files, _)| files)
+    }
+
+    /// Every committed row, read on this thread (no runtime needed), with the position the
+    /// same manifest records under `mark`.
+    pub(super) fn rows_marked(&self, mark: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
+        let (files, position) = self.snapshot_marked(None, None, Some(mark))?;
+        let mut rows = Vec::new();
+        for file in &files {
+            rows.extend(self.read_whole(file, None, Pick::default(), None)?);
+        }
+        Ok((rows, position))
+    }
+
+    /// [`snapshot_where`](Self::snapshot_where), with the position recorded under `mark` in
+    /// the manifest the snapshot comes from.
+    fn snapshot_marked(
+        &self,
+        expr: Option<&crate::predicate::Expr>,
+        metrics: Option<&crate::store::prune::ScanMetrics>,
+        mark: Option<&str>,
+    ) -> Result<(Vec<OpenFile>, Option<u64>)> {
         let mut attempts = 0;
         loop {
             self.refresh()?;
@@ -50,7 +73,8 @@ impl Inner {
                 if let (Some(m), Some(_)) = (metrics, expr) {
                     self.count_partitions(&state.manifest.files, &keep, m);
                 }
-                return Ok(files);
+                let position = mark.and_then(|name| state.manifest.mark(name));
+                return Ok((files, position));
             };
             let stamp = state.stamp;
             drop(state);
