@@ -56,6 +56,24 @@ pub fn is_generated(soa: &OrderSoA) -> bool {
     })
 }
 
+/// An integer with thousands separators: `1234567` -> `1,234,567`.
+///
+/// ```
+/// assert_eq!(soa_examples::thousands(1_234_567), "1,234,567");
+/// ```
+#[must_use]
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Bytes in MiB, two decimals.
 #[must_use]
 pub fn mib(bytes: u64) -> String {

@@ -33,12 +33,16 @@
 //! a process crash none. [`Durability::None`]: no log; a send returns once its rows are in
 //! memory; a crash loses every row not yet flushed.
 //!
-//! **Exactly once.** Reads hold the flush out while they open the cold tier's snapshot and copy
-//! the hot tier's list of batches, and a flush commits to the cold tier and drops the flushed
-//! hot batches under the same exclusion: a read sees every row once, whether it overlaps a
-//! flush or not. The cold commit records the last sequence number it holds (mark `soa.wal`);
-//! recovery replays the log after it, and log segments are deleted only once a commit covers
-//! them, so a crash between the commit and the deletion never duplicates a row.
+//! **Exactly once, without locks.** Every cold commit of a flush records the last log sequence
+//! number it holds (mark `soa.wal`). A read copies the hot tier's list of batches (with their
+//! sequence numbers), then opens the cold tier's snapshot with the mark of that commit, and keeps
+//! the hot batches above the mark: a batch that left the hot tier before the copy was committed
+//! before it, so the later snapshot holds it. A read never waits for a flush and sees every row
+//! once, whether it overlaps a flush or not. Recovery uses the same mark:
+//! it replays the log after it, and log segments are deleted only once a commit covers them, so
+//! a crash between the commit and the deletion never duplicates a row. One process writes a log
+//! directory at a time (an exclusive lock on its `_soa_writer` file; another gets
+//! `Error::Locked`).
 //!
 //! **Where things live.** The log is a local directory; the cold tier may be anywhere its store
 //! supports. Rows appended to the cold tier directly (not through this store) are simply cold
@@ -127,6 +131,30 @@ impl FlushPolicy {
     }
 }
 
+/// How many flushed rows the hot tier keeps in memory for [`TieredStore::recent`] (reads of the
+/// latest rows without touching the cold tier). Both limits apply: a flushed batch is dropped
+/// once more than `rows` rows were flushed after it began or it was flushed more than `age` ago.
+/// Default: none kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retention {
+    /// Flushed rows kept, at most (whole batches). Default 0.
+    pub rows: u64,
+    /// How long a flushed batch is kept, at most. Default zero.
+    pub age: Duration,
+}
+
+impl Retention {
+    /// Keep nothing flushed (the default).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Keep the last `rows` flushed rows, for at most `age`.
+    pub fn last(rows: u64, age: Duration) -> Self {
+        Retention { rows, age }
+    }
+}
+
 /// Settings of a [`TieredStore`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -137,6 +165,8 @@ pub struct TieredOptions {
     pub flush: FlushPolicy,
     /// Hot bytes above which sends wait for a flush (backpressure). Default 256 MiB.
     pub hot_limit: u64,
+    /// Flushed rows kept in memory for [`TieredStore::recent`]. Default none.
+    pub retention: Retention,
     /// Sends queued for the log writer before `send` waits. Default 1,024.
     pub queue: usize,
     /// Log segment settings.
@@ -152,6 +182,7 @@ impl Default for TieredOptions {
             durability: Durability::Sync,
             flush: FlushPolicy::default(),
             hot_limit: 256 << 20,
+            retention: Retention::none(),
             queue: 1024,
             wal: WalOptions::default(),
             recovery: Recovery::Strict,
@@ -183,6 +214,13 @@ impl TieredOptions {
     #[must_use]
     pub fn hot_limit(mut self, bytes: u64) -> Self {
         self.hot_limit = bytes.max(1);
+        self
+    }
+
+    /// Flushed rows kept in memory for [`TieredStore::recent`].
+    #[must_use]
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -225,6 +263,16 @@ pub trait ColdTier<T: Record>: Store<T> + Clone + 'static {
     /// Every stored row, read on the calling thread (blocking), and the position the same
     /// commit records under `name` (for SQL views, which DuckDB binds synchronously).
     fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)>;
+
+    /// [`Store::scan_with`], and the position recorded under `name` in the commit it reads.
+    fn scan_marked(
+        &self,
+        options: ScanOptions,
+        name: &str,
+    ) -> impl Future<Output = Result<(BatchStream, Option<u64>)>> + Send;
+
+    /// [`Store::count`], and the position recorded under `name` in the same commit.
+    fn count_marked(&self, name: &str) -> impl Future<Output = Result<(u64, Option<u64>)>> + Send;
 }
 
 impl<T: Record> ColdTier<T> for ParquetStore<T> {
@@ -244,6 +292,34 @@ impl<T: Record> ColdTier<T> for ParquetStore<T> {
     fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
         ParquetStore::rows_marked(self, name)
     }
+
+    async fn scan_marked(
+        &self,
+        options: ScanOptions,
+        name: &str,
+    ) -> Result<(BatchStream, Option<u64>)> {
+        ParquetStore::scan_marked(self, options, Some(name)).await
+    }
+
+    async fn count_marked(&self, name: &str) -> Result<(u64, Option<u64>)> {
+        let store = self.clone();
+        let name = name.to_owned();
+        blocking(move || store.count_marked(&name)).await
+    }
+}
+
+/// Memory of a batch's rows: the slices its columns cover (a batch decoded from the log shares
+/// one buffer among its columns, which `get_array_memory_size` would count once per column).
+fn batch_bytes(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size()) as u64
+        })
+        .sum()
 }
 
 /// What [`TieredStore::open`] found and did.
@@ -292,6 +368,26 @@ struct Hot {
     oldest: Option<Instant>,
     /// The last sequence number the cold tier holds.
     mark: u64,
+    /// Flushed batches kept for `recent` (also in the cold tier; never served by `scan`),
+    /// oldest first, with when they were flushed.
+    retained: VecDeque<(Instant, RecordBatch)>,
+    retained_rows: u64,
+}
+
+impl Hot {
+    /// Drops retained batches beyond the retention limits.
+    fn trim_retained(&mut self, retention: Retention) {
+        while let Some((at, batch)) = self.retained.front() {
+            let rows = batch.num_rows() as u64;
+            // The newer batches alone hold the rows to keep, or this one is too old.
+            if self.retained_rows - rows >= retention.rows || at.elapsed() > retention.age {
+                self.retained_rows -= rows;
+                self.retained.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
 }
 
 struct Request {
@@ -306,9 +402,6 @@ struct Inner<T: Record, C: ColdTier<T>> {
     /// `None` under `Durability::None`.
     wal: Option<Arc<std::sync::Mutex<Wal>>>,
     wal_dir: PathBuf,
-    /// Readers hold it shared while they take their snapshots; a flush holds it exclusively
-    /// while it commits and drops the flushed hot batches.
-    epoch: tokio::sync::RwLock<()>,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
     /// Wakes the flusher (policy reached) and waiting senders (flush done).
@@ -316,6 +409,14 @@ struct Inner<T: Record, C: ColdTier<T>> {
     flushed: tokio::sync::Notify,
     flushes: AtomicU64,
     next_seq: AtomicU64,
+    /// Bytes of the log's segments, as of the last group or flush.
+    wal_bytes: Arc<AtomicU64>,
+    /// Set by `close`: sends are refused from then on.
+    closed: std::sync::atomic::AtomicBool,
+    /// Held by the log writer while it handles a group (`close` waits for it).
+    committing: tokio::sync::Mutex<()>,
+    /// One process appends to a log directory at a time (`_soa_writer` lock in it).
+    _wal_lock: Option<Arc<crate::store::parquet::writer_lock::WriterLock>>,
     tx: std::sync::Mutex<Option<mpsc::Sender<Request>>>,
     recovery: RecoveryReport,
     failure: std::sync::Mutex<Option<String>>,
@@ -402,6 +503,33 @@ impl<T: Record> Ingestor<T> {
     }
 }
 
+impl<T: Record> Ingestor<T> {
+    /// This ingestor as a [`futures::Sink`] of containers: each item is sent as one log record
+    /// and the sink accepts the next item once it is acknowledged (`SinkExt::send_all` from a
+    /// stream of batches, with the store's backpressure).
+    ///
+    /// ```no_run
+    /// # use soa_runtime::prelude::*;
+    /// # use soa_runtime::store::tiered::TieredStore;
+    /// # #[derive(Soa, ToArrow, Debug, Clone, PartialEq)] struct Tick { id: u64 }
+    /// # async fn demo(store: TieredStore<Tick, ParquetStore<Tick>>, batches: Vec<TickSoA>) -> soa_runtime::Result<()> {
+    /// use futures::{SinkExt, StreamExt};
+    /// let mut sink = store.ingestor().into_sink();
+    /// sink.send_all(&mut futures::stream::iter(batches).map(Ok)).await?;
+    /// sink.close().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_sink(self) -> impl futures::Sink<T::Columns, Error = Error> + Send + Unpin {
+        Box::pin(futures::sink::unfold(
+            self,
+            |ingest, columns: T::Columns| async move {
+                ingest.send_batch(&columns).await?;
+                Ok::<_, Error>(ingest)
+            },
+        ))
+    }
+}
+
 fn closed() -> Error {
     Error::Task("the tiered store is closed".into())
 }
@@ -427,20 +555,27 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             bytes: 0,
             oldest: None,
             mark,
+            retained: VecDeque::new(),
+            retained_rows: 0,
         };
         let mut next_seq = mark + 1;
+        let mut wal_lock = None;
+        let mut wal_bytes = 0;
         let wal = if options.durability == Durability::None {
             None
         } else {
             let dir = wal_dir.as_ref().to_owned();
             let wal_options = options.wal;
             let recovery = options.recovery;
-            let (wal, replay) = blocking(move || {
+            let (wal, replay, lock) = blocking(move || {
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                let lock = crate::store::parquet::writer_lock::acquire(&dir, false)?;
                 let (mut wal, replay) = Wal::open(&dir, wal_options, recovery)?;
                 wal.resume_after(mark)?;
-                Ok((wal, replay))
+                Ok((wal, replay, lock))
             })
             .await?;
+            wal_lock = Some(lock);
             report.log_bytes = replay.bytes;
             report.torn_tail = replay.torn_tail;
             report.damage = replay.damage;
@@ -451,13 +586,14 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
                 report.records += 1;
                 report.rows += batch.num_rows() as u64;
                 hot.rows += batch.num_rows() as u64;
-                hot.bytes += batch.get_array_memory_size() as u64;
+                hot.bytes += batch_bytes(&batch);
                 hot.batches.push_back((seq, batch));
             }
             if !hot.batches.is_empty() {
                 hot.oldest = Some(Instant::now());
             }
             next_seq = next_seq.max(wal.next_seq());
+            wal_bytes = wal.bytes();
             Some(Arc::new(std::sync::Mutex::new(wal)))
         };
         report.elapsed = started.elapsed();
@@ -468,12 +604,15 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             hot: std::sync::RwLock::new(hot),
             wal,
             wal_dir: wal_dir.as_ref().to_owned(),
-            epoch: tokio::sync::RwLock::new(()),
             flushing: tokio::sync::Mutex::new(()),
             flush_wanted: Arc::new(tokio::sync::Notify::new()),
             flushed: tokio::sync::Notify::new(),
             flushes: AtomicU64::new(0),
             next_seq: AtomicU64::new(next_seq),
+            wal_bytes: Arc::new(AtomicU64::new(wal_bytes)),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            committing: tokio::sync::Mutex::new(()),
+            _wal_lock: wal_lock,
             tx: std::sync::Mutex::new(Some(tx)),
             recovery: report,
             failure: std::sync::Mutex::new(None),
@@ -518,12 +657,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
     /// Current counters.
     pub fn tiered_stats(&self) -> TieredStats {
         let hot = self.inner.hot();
-        let wal_bytes = self
-            .inner
-            .wal
-            .as_ref()
-            .and_then(|w| w.lock().ok().and_then(|w| w.size().ok()))
-            .unwrap_or(0);
+        let wal_bytes = self.inner.wal_bytes.load(Ordering::Relaxed);
         TieredStats {
             hot_rows: hot.rows,
             hot_bytes: hot.bytes,
@@ -556,6 +690,27 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
         Ok(rows)
     }
 
+    /// The latest rows, from memory only: the flushed rows the [`Retention`] keeps, then the
+    /// rows not yet flushed, in order, as an `ArrowStore` (sharing the batches, no copy) with
+    /// every read of the store core (`count`, `load_where` with batch pruning, `scan`, SQL).
+    /// Older rows are in the cold tier only (read them through the store itself).
+    pub async fn recent(&self) -> Result<ArrowStore<T>> {
+        let batches: Vec<RecordBatch> = {
+            let mut hot = self.inner.hot_mut();
+            hot.trim_retained(self.inner.options.retention);
+            hot.retained
+                .iter()
+                .map(|(_, b)| b.clone())
+                .chain(hot.batches.iter().map(|(_, b)| b.clone()))
+                .collect()
+        };
+        let store = ArrowStore::<T>::new();
+        if !batches.is_empty() {
+            store.write_batches(batches, WriteMode::Append).await?;
+        }
+        Ok(store)
+    }
+
     /// Moves every hot row into the cold tier now (one cold commit), then deletes the log
     /// segments it covers.
     ///
@@ -565,22 +720,21 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
         self.inner.flush().await
     }
 
-    /// Stops accepting sends, waits for the sends already queued, flushes and stops the
-    /// background tasks. Other handles to the store keep reading.
+    /// Stops accepting sends (every `Ingestor`'s later sends fail with [`Error::Task`]; a group
+    /// being written when `close` is called is finished and acknowledged), flushes every hot
+    /// row, and stops the background tasks. The store stays readable.
     ///
     /// # Errors
     /// As [`flush`](Self::flush).
     pub async fn close(&self) -> Result<()> {
-        let tx = self
-            .inner
+        self.inner.closed.store(true, Ordering::SeqCst);
+        // The group being written (if any) finishes and is acknowledged; later ones are refused.
+        drop(self.inner.committing.lock().await);
+        self.inner
             .tx
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(tx) = tx {
-            // Waits until the log writer took every queued send.
-            let _ = tx.reserve_many(tx.max_capacity()).await;
-        }
         self.inner.flush().await
     }
 }
@@ -634,15 +788,24 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
             )
         };
         {
-            let _readers_out = self.epoch.write().await;
+            // Readers need no exclusion: each keeps the hot batches above the mark of the
+            // cold snapshot it read (`snapshot`).
             self.commit_cold(batches, last).await?;
             let mut hot = self.hot_mut();
+            let retention = self.options.retention;
+            let keep = retention.rows > 0 && !retention.age.is_zero();
+            let now = Instant::now();
             while hot.batches.front().is_some_and(|(seq, _)| *seq <= last) {
                 if let Some((_, b)) = hot.batches.pop_front() {
                     hot.rows -= b.num_rows() as u64;
-                    hot.bytes = hot.bytes.saturating_sub(b.get_array_memory_size() as u64);
+                    hot.bytes = hot.bytes.saturating_sub(batch_bytes(&b));
+                    if keep {
+                        hot.retained_rows += b.num_rows() as u64;
+                        hot.retained.push_back((now, b));
+                    }
                 }
             }
+            hot.trim_retained(retention);
             hot.mark = last;
             hot.oldest = (!hot.batches.is_empty()).then(Instant::now);
         }
@@ -657,9 +820,14 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                     .lock()
                     .map_err(|_| Error::Task("log lock poisoned".into()))?;
                 wal.roll()?;
-                wal.remove_through(last).map(|_| ())
+                let removed = wal.remove_through(last).map(|_| ());
+                Ok((removed, wal.bytes()))
             })
-            .await;
+            .await
+            .and_then(|(removed, bytes)| {
+                self.wal_bytes.store(bytes, Ordering::Relaxed);
+                removed
+            });
             if let (Err(e), Ok(mut f)) = (cleaned, self.failure.lock()) {
                 *f = Some(e.to_string());
             }
@@ -670,6 +838,13 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     /// One group of sends: into the log (one write each, one fsync for all under `Sync`), then
     /// into the hot tier; every send acknowledged with its sequence number or the error.
     async fn commit_group(&self, group: Vec<Request>) {
+        let _busy = self.committing.lock().await;
+        if self.closed.load(Ordering::SeqCst) {
+            for request in group {
+                let _ = request.ack.send(Err(closed()));
+            }
+            return;
+        }
         // Backpressure: over the hot limit, wait for a flush first.
         while self.hot().bytes >= self.options.hot_limit {
             self.flush_wanted.notify_one();
@@ -694,6 +869,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                 let (dir, options, mark) =
                     (self.wal_dir.clone(), self.options.wal, self.hot().mark);
                 let recovery = self.options.recovery;
+                let wal_bytes = Arc::clone(&self.wal_bytes);
                 blocking(move || {
                     let mut wal = wal
                         .lock()
@@ -708,6 +884,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                         }
                         Ok(seqs)
                     })();
+                    wal_bytes.store(wal.bytes(), Ordering::Relaxed);
                     match logged {
                         Ok(seqs) => Ok((seqs, batches)),
                         Err(e) => {
@@ -732,7 +909,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                     let mut hot = self.hot_mut();
                     for (seq, batch) in seqs.iter().zip(batches) {
                         hot.rows += batch.num_rows() as u64;
-                        hot.bytes += batch.get_array_memory_size() as u64;
+                        hot.bytes += batch_bytes(&batch);
                         hot.batches.push_back((*seq, batch));
                     }
                     if hot.oldest.is_none() && !hot.batches.is_empty() {
@@ -768,11 +945,19 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         }
     }
 
-    /// The hot batches and the cold snapshot, consistent with each other.
+    /// The hot batches (sequence number, rows), then the cold tier's scan with the mark of the
+    /// commit it reads: the hot batches at or below the mark are in that snapshot already.
+    /// Hot first: a batch dropped from the hot tier after this point was committed before, so
+    /// the cold snapshot (taken later) holds it.
     async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<RecordBatch>)> {
-        let _no_flush = self.epoch.read().await;
-        let cold = self.cold.scan_with(options).await?;
-        let hot = self.hot().batches.iter().map(|(_, b)| b.clone()).collect();
+        let hot: Vec<(u64, RecordBatch)> = self.hot().batches.iter().cloned().collect();
+        let (cold, mark) = self.cold.scan_marked(options, WAL_MARK).await?;
+        let mark = mark.unwrap_or(0);
+        let hot = hot
+            .into_iter()
+            .filter(|(seq, _)| *seq > mark)
+            .map(|(_, b)| b)
+            .collect();
         Ok((cold, hot))
     }
 }
@@ -801,6 +986,9 @@ async fn flush_loop<T: Record, C: ColdTier<T>>(inner: Weak<Inner<T, C>>) {
         let Some(i) = inner.upgrade() else {
             return;
         };
+        if i.closed.load(Ordering::SeqCst) {
+            return;
+        }
         if i.wants_flush() {
             if let Err(e) = i.flush().await {
                 if let Ok(mut f) = i.failure.lock() {
@@ -826,6 +1014,9 @@ async fn sync_loop<T: Record, C: ColdTier<T>>(inner: Weak<Inner<T, C>>, every: D
         let Some(i) = inner.upgrade() else {
             return;
         };
+        if i.closed.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(wal) = &i.wal {
             let wal = Arc::clone(wal);
             let _ = blocking(move || {
@@ -853,7 +1044,6 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
             _ => {
                 self.inner.flush().await?;
                 let _one = self.inner.flushing.lock().await;
-                let _readers_out = self.inner.epoch.write().await;
                 // Rows sent since the flush go to the cold tier first: the overwrite replaces
                 // them too, as it replaces everything stored before it.
                 let (pending, last) = {
@@ -874,14 +1064,14 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
                     let mut hot = self.inner.hot_mut();
                     hot.batches.retain(|(s, _)| *s > last);
                     hot.rows = hot.batches.iter().map(|(_, b)| b.num_rows() as u64).sum();
-                    hot.bytes = hot
-                        .batches
-                        .iter()
-                        .map(|(_, b)| b.get_array_memory_size() as u64)
-                        .sum();
+                    hot.bytes = hot.batches.iter().map(|(_, b)| batch_bytes(b)).sum();
                     hot.mark = last;
                 }
-                self.inner.cold.write_batches(batches, mode).await
+                let written = self.inner.cold.write_batches(batches, mode).await;
+                let mut hot = self.inner.hot_mut();
+                hot.retained.clear();
+                hot.retained_rows = 0;
+                written
             }
         }
     }
@@ -897,10 +1087,23 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
         Ok(Box::pin(cold.chain(hot)))
     }
 
+    /// The cold tier's count (from its manifest) plus the hot rows its commit does not hold.
     async fn count(&self) -> Result<u64> {
-        let _no_flush = self.inner.epoch.read().await;
-        let cold = self.inner.cold.count().await?;
-        Ok(cold + self.inner.hot().rows)
+        let hot: Vec<(u64, u64)> = self
+            .inner
+            .hot()
+            .batches
+            .iter()
+            .map(|(seq, b)| (*seq, b.num_rows() as u64))
+            .collect();
+        let (cold, mark) = self.inner.cold.count_marked(WAL_MARK).await?;
+        let mark = mark.unwrap_or(0);
+        Ok(cold
+            + hot
+                .iter()
+                .filter(|(seq, _)| *seq > mark)
+                .map(|(_, n)| n)
+                .sum::<u64>())
     }
 
     fn stats(&self) -> StoreStats {

@@ -124,6 +124,8 @@ pub struct Wal {
     new_segment: bool,
     /// Why the log refuses appends until reopened (a failed fsync, an uncut partial write).
     broken: Option<String>,
+    /// Bytes of every segment (kept as records are written and segments deleted).
+    bytes: u64,
     /// Records appended since the last sync.
     dirty: bool,
 }
@@ -170,7 +172,10 @@ impl Wal {
             new_segment,
             dirty: new_segment,
             broken: None,
+            bytes: 0,
         };
+        let mut wal = wal;
+        wal.bytes = wal.size()?;
         Ok((wal, replay))
     }
 
@@ -238,6 +243,7 @@ impl Wal {
             return Err(Error::io(&self.path, e));
         }
         self.len += frame.len() as u64;
+        self.bytes += frame.len() as u64;
         self.next_seq += 1;
         self.dirty = true;
         Ok(seq)
@@ -305,7 +311,9 @@ impl Wal {
             let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
             // Every record of a segment is below the next segment's first number.
             if *next_first <= seq.saturating_add(1) && *path != self.path {
+                let len = std::fs::metadata(path).map_or(0, |m| m.len());
                 std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+                self.bytes = self.bytes.saturating_sub(len);
                 removed += 1;
             }
         }
@@ -320,6 +328,15 @@ impl Wal {
     /// # Errors
     /// [`Error::Io`].
     pub fn size(&self) -> Result<u64> {
+        self.disk_size()
+    }
+
+    /// Bytes of every segment, as written by this log (no file system call).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn disk_size(&self) -> Result<u64> {
         let mut total = 0;
         for (_, path) in segments(&self.dir)? {
             total += std::fs::metadata(&path)
@@ -345,6 +362,7 @@ impl Wal {
         self.file = file;
         self.path = path;
         self.len = MAGIC.len() as u64;
+        self.bytes += MAGIC.len() as u64;
         self.new_segment = true;
         self.dirty = true;
         Ok(())

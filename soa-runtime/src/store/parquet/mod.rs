@@ -166,7 +166,7 @@ mod options;
 mod parallel;
 mod read;
 mod state;
-mod writer_lock;
+pub(crate) mod writer_lock;
 
 use std::fmt;
 use std::io;
@@ -556,6 +556,61 @@ impl<T: Record> ParquetStore<T> {
             .await
     }
 
+    /// [`Store::scan_with`], with the position recorded under `mark` in the commit the scan
+    /// reads (so a reader knows exactly which stream positions its snapshot holds).
+    pub(crate) async fn scan_marked(
+        &self,
+        options: ScanOptions,
+        mark: Option<&str>,
+    ) -> Result<(BatchStream, Option<u64>)> {
+        let columns = match &options.columns {
+            None => None,
+            Some(names) => {
+                project_columns::<T>(names)?;
+                Some(names.clone())
+            }
+        };
+        let batch_size = options
+            .batch_size
+            .unwrap_or(self.inner.options.scan_batch_size)
+            .max(1);
+        let inner = Arc::clone(&self.inner);
+        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
+        // Partitions the predicate rules out are skipped by their manifest values: their files
+        // are not even opened.
+        let mark = mark.map(str::to_owned);
+        let (files, position) = blocking({
+            let inner = Arc::clone(&inner);
+            let (expr, metrics) = (expr.clone(), metrics.clone());
+            move || inner.snapshot_marked(expr.as_ref(), metrics.as_deref(), mark.as_deref())
+        })
+        .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        tokio::task::spawn_blocking(move || {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let prune = read::Prune {
+                    expr: expr.as_ref(),
+                    metrics: metrics.as_deref(),
+                };
+                inner.scan_into(&files, columns.as_deref(), batch_size, prune, &tx);
+            }));
+            if run.is_err() {
+                let _ = tx.blocking_send(Err(Error::Task("the scan task panicked".into())));
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok((filtered(Box::pin(stream), &options), position))
+    }
+
+    /// [`Store::count`], with the position recorded under `mark` in the same commit.
+    pub(crate) fn count_marked(&self, mark: &str) -> Result<(u64, Option<u64>)> {
+        self.inner.refresh()?;
+        let state = self.inner.read_state();
+        Ok((state.manifest.rows(), state.manifest.mark(mark)))
+    }
+
     /// Every committed row, decoded on the calling thread (blocking; no runtime needed), and
     /// the position the same commit records under `name`.
     pub(crate) fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
@@ -603,44 +658,9 @@ impl<T: Record> Store<T> for ParquetStore<T> {
     /// decoded in parallel into one batch (what `load` uses). A projection decodes only the
     /// named columns (with `verify_checksums(false)`, only their bytes are read).
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
-        let columns = match &options.columns {
-            None => None,
-            Some(names) => {
-                project_columns::<T>(names)?;
-                Some(names.clone())
-            }
-        };
-        let batch_size = options
-            .batch_size
-            .unwrap_or(self.inner.options.scan_batch_size)
-            .max(1);
-        let inner = Arc::clone(&self.inner);
-        let (expr, metrics) = (options.predicate.clone(), options.metrics.clone());
-        // Partitions the predicate rules out are skipped by their manifest values: their files
-        // are not even opened.
-        let files = blocking({
-            let inner = Arc::clone(&inner);
-            let (expr, metrics) = (expr.clone(), metrics.clone());
-            move || inner.snapshot_where(expr.as_ref(), metrics.as_deref())
-        })
-        .await?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-        tokio::task::spawn_blocking(move || {
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let prune = read::Prune {
-                    expr: expr.as_ref(),
-                    metrics: metrics.as_deref(),
-                };
-                inner.scan_into(&files, columns.as_deref(), batch_size, prune, &tx);
-            }));
-            if run.is_err() {
-                let _ = tx.blocking_send(Err(Error::Task("the scan task panicked".into())));
-            }
-        });
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
-        Ok(filtered(Box::pin(stream), &options))
+        self.scan_marked(options, None)
+            .await
+            .map(|(stream, _)| stream)
     }
 
     /// From the manifest: no data file is read. One `stat` of the manifest tells whether another

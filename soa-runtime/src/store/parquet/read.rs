@@ -42,7 +42,7 @@ impl Inner {
 
     /// [`snapshot_where`](Self::snapshot_where), with the position recorded under `mark` in
     /// the manifest the snapshot comes from.
-    fn snapshot_marked(
+    pub(super) fn snapshot_marked(
         &self,
         expr: Option<&crate::predicate::Expr>,
         metrics: Option<&crate::store::prune::ScanMetrics>,
