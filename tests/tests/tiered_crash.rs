@@ -33,6 +33,8 @@ fn options() -> TieredOptions {
                 .age(Duration::from_millis(30)),
         )
         .wal(WalOptions::default().segment_bytes(64 * 1024))
+        // The previous process may still be letting go of the log.
+        .wait_for_writer(true)
 }
 
 struct Rng(u64);
@@ -116,7 +118,9 @@ async fn sigkill_while_ingesting_loses_no_acknowledged_row() {
             .or_default() += 1;
 
         // Reopen as the next writer would, and check.
-        let cold = ParquetStore::<Tick>::open_or_create(dir.join("cold"))
+        let cold = ParquetStore::<Tick>::builder(dir.join("cold"))
+            .wait_for_writer(true)
+            .open_or_create()
             .await
             .unwrap();
         let store = TieredStore::open(dir.join("wal"), cold, options())

@@ -304,8 +304,13 @@ fn runtime() -> DemoResult<tokio::runtime::Runtime> {
 
 /// Opens the cold tier `dir/orders` and the log `dir/wal`: recovery replays the log records
 /// the cold tier lacks.
+/// A process that just closed or was killed may still be letting go of the store: wait for it.
 async fn open_store(dir: &Path, options: TieredOptions) -> DemoResult<Orders> {
-    let cold = ParquetStore::<Order>::open_or_create(dir.join("orders")).await?;
+    let cold = ParquetStore::<Order>::builder(dir.join("orders"))
+        .wait_for_writer(true)
+        .open_or_create()
+        .await?;
+    let options = options.wait_for_writer(true);
     Ok(TieredStore::open(dir.join("wal"), cold, options).await?)
 }
 

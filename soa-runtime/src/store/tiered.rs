@@ -67,8 +67,38 @@ use crate::store::{
     ArrowStore, BatchStream, ParquetStore, Record, ScanOptions, Store, StoreStats, WriteMode,
 };
 
-/// The mark under which the cold tier records the last log sequence number it holds.
+/// The prefix of the mark under which the cold tier records the last log sequence number it
+/// holds: `soa.wal.<id>`, the id of the log (file `_soa_wal_id` in its directory), so several
+/// tiered stores may share one cold store, each with its own log.
 pub const WAL_MARK: &str = "soa.wal";
+
+/// File in the log directory holding the log's id.
+const WAL_ID_FILE: &str = "_soa_wal_id";
+
+/// The log's id: read from its directory, or made and stored there (durably) for a new log.
+fn wal_id(dir: &Path) -> Result<String> {
+    let path = dir.join(WAL_ID_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&path, e)),
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    let id = format!("{:016x}", h.finish());
+    let tmp = dir.join(format!(".{WAL_ID_FILE}.{id}.tmp"));
+    crate::store::durable::write_new_durable(&tmp, id.as_bytes())?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    crate::store::durable::sync_dir(dir)?;
+    Ok(id)
+}
 
 /// What an acknowledged send promises (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +204,9 @@ pub struct TieredOptions {
     /// What recovery does with a damaged record in the middle of the log. Default
     /// [`Recovery::Strict`] (open fails with `Error::Corrupt` naming the segment and offset).
     pub recovery: Recovery,
+    /// `open` waits while another process holds the log, instead of failing with
+    /// [`Error::Locked`]. Default off.
+    pub wait_for_writer: bool,
 }
 
 impl Default for TieredOptions {
@@ -186,6 +219,7 @@ impl Default for TieredOptions {
             queue: 1024,
             wal: WalOptions::default(),
             recovery: Recovery::Strict,
+            wait_for_writer: false,
         }
     }
 }
@@ -235,6 +269,14 @@ impl TieredOptions {
     #[must_use]
     pub fn wal(mut self, wal: WalOptions) -> Self {
         self.wal = wal;
+        self
+    }
+
+    /// Waits in `open` while another process holds the log (it ends when that process closes
+    /// or drops its store, or dies), instead of failing with [`Error::Locked`].
+    #[must_use]
+    pub fn wait_for_writer(mut self, wait: bool) -> Self {
+        self.wait_for_writer = wait;
         self
     }
 
@@ -402,6 +444,8 @@ struct Inner<T: Record, C: ColdTier<T>> {
     /// `None` under `Durability::None`.
     wal: Option<Arc<std::sync::Mutex<Wal>>>,
     wal_dir: PathBuf,
+    /// `soa.wal.<log id>`: the cold tier's mark of this log.
+    mark_name: String,
     /// One flush at a time.
     flushing: tokio::sync::Mutex<()>,
     /// Wakes the flusher (policy reached) and waiting senders (flush done).
@@ -416,7 +460,8 @@ struct Inner<T: Record, C: ColdTier<T>> {
     /// Held by the log writer while it handles a group (`close` waits for it).
     committing: tokio::sync::Mutex<()>,
     /// One process appends to a log directory at a time (`_soa_writer` lock in it).
-    _wal_lock: Option<Arc<crate::store::parquet::writer_lock::WriterLock>>,
+    /// Released by `close`.
+    wal_lock: std::sync::Mutex<Option<Arc<crate::store::parquet::writer_lock::WriterLock>>>,
     tx: std::sync::Mutex<Option<mpsc::Sender<Request>>>,
     recovery: RecoveryReport,
     failure: std::sync::Mutex<Option<String>>,
@@ -544,7 +589,16 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
     /// under [`Recovery::Strict`].
     pub async fn open(wal_dir: impl AsRef<Path>, cold: C, options: TieredOptions) -> Result<Self> {
         let started = Instant::now();
-        let mark = cold.marked(WAL_MARK).await?.unwrap_or(0);
+        let mark_name = {
+            let dir = wal_dir.as_ref().to_owned();
+            let id = blocking(move || {
+                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                wal_id(&dir)
+            })
+            .await?;
+            format!("{WAL_MARK}.{id}")
+        };
+        let mark = cold.marked(&mark_name).await?.unwrap_or(0);
         let mut report = RecoveryReport {
             cold_mark: mark,
             ..RecoveryReport::default()
@@ -567,9 +621,10 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             let dir = wal_dir.as_ref().to_owned();
             let wal_options = options.wal;
             let recovery = options.recovery;
+            let wait = options.wait_for_writer;
             let (wal, replay, lock) = blocking(move || {
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                let lock = crate::store::parquet::writer_lock::acquire(&dir, false)?;
+                let lock = crate::store::parquet::writer_lock::acquire(&dir, wait)?;
                 let (mut wal, replay) = Wal::open(&dir, wal_options, recovery)?;
                 wal.resume_after(mark)?;
                 Ok((wal, replay, lock))
@@ -604,6 +659,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             hot: std::sync::RwLock::new(hot),
             wal,
             wal_dir: wal_dir.as_ref().to_owned(),
+            mark_name,
             flushing: tokio::sync::Mutex::new(()),
             flush_wanted: Arc::new(tokio::sync::Notify::new()),
             flushed: tokio::sync::Notify::new(),
@@ -612,7 +668,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             wal_bytes: Arc::new(AtomicU64::new(wal_bytes)),
             closed: std::sync::atomic::AtomicBool::new(false),
             committing: tokio::sync::Mutex::new(()),
-            _wal_lock: wal_lock,
+            wal_lock: std::sync::Mutex::new(wal_lock),
             tx: std::sync::Mutex::new(Some(tx)),
             recovery: report,
             failure: std::sync::Mutex::new(None),
@@ -649,6 +705,12 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
         &self.inner.recovery
     }
 
+    /// The mark under which the cold tier records how far this log is flushed
+    /// (`soa.wal.<log id>`).
+    pub fn mark_name(&self) -> &str {
+        &self.inner.mark_name
+    }
+
     /// The cold tier.
     pub fn cold(&self) -> &C {
         &self.inner.cold
@@ -680,7 +742,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
     /// The cold tier's read errors.
     pub fn blocking_snapshot(&self) -> Result<Vec<RecordBatch>> {
         let hot: Vec<(u64, RecordBatch)> = self.inner.hot().batches.iter().cloned().collect();
-        let (mut rows, mark) = self.inner.cold.rows_marked(WAL_MARK)?;
+        let (mut rows, mark) = self.inner.cold.rows_marked(&self.inner.mark_name)?;
         let mark = mark.unwrap_or(0);
         rows.extend(
             hot.into_iter()
@@ -735,7 +797,16 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        self.inner.flush().await
+        let flushed = self.inner.flush().await;
+        if flushed.is_ok() {
+            // Nothing more is written to the log: another process may take it.
+            self.inner
+                .wal_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+        }
+        flushed
     }
 }
 
@@ -763,9 +834,13 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     /// Appends `batches` (the log records up to `last`) to the cold tier with the mark `last`.
     /// An error after the commit point (the cold tier's mark reached `last`) is a success.
     async fn commit_cold(&self, batches: Vec<RecordBatch>, last: u64) -> Result<()> {
-        match self.cold.append_marked(batches, WAL_MARK, last).await {
+        match self
+            .cold
+            .append_marked(batches, &self.mark_name, last)
+            .await
+        {
             Ok(()) => Ok(()),
-            Err(e) => match self.cold.marked(WAL_MARK).await {
+            Err(e) => match self.cold.marked(&self.mark_name).await {
                 Ok(Some(mark)) if mark >= last => Ok(()),
                 _ => Err(e),
             },
@@ -951,7 +1026,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     /// the cold snapshot (taken later) holds it.
     async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<RecordBatch>)> {
         let hot: Vec<(u64, RecordBatch)> = self.hot().batches.iter().cloned().collect();
-        let (cold, mark) = self.cold.scan_marked(options, WAL_MARK).await?;
+        let (cold, mark) = self.cold.scan_marked(options, &self.mark_name).await?;
         let mark = mark.unwrap_or(0);
         let hot = hot
             .into_iter()
@@ -1057,10 +1132,7 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
                     )
                 };
                 if let Some(last) = last {
-                    self.inner
-                        .cold
-                        .append_marked(pending, WAL_MARK, last)
-                        .await?;
+                    self.inner.commit_cold(pending, last).await?;
                     let mut hot = self.inner.hot_mut();
                     hot.batches.retain(|(s, _)| *s > last);
                     hot.rows = hot.batches.iter().map(|(_, b)| b.num_rows() as u64).sum();
@@ -1096,7 +1168,7 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
             .iter()
             .map(|(seq, b)| (*seq, b.num_rows() as u64))
             .collect();
-        let (cold, mark) = self.inner.cold.count_marked(WAL_MARK).await?;
+        let (cold, mark) = self.inner.cold.count_marked(&self.inner.mark_name).await?;
         let mark = mark.unwrap_or(0);
         Ok(cold
             + hot

@@ -36,6 +36,8 @@ pub fn options() -> TieredOptions {
                 .age(Duration::from_millis(30)),
         )
         .wal(WalOptions::default().segment_bytes(64 * 1024))
+        // The previous process may still be letting go of the log.
+        .wait_for_writer(true)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -47,7 +49,9 @@ async fn main() {
         std::process::exit(2);
     };
     let dir = std::path::PathBuf::from(dir);
-    let cold = ParquetStore::<Tick>::open_or_create(dir.join("cold"))
+    let cold = ParquetStore::<Tick>::builder(dir.join("cold"))
+        .wait_for_writer(true)
+        .open_or_create()
         .await
         .expect("open the cold tier");
     let store = TieredStore::open(dir.join("wal"), cold, options())
