@@ -49,7 +49,7 @@ export SOA_DELTA_PYTHON="$delta_venv/bin/python"
 source scripts/servers.sh
 echo "==> cargo test --features delta,aws,azure,gcp (Delta: local disk, memory, S3 on moto, Azurite, Delta readers, Spark)"
 delta_features="delta,aws,azure,gcp"
-cargo test -p soa-tests --features "$delta_features" --locked --test delta --test delta_reliability --test predicates --test partition
+cargo test -p soa-tests --features "$delta_features" --locked --test delta --test delta_reliability --test predicates --test partition --test tiered
 cargo test -p soa-tests --features "$delta_features" --locked --test conformance delta_store
 cargo test -p soa-tests --features "$delta_features" --locked --test interop delta::
 cargo test -p soa-runtime --features "$delta_features" --locked --lib store::delta

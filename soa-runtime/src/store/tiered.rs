@@ -350,6 +350,41 @@ impl<T: Record> ColdTier<T> for ParquetStore<T> {
     }
 }
 
+#[cfg(feature = "delta")]
+impl<T: Record> ColdTier<T> for crate::store::DeltaStore<T> {
+    /// A Delta `txn` action (`appId` = the mark's name) in the same commit as the rows.
+    async fn append_marked(
+        &self,
+        batches: Vec<RecordBatch>,
+        name: &str,
+        position: u64,
+    ) -> Result<()> {
+        crate::store::DeltaStore::append_marked(self, batches, name, position).await
+    }
+
+    async fn marked(&self, name: &str) -> Result<Option<u64>> {
+        crate::store::DeltaStore::marked(self, name).await
+    }
+
+    fn rows_marked(&self, name: &str) -> Result<(Vec<RecordBatch>, Option<u64>)> {
+        self.blocking_rows_marked(name)
+    }
+
+    async fn scan_marked(
+        &self,
+        options: ScanOptions,
+        name: &str,
+    ) -> Result<(BatchStream, Option<u64>)> {
+        let (view, position) = self.pinned_marked(name).await?;
+        Ok((view.scan_with(options).await?, position))
+    }
+
+    async fn count_marked(&self, name: &str) -> Result<(u64, Option<u64>)> {
+        let (view, position) = self.pinned_marked(name).await?;
+        Ok((view.count().await?, position))
+    }
+}
+
 /// Memory of a batch's rows: the slices its columns cover (a batch decoded from the log shares
 /// one buffer among its columns, which `get_array_memory_size` would count once per column).
 fn batch_bytes(batch: &RecordBatch) -> u64 {

@@ -563,6 +563,112 @@ impl<T: Record> DeltaStore<T> {
         Ok(self.state().await?.version())
     }
 
+    /// Appends `batches` and records `position` for the application `name` in the same commit:
+    /// a Delta `txn` action (`appId`, `version`), the protocol's way for a stream writer to know
+    /// what a table already holds. Other Delta readers ignore it; writers that use it (Spark
+    /// structured streaming, deltalake) read it the same way. An append without rows still
+    /// records the position.
+    ///
+    /// # Errors
+    /// As [`Store::write_batches`].
+    pub async fn append_marked(
+        &self,
+        batches: Vec<RecordBatch>,
+        name: &str,
+        position: u64,
+    ) -> Result<()> {
+        self.writable()?;
+        let batches = batches
+            .into_iter()
+            .map(|batch| conform(&self.inner.types.row, batch, None))
+            .filter(|b| b.as_ref().map_or(true, |b| b.num_rows() > 0))
+            .collect::<Result<Vec<_>>>()?;
+        let version = i64::try_from(position).map_err(|_| Error::InvalidOption {
+            option: "append_marked",
+            reason: format!("position {position} does not fit a Delta txn version (i64)"),
+        })?;
+        let _guard = self.inner.writer.lock().await;
+        let inner = Arc::clone(&self.inner);
+        let files = blocking(move || {
+            inner.latest()?;
+            if batches.is_empty() {
+                return Ok(Vec::new());
+            }
+            inner.encode_split(&batches)
+        })
+        .await?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let txn = json!({"txn": {"appId": name, "version": version, "lastUpdated": now}});
+        let version = self
+            .inner
+            .commit(Operation::Append, files, Vec::new(), vec![txn])
+            .await?;
+        self.settle(version).await;
+        Ok(())
+    }
+
+    /// The position last recorded for `name` by [`append_marked`](Self::append_marked) (its
+    /// `txn` action), in the latest version (or the pinned one).
+    ///
+    /// # Errors
+    /// Object-store and log errors.
+    pub async fn marked(&self, name: &str) -> Result<Option<u64>> {
+        let state = self.state().await?;
+        self.marked_in(&state, name).await
+    }
+
+    /// A read-only view of the version the table is at now, and the position recorded for
+    /// `name` in it: reads of the view and the position agree.
+    pub(crate) async fn pinned_marked(&self, name: &str) -> Result<(DeltaStore<T>, Option<u64>)> {
+        let state = self.state().await?;
+        let position = self.marked_in(&state, name).await?;
+        let view = DeltaStore {
+            inner: Arc::clone(&self.inner),
+            pinned: Some(state),
+            _rows: PhantomData,
+        };
+        Ok((view, position))
+    }
+
+    /// Every row of the version the table is at now, and the position recorded for `name` in
+    /// it, on the calling thread (blocking: the work runs on the store's I/O runtime).
+    pub(crate) fn blocking_rows_marked(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<RecordBatch>, Option<u64>)> {
+        let store = self.clone();
+        let name = name.to_owned();
+        let task = location::runtime()?.spawn(async move {
+            use futures::StreamExt as _;
+            let (view, position) = store.pinned_marked(&name).await?;
+            let mut stream = view
+                .scan_with(ScanOptions::new().batch_size(usize::MAX))
+                .await?;
+            let mut rows = Vec::new();
+            while let Some(batch) = stream.next().await {
+                rows.push(batch?);
+            }
+            Ok::<_, Error>((rows, position))
+        });
+        futures::executor::block_on(task)
+            .map_err(|e| Error::Task(format!("reading a Delta table: {e}")))?
+    }
+
+    async fn marked_in(&self, state: &TableState, name: &str) -> Result<Option<u64>> {
+        let inner = Arc::clone(&self.inner);
+        let snapshot = state.snapshot.clone();
+        let name = name.to_owned();
+        blocking(move || {
+            let version = snapshot
+                .get_app_id_version(&name, inner.engine.as_ref())
+                .map_err(|e| state::kernel_error(&inner.location, e))?;
+            Ok(version.and_then(|v| u64::try_from(v).ok()))
+        })
+        .await
+    }
+
     /// A read-only view of the table as of `version` (time travel): `load`, `scan`, `count`
     /// read that version; writes fail.
     ///
@@ -719,7 +825,7 @@ impl<T: Record> DeltaStore<T> {
         }
         let version = self
             .inner
-            .commit(Operation::Compact, adds, removes.clone())
+            .commit(Operation::Compact, adds, removes.clone(), Vec::new())
             .await?;
         self.settle(version).await;
         Ok(CompactReport {
@@ -1235,6 +1341,7 @@ impl Inner {
         operation: Operation,
         files: Vec<(AddFile, Option<Bytes>)>,
         removes: Vec<RemoveFile>,
+        head: Vec<serde_json::Value>,
     ) -> Result<u64> {
         let location = self.location.clone();
         let mut adds = Vec::with_capacity(files.len());
@@ -1265,7 +1372,7 @@ impl Inner {
             operation,
             adds,
             removes,
-            head: Vec::new(),
+            head,
         };
         let read_version = {
             let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -1634,7 +1741,10 @@ impl<T: Record> Store<T> for DeltaStore<T> {
         if overwrite && files.is_empty() && state.files.is_empty() {
             return Ok(());
         }
-        let version = self.inner.commit(operation, files, removes).await?;
+        let version = self
+            .inner
+            .commit(operation, files, removes, Vec::new())
+            .await?;
         self.settle(version).await;
         Ok(())
     }
