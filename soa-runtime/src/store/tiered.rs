@@ -385,6 +385,37 @@ impl<T: Record> ColdTier<T> for crate::store::DeltaStore<T> {
     }
 }
 
+/// `batches` joined into batches of about `rows` rows (in order; one copy of the data).
+fn coalesce(batches: Vec<RecordBatch>, rows: usize) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    let mut run: Vec<RecordBatch> = Vec::new();
+    let mut run_rows = 0;
+    let close = |run: &mut Vec<RecordBatch>, out: &mut Vec<RecordBatch>| -> Result<()> {
+        match run.len() {
+            0 => {}
+            1 => out.extend(run.drain(..)),
+            _ => {
+                let schema = run[0].schema();
+                let joined = arrow_select::concat::concat_batches(&schema, run.iter())
+                    .map_err(|e| Error::arrow("joining hot batches for a flush", e))?;
+                run.clear();
+                out.push(joined);
+            }
+        }
+        Ok(())
+    };
+    for batch in batches {
+        if run_rows + batch.num_rows() > rows && !run.is_empty() {
+            close(&mut run, &mut out)?;
+            run_rows = 0;
+        }
+        run_rows += batch.num_rows();
+        run.push(batch);
+    }
+    close(&mut run, &mut out)?;
+    Ok(out)
+}
+
 /// Memory of a batch's rows: the slices its columns cover (a batch decoded from the log shares
 /// one buffer among its columns, which `get_array_memory_size` would count once per column).
 fn batch_bytes(batch: &RecordBatch) -> u64 {
@@ -897,6 +928,9 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                 *last,
             )
         };
+        // Sends are small (often 100 rows): joined into batches of up to 128 Ki rows, the cold
+        // tier encodes a few large column chunks instead of thousands of tiny ones.
+        let batches = blocking(move || coalesce(batches, 128 * 1024)).await?;
         {
             // Readers need no exclusion: each keeps the hot batches above the mark of the
             // cold snapshot it read (`snapshot`).
@@ -985,10 +1019,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                         .lock()
                         .map_err(|_| Error::Task("log lock poisoned".into()))?;
                     let logged = (|| {
-                        let mut seqs = Vec::with_capacity(batches.len());
-                        for batch in &batches {
-                            seqs.push(wal.append(batch)?);
-                        }
+                        let seqs = wal.append_all(&batches)?;
                         if sync {
                             wal.sync()?;
                         }

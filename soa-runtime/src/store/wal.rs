@@ -196,57 +196,94 @@ impl Wal {
     /// [`Error::Io`] (the record is then not in the log: a partial write is cut off as a torn
     /// tail by the next open); [`Error::Arrow`] if the batch cannot be encoded.
     pub fn append(&mut self, batch: &RecordBatch) -> Result<u64> {
-        let body = encode(batch)?;
-        let body_len = u32::try_from(body.len())
-            .ok()
-            .filter(|n| *n <= MAX_BODY)
-            .ok_or_else(|| {
-                Error::io(
-                    &self.path,
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("a WAL record of {} bytes (at most 1 GiB)", body.len()),
-                    ),
-                )
-            })?;
-        if self.len > MAGIC.len() as u64
-            && self.len + (FRAME + body.len()) as u64 > self.options.segment_bytes
-        {
-            self.rotate()?;
+        let seqs = self.append_all(std::slice::from_ref(batch))?;
+        Ok(seqs
+            .first()
+            .copied()
+            .unwrap_or(self.next_seq.saturating_sub(1)))
+    }
+
+    /// Appends one record per batch, in order, with as few writes as the segments allow (one
+    /// per segment touched), and returns their sequence numbers.
+    ///
+    /// # Errors
+    /// As [`append`](Self::append). On an error, the records of earlier writes of this call
+    /// (before a segment change) may be in the log; their numbers are used up.
+    pub fn append_all(&mut self, batches: &[RecordBatch]) -> Result<Vec<u64>> {
+        self.check()?;
+        let mut seqs = Vec::with_capacity(batches.len());
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut pending = 0u64;
+        for batch in batches {
+            let body = encode(batch)?;
+            let body_len = u32::try_from(body.len())
+                .ok()
+                .filter(|n| *n <= MAX_BODY)
+                .ok_or_else(|| {
+                    Error::io(
+                        &self.path,
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("a WAL record of {} bytes (at most 1 GiB)", body.len()),
+                        ),
+                    )
+                })?;
+            let used = self.len + buffer.len() as u64;
+            if used > MAGIC.len() as u64
+                && used + (FRAME + body.len()) as u64 > self.options.segment_bytes
+            {
+                self.write_frames(&mut buffer, &mut pending)?;
+                self.rotate()?;
+            }
+            let seq = self.next_seq + pending;
+            buffer.extend_from_slice(&body_len.to_le_bytes());
+            buffer.extend_from_slice(&seq.to_le_bytes());
+            let header = buffer.len() - 12;
+            let header_crc = CASTAGNOLI.checksum(&buffer[header..]);
+            buffer.extend_from_slice(&header_crc.to_le_bytes());
+            buffer.extend_from_slice(&CASTAGNOLI.checksum(&body).to_le_bytes());
+            buffer.extend_from_slice(&body);
+            pending += 1;
+            seqs.push(seq);
         }
-        let seq = self.next_seq;
-        let mut frame = Vec::with_capacity(FRAME + body.len());
-        frame.extend_from_slice(&body_len.to_le_bytes());
-        frame.extend_from_slice(&seq.to_le_bytes());
-        let header_crc = CASTAGNOLI.checksum(&frame[..12]);
-        frame.extend_from_slice(&header_crc.to_le_bytes());
-        frame.extend_from_slice(&CASTAGNOLI.checksum(&body).to_le_bytes());
-        frame.extend_from_slice(&body);
+        self.write_frames(&mut buffer, &mut pending)?;
+        Ok(seqs)
+    }
+
+    /// Writes `buffer` (`pending` whole records) to the segment in one call.
+    fn write_frames(&mut self, buffer: &mut Vec<u8>, pending: &mut u64) -> Result<()> {
+        if buffer.is_empty() {
+            return Ok(());
+        }
         self.check()?;
         let written = faults::check(faults::Step::Write)
             .and_then(|()| match faults::check(faults::Step::ShortWrite) {
                 Ok(()) => Ok(()),
                 Err(e) => {
-                    // Half the record reaches the file, then the error (a full disk mid-write).
-                    let half = frame.get(..frame.len() / 2).unwrap_or_default();
+                    // Half the records reach the file, then the error (a full disk mid-write).
+                    let half = buffer.get(..buffer.len() / 2).unwrap_or_default();
                     let _ = self.file.write_all(half);
                     Err(e)
                 }
             })
-            .and_then(|()| self.file.write_all(&frame));
+            .and_then(|()| self.file.write_all(buffer));
         if let Err(e) = written {
-            // Cut the partial record so the next one follows a whole record; if even that
+            // Cut the partial records so the next one follows a whole record; if even that
             // fails, refuse every later append (the next open cuts the tail).
             if self.file.set_len(self.len).is_err() {
                 self.broken = Some(format!("a failed write could not be cut off: {e}"));
             }
+            buffer.clear();
+            *pending = 0;
             return Err(Error::io(&self.path, e));
         }
-        self.len += frame.len() as u64;
-        self.bytes += frame.len() as u64;
-        self.next_seq += 1;
+        self.len += buffer.len() as u64;
+        self.bytes += buffer.len() as u64;
+        self.next_seq += *pending;
         self.dirty = true;
-        Ok(seq)
+        buffer.clear();
+        *pending = 0;
+        Ok(())
     }
 
     /// Makes every record appended so far durable: one `fsync` of the segment (and of the
