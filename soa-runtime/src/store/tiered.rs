@@ -393,7 +393,7 @@ fn coalesce(batches: Vec<RecordBatch>, rows: usize) -> Result<Vec<RecordBatch>> 
     let close = |run: &mut Vec<RecordBatch>, out: &mut Vec<RecordBatch>| -> Result<()> {
         match run.len() {
             0 => {}
-            1 => out.extend(run.drain(..)),
+            1 => out.append(run),
             _ => {
                 let schema = run[0].schema();
                 let joined = arrow_select::concat::concat_batches(&schema, run.iter())
