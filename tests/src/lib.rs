@@ -4,6 +4,7 @@
 
 pub use soa_fixtures::{Order, OrderGenerator, OrderRef, OrderSoA, Side, orders};
 
+pub mod child;
 pub mod conformance;
 
 /// Renders a schema as stable text for snapshots (arrow's `Debug` output changes between

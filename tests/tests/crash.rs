@@ -15,15 +15,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use soa_runtime::StoreExt;
 use soa_runtime::parquet::file::reader::{FileReader, SerializedFileReader};
 use soa_runtime::{ArrowStore, ParquetStore, Soa, Store, ToArrow};
+use soa_tests::child::{Rng, collect_lines};
 
 /// The row type of src/bin/crash_writer.rs (same name and columns).
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
@@ -56,18 +55,6 @@ fn last_commit(rows: &[Entry]) -> Option<u64> {
 }
 
 /// Lines of the child's stdout, collected by a thread.
-fn collect_lines(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stdout = child.stdout.take().unwrap();
-    let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
-
 fn last_number(lines: &[String], prefix: &str) -> Option<u64> {
     lines
         .iter()
@@ -117,17 +104,6 @@ fn parquet_rows(path: &Path) -> i64 {
     let reader = SerializedFileReader::new(fs::File::open(path).unwrap())
         .unwrap_or_else(|e| panic!("{} is not a complete Parquet file: {e}", path.display()));
     reader.metadata().file_metadata().num_rows()
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 const TRIALS: usize = 60;

@@ -6,59 +6,12 @@
 //! earlier crash too), no row appears twice, and every row is one the child could have sent.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use soa_runtime::store::tiered::{Durability, FlushPolicy, TieredOptions, TieredStore};
-use soa_runtime::store::wal::WalOptions;
-use soa_runtime::{ParquetStore, Soa, Store, StoreExt, ToArrow};
-
-/// The row type of src/bin/tiered_writer.rs (same name and columns).
-#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
-pub struct Tick {
-    pub id: u64,
-    pub source: String,
-    pub value: f64,
-}
-
-/// The options of src/bin/tiered_writer.rs.
-fn options() -> TieredOptions {
-    TieredOptions::new()
-        .durability(Durability::Sync)
-        .flush(
-            FlushPolicy::new()
-                .rows(5_000)
-                .age(Duration::from_millis(30)),
-        )
-        .wal(WalOptions::default().segment_bytes(64 * 1024))
-        // The previous process may still be letting go of the log.
-        .wait_for_writer(true)
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn collect_lines(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stdout = child.stdout.take().unwrap();
-    let sink = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
+use soa_runtime::store::tiered::TieredStore;
+use soa_runtime::{ParquetStore, Store, StoreExt};
+use soa_tests::child::{Rng, Tick, collect_lines, tiered_options as options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_ingesting_loses_no_acknowledged_row() {

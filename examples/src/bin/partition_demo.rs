@@ -25,7 +25,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use soa_examples::{Side, bar, mib, ms, spinner};
+use soa_examples::{Side, bar, mib, ms, spinner, thousands as n};
 use soa_fixtures::trades::{
     DAY, DAYS, HOUR, SYMBOLS, T0, Trade, TradeGenerator, TradeRef, TradeSoA, date,
 };
@@ -62,19 +62,6 @@ fn parse_rows() -> DemoResult<usize> {
 fn time_of_day(micros: i64) -> String {
     let minutes = micros.rem_euclid(DAY) / 60_000_000;
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-/// Thousands separators.
-fn n(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Bytes in KiB below 1 MiB, else in MiB.

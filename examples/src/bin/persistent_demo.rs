@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use soa_examples::{Order, OrderGenerator, OrderSoA};
+use soa_examples::{Order, OrderGenerator, OrderSoA, thousands};
 use soa_runtime::StoreExt;
 use soa_runtime::arrow::array::RecordBatch;
 use soa_runtime::arrow::array::cast::AsArray;
@@ -75,18 +75,6 @@ fn parse_options() -> DemoResult<Options> {
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];

@@ -12,33 +12,10 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use soa_runtime::store::tiered::{Durability, FlushPolicy, TieredOptions, TieredStore};
-use soa_runtime::store::wal::WalOptions;
-use soa_runtime::{ParquetStore, Soa, ToArrow};
-
-/// One ingested row (the same struct is declared in tests/tests/tiered_crash.rs).
-#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
-pub struct Tick {
-    pub id: u64,
-    pub source: String,
-    pub value: f64,
-}
-
-/// The store options of the child and of the parent that checks after the kill.
-pub fn options() -> TieredOptions {
-    TieredOptions::new()
-        .durability(Durability::Sync)
-        .flush(
-            FlushPolicy::new()
-                .rows(5_000)
-                .age(Duration::from_millis(30)),
-        )
-        .wal(WalOptions::default().segment_bytes(64 * 1024))
-        // The previous process may still be letting go of the log.
-        .wait_for_writer(true)
-}
+use soa_runtime::ParquetStore;
+use soa_runtime::store::tiered::TieredStore;
+use soa_tests::child::{Tick, TickSoA, tiered_options as options};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
