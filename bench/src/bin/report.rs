@@ -185,7 +185,15 @@ fn main() {
     let mut md = render(&report, &args, started.elapsed());
     // Sections written by other report binaries (`delta_report`) are kept as they are.
     if let Ok(old) = fs::read_to_string(&args.out) {
-        md = keep_sections(&old, md, &["## Delta store", "## Partitioned datasets"]);
+        md = keep_sections(
+            &old,
+            md,
+            &[
+                "## Delta store",
+                "## Partitioned datasets",
+                "## Tiered store and streaming ingestion",
+            ],
+        );
     }
     fs::write(&args.out, &md).expect("write BENCHMARKS.md");
     println!("{md}");

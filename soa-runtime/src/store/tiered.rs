@@ -894,6 +894,8 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         let p = self.options.flush;
         hot.rows >= p.rows
             || hot.bytes >= p.bytes
+            // Senders wait at the hot limit for a flush: it must come, whatever the policy.
+            || hot.bytes >= self.options.hot_limit
             || hot.oldest.is_some_and(|t| t.elapsed() >= p.age)
     }
 

@@ -58,7 +58,9 @@ const MAGIC: &[u8; 8] = b"SOAWAL01";
 const FRAME: usize = 20;
 /// The largest body a record may declare (a damaged length is not an allocation request).
 const MAX_BODY: u32 = 1 << 30;
-const CASTAGNOLI: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+/// Slice-by-16 tables: ~8x the speed of the one-byte table on replay.
+const CASTAGNOLI: crc::Crc<u32, crc::Table<16>> =
+    crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 /// Options of a [`Wal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -203,6 +203,9 @@ impl VerifiedFile {
             .checked
             .lock()
             .map_err(|_| self.fail("lock poisoned".into()))?;
+        // The first block is returned from here, not looked up again: the cache may drop it
+        // while the rest of the run goes in (or another thread's run may).
+        let mut wanted = Bytes::new();
         for b in first..run_end {
             let from = usize::try_from(b * size - start).unwrap_or(0);
             let to = usize::try_from(((b + 1) * size).min(i.end) - start).unwrap_or(0);
@@ -217,14 +220,16 @@ impl VerifiedFile {
                     b * size + block.len() as u64
                 )));
             }
+            if b == first {
+                wanted = block.clone();
+            }
             if checked.len() >= MAX_CACHED {
                 // Pages are read once each: only blocks shared by neighbouring pages matter.
                 checked.clear();
             }
             checked.insert(b, block);
         }
-        let block = checked.get(&first).cloned().unwrap_or_default();
-        Ok((start, block))
+        Ok((start, wanted))
     }
 
     /// Whether the block checksums are known (the footer was read through this reader).
@@ -260,6 +265,9 @@ impl ChunkReader for VerifiedFile {
                 ))
             })?;
         let (at, piece) = self.piece(start, end)?;
+        if piece.is_empty() {
+            return Err(self.fail(format!("no bytes at offset {start}")));
+        }
         let from = usize::try_from(start - at).unwrap_or(0);
         if end <= at + piece.len() as u64 {
             return Ok(piece.slice(from..from + length));
@@ -269,6 +277,9 @@ impl ChunkReader for VerifiedFile {
         let mut pos = at + piece.len() as u64;
         while pos < end {
             let (at, piece) = self.piece(pos, end)?;
+            if piece.is_empty() {
+                return Err(self.fail(format!("no bytes at offset {pos}")));
+            }
             let from = usize::try_from(pos - at).unwrap_or(0);
             let to = usize::try_from((end - at).min(piece.len() as u64)).unwrap_or(0);
             out.extend_from_slice(&piece[from..to]);
