@@ -11,7 +11,7 @@
 //! **Default mode.** Opens a [`TieredStore`] over a [`ParquetStore`] in `./streaming_demo_data/`
 //! (the cold tier in `orders/`, the log in `wal/`; the directory is removed first), then
 //! `--producers` tokio tasks each send batches of `--batch` orders through their own clone of
-//! the store's [`Ingestor`] for `--seconds`, timing every send until its acknowledgement (with
+//! the store's [`Ingestor`](soa_runtime::store::tiered::Ingestor) for `--seconds`, timing every send until its acknowledgement (with
 //! `--durability sync`, the default, a send returns once its rows are fsynced in the log;
 //! concurrent sends share one fsync). A status line refreshed four times a second shows the
 //! ingest rate, the hot tier (rows not yet flushed), the log's size, the flushes taken and the
