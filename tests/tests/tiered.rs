@@ -491,3 +491,21 @@ mod delta {
         assert_eq!(plain.count().await.unwrap(), 125);
     }
 }
+
+/// A hot limit below the flush policy's thresholds: senders waiting at the limit get a flush
+/// (they waited forever when only the policy could start one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_limit_below_the_flush_policy_still_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), manual().hot_limit(64 * 1024)).await;
+    let ingest = store.ingestor();
+    let sent = tokio::time::timeout(Duration::from_secs(60), async {
+        for k in 0..100 {
+            ingest.send_batch(&events(k * 100, 100)).await.unwrap();
+        }
+    })
+    .await;
+    assert!(sent.is_ok(), "sends hung at the hot limit");
+    assert!(store.tiered_stats().flushes >= 1);
+    assert_eq!(ids(&store).await, (0..10_000).collect::<Vec<_>>());
+}

@@ -314,3 +314,78 @@ impl Read for VerifiedRead {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use arrow_array::{Float64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::file::properties::WriterProperties;
+
+    use super::*;
+    use crate::store::parquet::decode::open_listed;
+    use crate::store::parquet::encode::{WriteSettings, write_file};
+    use crate::store::parquet::manifest::StoredFile;
+
+    /// One read spanning more blocks than the cache keeps returns every byte of them (the
+    /// first block of the run was once looked up again after the run filled and cleared the
+    /// cache: an empty block).
+    #[test]
+    fn a_run_longer_than_the_cache_comes_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]));
+        let mut v = 0x2545_f491_4f6c_dd1du64;
+        let values: Vec<f64> = (0..800_000)
+            .map(|_| {
+                v ^= v << 13;
+                v ^= v >> 7;
+                v ^= v << 17;
+                f64::from_bits(v >> 2)
+            })
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Float64Array::from(values))],
+        )
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_dictionary_enabled(false)
+            .build();
+        let path = dir.path().join("f.parquet");
+        let settings = WriteSettings {
+            schema: &schema,
+            file_schema: &schema,
+            type_name: "T",
+            props: &props,
+            row_group_size: 1 << 20,
+            threads: 1,
+        };
+        let written = write_file(&path, settings, [Ok(batch)]).unwrap();
+        let (end, _) = written.tail.unwrap();
+        assert!(end > (MAX_CACHED as u64 + 50) * 16 * 1024, "{end}");
+        let entry = StoredFile {
+            name: "f.parquet".into(),
+            size: written.size,
+            crc32: written.crc32,
+            tail: written.tail,
+            rows: written.rows,
+            column_bytes: Vec::new(),
+            partition: Vec::new(),
+        };
+        let open = open_listed(dir.path(), &entry, None, &Arc::new(AtomicU64::new(0)))
+            .unwrap()
+            .unwrap();
+        let vf = VerifiedFile::of(&open).unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        // From inside the first block (the run starts there, the cache fills and clears on
+        // the way).
+        let got = vf.get_bytes(100, end as usize - 100).unwrap();
+        assert_eq!(got.len(), end as usize - 100);
+        assert!(got[..] == whole[100..end as usize]);
+        // And again, through the blocks now cached.
+        let got = vf.get_bytes(100, 40_000).unwrap();
+        assert!(got[..] == whole[100..40_100]);
+    }
+}
