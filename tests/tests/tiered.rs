@@ -235,6 +235,109 @@ async fn reads_during_automatic_flushes_never_see_a_row_twice() {
     assert!(segments <= 2, "{segments} segments left");
 }
 
+/// Sends are joined into larger hot batches (for reads) while flushes take the hot rows: with
+/// and without a log, reads during both see every row once, the joined batches are pruned by a
+/// predicate, and the rows end up exactly once in the cold tier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joined_hot_batches_are_read_once_across_flushes() {
+    for durability in [Durability::Sync, Durability::None] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path(), manual().durability(durability)).await;
+        let total = 240_000u64;
+        let flusher = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut flushes = 0;
+                while store.count().await.unwrap() < total {
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    store.flush().await.unwrap();
+                    flushes += 1;
+                }
+                flushes
+            })
+        };
+        let mut producers = Vec::new();
+        for p in 0..4u64 {
+            let ingest = store.ingestor();
+            producers.push(tokio::spawn(async move {
+                for k in 0..(total / 4 / 100) {
+                    let from = p * (total / 4) + k * 100;
+                    ingest.send_batch(&events(from, 100)).await.unwrap();
+                }
+            }));
+        }
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut last = 0;
+                loop {
+                    let got = store.load().await.unwrap().id;
+                    let unique: BTreeSet<u64> = got.iter().copied().collect();
+                    assert_eq!(unique.len(), got.len(), "a row seen twice");
+                    assert!(got.len() >= last, "rows went missing");
+                    last = got.len();
+                    if last as u64 == total {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        for p in producers {
+            p.await.unwrap();
+        }
+        reader.await.unwrap();
+        assert!(flusher.await.unwrap() >= 1, "{:?}", store.tiered_stats());
+        // 40,000 more rows, no flush: they end up in a few joined batches (and at most
+        // `JOIN_ROWS` = 16 Ki rows of sends not yet joined), not 400.
+        let more = 40_000u64;
+        let ingest = store.ingestor();
+        for k in 0..more / 100 {
+            ingest
+                .send_batch(&events(total + k * 100, 100))
+                .await
+                .unwrap();
+        }
+        let total = total + more;
+        let mut hot_batches = u64::MAX;
+        for _ in 0..100 {
+            hot_batches = store.stats().batches - store.cold().stats().batches;
+            if hot_batches <= 2 + 164 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            hot_batches <= 2 + 164,
+            "{hot_batches} hot batches: {:?}",
+            store.tiered_stats()
+        );
+        // A predicate over both tiers (joined hot batches pruned by their statistics): exact.
+        let mut stream = store
+            .scan_with(ScanOptions::new().predicate(&Event::col().id.ge(total - 1_000)))
+            .await
+            .unwrap();
+        let mut matched = Vec::new();
+        while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+            let batch = batch.unwrap();
+            let ids = batch
+                .column_by_name("id")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<soa_runtime::arrow::array::UInt64Array>()
+                .unwrap()
+                .values()
+                .to_vec();
+            matched.extend(ids);
+        }
+        matched.sort_unstable();
+        assert_eq!(matched, (total - 1_000..total).collect::<Vec<_>>());
+        assert_eq!(store.count().await.unwrap(), total);
+        store.close().await.unwrap();
+        assert_eq!(ids(&store).await, (0..total).collect::<Vec<_>>());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durability_levels_and_overwrite() {
     for durability in [

@@ -62,7 +62,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::blocking;
-use crate::store::wal::{Recovery, Wal, WalOptions};
+use crate::store::wal::{EncodedRecord, RecordEncoder, Recovery, Wal, WalOptions};
 use crate::store::{
     ArrowStore, BatchStream, ParquetStore, Record, ScanOptions, Store, StoreStats, WriteMode,
 };
@@ -468,9 +468,34 @@ pub struct TieredStats {
     pub last_seq: u64,
 }
 
+/// Rows a run of sends is joined into for reads (one batch of about this many rows, with
+/// cached column statistics), so that a query over a million hot rows handles tens of batches,
+/// not ten thousand.
+const JOIN_ROWS: u64 = 16 * 1024;
+
+/// Column statistics of a joined hot batch, computed on first use by a predicate.
+type StatsCache = Arc<
+    std::sync::Mutex<std::collections::HashMap<String, Option<crate::store::prune::ColumnStats>>>,
+>;
+
+/// A batch of the hot tier.
+#[derive(Clone)]
+struct HotBatch {
+    /// The sequence number of its (last) log record.
+    seq: u64,
+    batch: RecordBatch,
+    /// `Some` for a batch joined from many sends.
+    stats: Option<StatsCache>,
+}
+
 struct Hot {
-    /// `(sequence number, rows)`, in order; all after `mark`.
-    batches: VecDeque<(u64, RecordBatch)>,
+    /// In sequence order; all after `mark`.
+    batches: VecDeque<HotBatch>,
+    /// Rows of the sends not yet joined (`stats: None`).
+    unjoined: u64,
+    /// The last sequence number a flush in progress takes: batches up to it are never joined
+    /// with later ones (a joined batch is flushed whole or not at all).
+    frozen: u64,
     rows: u64,
     bytes: u64,
     oldest: Option<Instant>,
@@ -483,6 +508,110 @@ struct Hot {
 }
 
 impl Hot {
+    /// Adds a send's batch.
+    fn push(&mut self, seq: u64, batch: RecordBatch) {
+        let rows = batch.num_rows() as u64;
+        self.rows += rows;
+        self.unjoined += rows;
+        self.bytes += batch_bytes(&batch);
+        self.batches.push_back(HotBatch {
+            seq,
+            batch,
+            stats: None,
+        });
+        if self.oldest.is_none() {
+            self.oldest = Some(Instant::now());
+        }
+    }
+
+    /// Drops the batches at or below `last` (now in the cold tier), keeping them for `recent`
+    /// as `retention` says.
+    fn drop_through(&mut self, last: u64, retention: Retention) {
+        let keep = retention.rows > 0 && !retention.age.is_zero();
+        let now = Instant::now();
+        while self.batches.front().is_some_and(|b| b.seq <= last) {
+            if let Some(b) = self.batches.pop_front() {
+                let rows = b.batch.num_rows() as u64;
+                self.rows -= rows;
+                if b.stats.is_none() {
+                    self.unjoined -= rows;
+                }
+                self.bytes = self.bytes.saturating_sub(batch_bytes(&b.batch));
+                if keep {
+                    self.retained_rows += rows;
+                    self.retained.push_back((now, b.batch));
+                }
+            }
+        }
+        self.trim_retained(retention);
+        self.mark = self.mark.max(last);
+        self.oldest = (!self.batches.is_empty()).then(Instant::now);
+    }
+
+    /// The hot batches a read whose cold snapshot holds everything up to `mark` needs.
+    fn after(&self, mark: u64) -> Vec<HotBatch> {
+        let start = self.batches.partition_point(|b| b.seq <= mark);
+        self.batches.range(start..).cloned().collect()
+    }
+
+    /// The trailing runs of unjoined sends (after `frozen`) of at least `JOIN_ROWS` rows each:
+    /// `(first sequence number, number of batches, the batches)`.
+    fn runs_to_join(&self) -> Vec<(u64, usize, Vec<RecordBatch>)> {
+        if self.unjoined < JOIN_ROWS {
+            return Vec::new();
+        }
+        let start = self
+            .batches
+            .iter()
+            .rposition(|b| b.stats.is_some() || b.seq <= self.frozen)
+            .map_or(0, |i| i + 1);
+        let mut runs = Vec::new();
+        let mut run: Vec<RecordBatch> = Vec::new();
+        let (mut first, mut rows) = (0, 0);
+        for b in self.batches.range(start..) {
+            if run.is_empty() {
+                first = b.seq;
+            }
+            rows += b.batch.num_rows() as u64;
+            run.push(b.batch.clone());
+            if rows >= JOIN_ROWS {
+                runs.push((first, run.len(), std::mem::take(&mut run)));
+                rows = 0;
+            }
+        }
+        runs
+    }
+
+    /// Replaces the `count` batches from sequence number `first` on by `joined`, if they are
+    /// still here, unjoined and not taken by a flush in progress.
+    fn replace_run(&mut self, first: u64, count: usize, joined: RecordBatch) {
+        if first <= self.frozen {
+            return;
+        }
+        let start = self.batches.partition_point(|b| b.seq < first);
+        let end = start + count;
+        if end > self.batches.len()
+            || self.batches[start].seq != first
+            || self.batches.range(start..end).any(|b| b.stats.is_some())
+        {
+            return;
+        }
+        let seq = self.batches[end - 1].seq;
+        let old: Vec<HotBatch> = self.batches.drain(start..end).collect();
+        let rows: u64 = old.iter().map(|b| b.batch.num_rows() as u64).sum();
+        let bytes: u64 = old.iter().map(|b| batch_bytes(&b.batch)).sum();
+        self.unjoined -= rows;
+        self.bytes = self.bytes.saturating_sub(bytes) + batch_bytes(&joined);
+        self.batches.insert(
+            start,
+            HotBatch {
+                seq,
+                batch: joined,
+                stats: Some(StatsCache::default()),
+            },
+        );
+    }
+
     /// Drops retained batches beyond the retention limits.
     fn trim_retained(&mut self, retention: Retention) {
         while let Some((at, batch)) = self.retained.front() {
@@ -500,6 +629,8 @@ impl Hot {
 
 struct Request {
     batch: RecordBatch,
+    /// The log record, encoded by the sender.
+    record: Option<EncodedRecord>,
     ack: oneshot::Sender<Result<u64>>,
 }
 
@@ -531,6 +662,8 @@ struct Inner<T: Record, C: ColdTier<T>> {
     tx: std::sync::Mutex<Option<mpsc::Sender<Request>>>,
     recovery: RecoveryReport,
     failure: std::sync::Mutex<Option<String>>,
+    /// Set while a task joins hot sends into larger batches.
+    joining: std::sync::atomic::AtomicBool,
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -567,6 +700,10 @@ impl<T: Record, C: ColdTier<T>> Clone for TieredStore<T, C> {
 /// the store's [`Durability`] says, with their log sequence number.
 pub struct Ingestor<T: Record> {
     tx: mpsc::Sender<Request>,
+    /// Encodes log records on the sender's thread (`None` without a log).
+    encoder: Option<RecordEncoder>,
+    /// Without a log: sends go straight into the hot tier.
+    direct: Option<Weak<dyn Direct>>,
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -574,9 +711,22 @@ impl<T: Record> Clone for Ingestor<T> {
     fn clone(&self) -> Self {
         Ingestor {
             tx: self.tx.clone(),
+            encoder: self.encoder.clone(),
+            direct: self.direct.clone(),
             _rows: std::marker::PhantomData,
         }
     }
+}
+
+/// The hot tier as `Durability::None` senders reach it: no log writer between.
+trait Direct: Send + Sync {
+    /// Adds `batch` to the hot tier and returns its sequence number, or gives it back when the
+    /// hot tier is at its limit.
+    fn try_push(&self, batch: RecordBatch) -> Result<std::result::Result<u64, RecordBatch>>;
+    /// Waits until the hot tier is below its limit (a flush made room).
+    fn room(&self) -> futures::future::BoxFuture<'_, ()>;
+    /// Joins runs of sends into larger batches, on a blocking thread, if enough accumulated.
+    fn join_later(self: Arc<Self>);
 }
 
 impl<T: Record> Ingestor<T> {
@@ -604,10 +754,31 @@ impl<T: Record> Ingestor<T> {
     /// As [`send`](Self::send); [`Error::SchemaMismatch`] for a batch of another schema.
     pub async fn send_record_batch(&self, batch: RecordBatch) -> Result<u64> {
         let schema = <T::Columns as ToArrow>::schema();
-        let batch = crate::store::conform::conform(&schema, batch, None)?;
+        let mut batch = crate::store::conform::conform(&schema, batch, None)?;
+        if let Some(direct) = &self.direct {
+            loop {
+                let store = direct.upgrade().ok_or_else(closed)?;
+                match store.try_push(batch)? {
+                    Ok(seq) => {
+                        store.join_later();
+                        return Ok(seq);
+                    }
+                    Err(back) => {
+                        batch = back;
+                        store.room().await;
+                    }
+                }
+            }
+        }
+        // Encoded here: producers encode in parallel, the log writer only writes.
+        let record = self
+            .encoder
+            .as_ref()
+            .map(|e| e.encode(&batch))
+            .transpose()?;
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Request { batch, ack })
+            .send(Request { batch, record, ack })
             .await
             .map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
@@ -671,6 +842,8 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
         };
         let mut hot = Hot {
             batches: VecDeque::new(),
+            unjoined: 0,
+            frozen: 0,
             rows: 0,
             bytes: 0,
             oldest: None,
@@ -706,12 +879,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
                 }
                 report.records += 1;
                 report.rows += batch.num_rows() as u64;
-                hot.rows += batch.num_rows() as u64;
-                hot.bytes += batch_bytes(&batch);
-                hot.batches.push_back((seq, batch));
-            }
-            if !hot.batches.is_empty() {
-                hot.oldest = Some(Instant::now());
+                hot.push(seq, batch);
             }
             next_seq = next_seq.max(wal.next_seq());
             wal_bytes = wal.bytes();
@@ -738,8 +906,11 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             tx: std::sync::Mutex::new(Some(tx)),
             recovery: report,
             failure: std::sync::Mutex::new(None),
+            joining: std::sync::atomic::AtomicBool::new(false),
             _rows: std::marker::PhantomData,
         });
+        // Replayed sends are joined in the background: the store is queryable now.
+        Direct::join_later(Arc::clone(&inner) as Arc<dyn Direct>);
         tokio::spawn(commit_loop(Arc::downgrade(&inner), rx));
         tokio::spawn(flush_loop(Arc::downgrade(&inner)));
         if let Durability::Interval(every) = inner.options.durability {
@@ -760,8 +931,18 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
             .unwrap_or_else(|| mpsc::channel(1).0);
+        let logged = self.inner.wal.is_some();
+        let encoder = logged
+            .then(|| RecordEncoder::new(&<T::Columns as ToArrow>::schema()).ok())
+            .flatten();
+        let direct = (!logged).then(|| {
+            let inner: Arc<dyn Direct> = Arc::clone(&self.inner) as Arc<dyn Direct>;
+            Arc::downgrade(&inner)
+        });
         Ingestor {
             tx,
+            encoder,
+            direct,
             _rows: std::marker::PhantomData,
         }
     }
@@ -807,14 +988,10 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
     /// # Errors
     /// The cold tier's read errors.
     pub fn blocking_snapshot(&self) -> Result<Vec<RecordBatch>> {
-        let hot: Vec<(u64, RecordBatch)> = self.inner.hot().batches.iter().cloned().collect();
+        let hot: Vec<HotBatch> = self.inner.hot().after(0);
         let (mut rows, mark) = self.inner.cold.rows_marked(&self.inner.mark_name)?;
         let mark = mark.unwrap_or(0);
-        rows.extend(
-            hot.into_iter()
-                .filter(|(seq, _)| *seq > mark)
-                .map(|(_, batch)| batch),
-        );
+        rows.extend(hot.into_iter().filter(|b| b.seq > mark).map(|b| b.batch));
         Ok(rows)
     }
 
@@ -829,7 +1006,7 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             hot.retained
                 .iter()
                 .map(|(_, b)| b.clone())
-                .chain(hot.batches.iter().map(|(_, b)| b.clone()))
+                .chain(hot.batches.iter().map(|b| b.batch.clone()))
                 .collect()
         };
         let store = ArrowStore::<T>::new();
@@ -856,6 +1033,9 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
     /// As [`flush`](Self::flush).
     pub async fn close(&self) -> Result<()> {
         self.inner.closed.store(true, Ordering::SeqCst);
+        // A send going straight into the hot tier (no log) holds its lock while it checks for
+        // `closed`: once this lock is had, every later one sees it.
+        drop(self.inner.hot_mut());
         // The group being written (if any) finishes and is acknowledged; later ones are refused.
         drop(self.inner.committing.lock().await);
         self.inner
@@ -890,7 +1070,10 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     }
 
     fn wants_flush(&self) -> bool {
-        let hot = self.hot();
+        self.policy_reached(&self.hot())
+    }
+
+    fn policy_reached(&self, hot: &Hot) -> bool {
         let p = self.options.flush;
         hot.rows >= p.rows
             || hot.bytes >= p.bytes
@@ -918,16 +1101,18 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     async fn flush(&self) -> Result<()> {
         let _one = self.flushing.lock().await;
         let (batches, last) = {
-            let hot = self.hot();
-            let Some((last, _)) = hot.batches.back() else {
+            let mut hot = self.hot_mut();
+            let Some(last) = hot.batches.back().map(|b| b.seq) else {
                 return Ok(());
             };
+            // No batch up to `last` is joined with a later one from now on.
+            hot.frozen = hot.frozen.max(last);
             (
                 hot.batches
                     .iter()
-                    .map(|(_, b)| b.clone())
+                    .map(|b| b.batch.clone())
                     .collect::<Vec<_>>(),
-                *last,
+                last,
             )
         };
         // Sends are small (often 100 rows): joined into batches of up to 128 Ki rows, the cold
@@ -937,23 +1122,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
             // Readers need no exclusion: each keeps the hot batches above the mark of the
             // cold snapshot it read (`snapshot`).
             self.commit_cold(batches, last).await?;
-            let mut hot = self.hot_mut();
-            let retention = self.options.retention;
-            let keep = retention.rows > 0 && !retention.age.is_zero();
-            let now = Instant::now();
-            while hot.batches.front().is_some_and(|(seq, _)| *seq <= last) {
-                if let Some((_, b)) = hot.batches.pop_front() {
-                    hot.rows -= b.num_rows() as u64;
-                    hot.bytes = hot.bytes.saturating_sub(batch_bytes(&b));
-                    if keep {
-                        hot.retained_rows += b.num_rows() as u64;
-                        hot.retained.push_back((now, b));
-                    }
-                }
-            }
-            hot.trim_retained(retention);
-            hot.mark = last;
-            hot.oldest = (!hot.batches.is_empty()).then(Instant::now);
+            self.hot_mut().drop_through(last, self.options.retention);
         }
         self.flushes.fetch_add(1, Ordering::Relaxed);
         self.flushed.notify_waiters();
@@ -992,16 +1161,15 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
             return;
         }
         // Backpressure: over the hot limit, wait for a flush first.
-        while self.hot().bytes >= self.options.hot_limit {
-            self.flush_wanted.notify_one();
-            let flushed = self.flushed.notified();
-            if self.hot().bytes < self.options.hot_limit {
-                break;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(100), flushed).await;
+        self.wait_for_room().await;
+        let mut batches = Vec::with_capacity(group.len());
+        let mut records = Vec::with_capacity(group.len());
+        let mut acks = Vec::with_capacity(group.len());
+        for r in group {
+            batches.push(r.batch);
+            records.push(r.record);
+            acks.push(r.ack);
         }
-        let (batches, acks): (Vec<RecordBatch>, Vec<_>) =
-            group.into_iter().map(|r| (r.batch, r.ack)).unzip();
         let logged: Result<(Vec<u64>, Vec<RecordBatch>)> = match &self.wal {
             None => {
                 let first = self
@@ -1021,7 +1189,13 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                         .lock()
                         .map_err(|_| Error::Task("log lock poisoned".into()))?;
                     let logged = (|| {
-                        let seqs = wal.append_all(&batches)?;
+                        let seqs = if records.iter().all(Option::is_some) {
+                            let records: Vec<EncodedRecord> =
+                                records.into_iter().flatten().collect();
+                            wal.append_encoded(&records)?
+                        } else {
+                            wal.append_all(&batches)?
+                        };
                         if sync {
                             wal.sync()?;
                         }
@@ -1051,12 +1225,7 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
                 {
                     let mut hot = self.hot_mut();
                     for (seq, batch) in seqs.iter().zip(batches) {
-                        hot.rows += batch.num_rows() as u64;
-                        hot.bytes += batch_bytes(&batch);
-                        hot.batches.push_back((*seq, batch));
-                    }
-                    if hot.oldest.is_none() && !hot.batches.is_empty() {
-                        hot.oldest = Some(Instant::now());
+                        hot.push(*seq, batch);
                     }
                 }
                 if let Some(last) = seqs.last() {
@@ -1092,16 +1261,84 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     /// commit it reads: the hot batches at or below the mark are in that snapshot already.
     /// Hot first: a batch dropped from the hot tier after this point was committed before, so
     /// the cold snapshot (taken later) holds it.
-    async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<RecordBatch>)> {
-        let hot: Vec<(u64, RecordBatch)> = self.hot().batches.iter().cloned().collect();
+    async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<HotBatch>)> {
+        // Only batches above the current mark can be needed (the snapshot's mark is at least it).
+        let hot: Vec<HotBatch> = {
+            let hot = self.hot();
+            hot.after(hot.mark)
+        };
         let (cold, mark) = self.cold.scan_marked(options, &self.mark_name).await?;
         let mark = mark.unwrap_or(0);
-        let hot = hot
-            .into_iter()
-            .filter(|(seq, _)| *seq > mark)
-            .map(|(_, b)| b)
-            .collect();
+        let hot = hot.into_iter().filter(|b| b.seq > mark).collect();
         Ok((cold, hot))
+    }
+
+    /// Joins the runs of sends that reached `JOIN_ROWS` rows (blocking: copies their rows).
+    fn join_runs(&self) {
+        if self.joining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let runs = self.hot().runs_to_join();
+        for (first, count, batches) in runs {
+            let Some(schema) = batches.first().map(RecordBatch::schema) else {
+                continue;
+            };
+            // Joining is an optimisation of reads: if it fails, the sends stay as they are.
+            if let Ok(joined) = arrow_select::concat::concat_batches(&schema, batches.iter()) {
+                self.hot_mut().replace_run(first, count, joined);
+            }
+        }
+        self.joining.store(false, Ordering::Release);
+    }
+
+    fn wants_join(&self) -> bool {
+        !self.joining.load(Ordering::Acquire) && self.hot().unjoined >= JOIN_ROWS
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> Direct for Inner<T, C> {
+    fn try_push(&self, batch: RecordBatch) -> Result<std::result::Result<u64, RecordBatch>> {
+        let mut hot = self.hot_mut();
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(closed());
+        }
+        if hot.bytes >= self.options.hot_limit {
+            drop(hot);
+            self.flush_wanted.notify_one();
+            return Ok(Err(batch));
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+        hot.push(seq, batch);
+        let flush = self.policy_reached(&hot);
+        drop(hot);
+        if flush {
+            self.flush_wanted.notify_one();
+        }
+        Ok(Ok(seq))
+    }
+
+    fn room(&self) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(self.wait_for_room())
+    }
+
+    fn join_later(self: Arc<Self>) {
+        if self.wants_join() {
+            drop(tokio::task::spawn_blocking(move || self.join_runs()));
+        }
+    }
+}
+
+impl<T: Record, C: ColdTier<T>> Inner<T, C> {
+    /// Backpressure: while the hot tier is over its limit, asks for a flush and waits for it.
+    async fn wait_for_room(&self) {
+        while self.hot().bytes >= self.options.hot_limit {
+            self.flush_wanted.notify_one();
+            let flushed = self.flushed.notified();
+            if self.hot().bytes < self.options.hot_limit {
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), flushed).await;
+        }
     }
 }
 
@@ -1121,6 +1358,7 @@ async fn commit_loop<T: Record, C: ColdTier<T>>(
             return;
         };
         inner.commit_group(group).await;
+        Direct::join_later(inner as Arc<dyn Direct>);
     }
 }
 
@@ -1190,22 +1428,20 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
                 // Rows sent since the flush go to the cold tier first: the overwrite replaces
                 // them too, as it replaces everything stored before it.
                 let (pending, last) = {
-                    let hot = self.inner.hot();
+                    let mut hot = self.inner.hot_mut();
+                    let last = hot.batches.back().map(|b| b.seq);
+                    hot.frozen = hot.frozen.max(last.unwrap_or(0));
                     (
                         hot.batches
                             .iter()
-                            .map(|(_, b)| b.clone())
+                            .map(|b| b.batch.clone())
                             .collect::<Vec<_>>(),
-                        hot.batches.back().map(|(s, _)| *s),
+                        last,
                     )
                 };
                 if let Some(last) = last {
                     self.inner.commit_cold(pending, last).await?;
-                    let mut hot = self.inner.hot_mut();
-                    hot.batches.retain(|(s, _)| *s > last);
-                    hot.rows = hot.batches.iter().map(|(_, b)| b.num_rows() as u64).sum();
-                    hot.bytes = hot.batches.iter().map(|(_, b)| batch_bytes(b)).sum();
-                    hot.mark = last;
+                    self.inner.hot_mut().drop_through(last, Retention::none());
                 }
                 let written = self.inner.cold.write_batches(batches, mode).await;
                 let mut hot = self.inner.hot_mut();
@@ -1219,23 +1455,56 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
     /// The cold tier's rows (its snapshot), then the hot rows, each once.
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
         let (cold, hot) = self.inner.snapshot(options.clone()).await?;
-        let memory = ArrowStore::<T>::new();
-        if !hot.is_empty() {
-            memory.write_batches(hot, WriteMode::Append).await?;
+        let total = hot.len() as u64;
+        let kept: Vec<HotBatch> = match &options.predicate {
+            None => hot,
+            Some(expr) => hot.into_iter().filter(|b| hot_may_match(b, expr)).collect(),
+        };
+        // Projected here, and the sends not yet joined (up to `JOIN_ROWS` rows of small
+        // batches) joined after projection: the filter then runs over a few large batches.
+        let projection = match &options.columns {
+            Some(names) => Some(crate::store::core::project_columns::<T>(names)?),
+            None => None,
+        };
+        let project = |batch: RecordBatch| -> Result<RecordBatch> {
+            match &projection {
+                Some((schema, indices)) => RecordBatch::try_new(
+                    Arc::clone(schema),
+                    indices.iter().map(|&i| batch.column(i).clone()).collect(),
+                )
+                .map_err(|e| Error::arrow("projecting a hot batch", e)),
+                None => Ok(batch),
+            }
+        };
+        let mut batches = Vec::with_capacity(kept.len());
+        let mut run: Vec<RecordBatch> = Vec::new();
+        for b in kept {
+            let joined = b.stats.is_some();
+            let batch = project(b.batch)?;
+            if joined {
+                batches.extend(coalesce(std::mem::take(&mut run), usize::MAX)?);
+                batches.push(batch);
+            } else {
+                run.push(batch);
+            }
         }
-        let hot = memory.scan_with(options).await?;
+        batches.extend(coalesce(run, usize::MAX)?);
+        let mut projected = options;
+        projected.columns = None;
+        let hot = crate::store::memory::scan_kept::<T>(batches, total, &projected)?;
         Ok(Box::pin(cold.chain(hot)))
     }
 
     /// The cold tier's count (from its manifest) plus the hot rows its commit does not hold.
     async fn count(&self) -> Result<u64> {
-        let hot: Vec<(u64, u64)> = self
-            .inner
-            .hot()
-            .batches
-            .iter()
-            .map(|(seq, b)| (*seq, b.num_rows() as u64))
-            .collect();
+        let hot: Vec<(u64, u64)> = {
+            let hot = self.inner.hot();
+            let start = hot.batches.partition_point(|b| b.seq <= hot.mark);
+            hot.batches
+                .range(start..)
+                .map(|b| (b.seq, b.batch.num_rows() as u64))
+                .collect()
+        };
         let (cold, mark) = self.inner.cold.count_marked(&self.inner.mark_name).await?;
         let mark = mark.unwrap_or(0);
         Ok(cold
@@ -1254,4 +1523,27 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
         stats.bytes += hot.bytes;
         stats
     }
+}
+
+/// Whether a hot batch may hold a row `expr` matches: from the cached statistics of a joined
+/// batch; a send's own batch (at most `JOIN_ROWS` rows, not yet joined) is kept.
+fn hot_may_match(batch: &HotBatch, expr: &crate::predicate::Expr) -> bool {
+    let Some(cache) = &batch.stats else {
+        return true;
+    };
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let keep = crate::store::prune::may_match(expr, 1, &mut |column| {
+        cache
+            .entry(column.to_owned())
+            .or_insert_with(|| {
+                batch
+                    .batch
+                    .column_by_name(column)
+                    .and_then(|a| crate::store::prune::array_stats(a.as_ref()))
+            })
+            .clone()
+    });
+    keep.first().copied().unwrap_or(true)
 }

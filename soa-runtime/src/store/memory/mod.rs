@@ -517,47 +517,17 @@ impl<T: Record> Store<T> for ArrowStore<T> {
     /// A stream of the batches of a snapshot taken now, in append order: no column data is
     /// copied (projection selects columns, a batch size slices batches).
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
-        let projection = match &options.columns {
-            None => None,
-            Some(names) => Some(project_columns::<T>(names)?),
-        };
-        let max_rows = options.batch_size.unwrap_or(usize::MAX).max(1);
         // Batches whose statistics rule the predicate out are skipped (counted as row groups).
-        let snapshot: Vec<RecordBatch> = match &options.predicate {
-            None => self.take_snapshot().collect(),
-            Some(expr) => {
-                let all: Vec<RecordBatch> = self.take_snapshot().collect();
-                let total = all.len() as u64;
-                let kept: Vec<RecordBatch> = all
-                    .into_iter()
-                    .filter(|b| self.batch_may_match(b, expr))
-                    .collect();
-                if let Some(m) = &options.metrics {
-                    m.row_groups(total, total - kept.len() as u64);
-                }
-                kept
-            }
+        let all: Vec<RecordBatch> = self.take_snapshot().collect();
+        let total = all.len() as u64;
+        let kept = match &options.predicate {
+            None => all,
+            Some(expr) => all
+                .into_iter()
+                .filter(|b| self.batch_may_match(b, expr))
+                .collect(),
         };
-        let batches = snapshot.into_iter().flat_map(move |batch| {
-            let batch = match &projection {
-                Some((projected, indices)) => {
-                    let columns = indices.iter().map(|&i| batch.column(i).clone()).collect();
-                    RecordBatch::try_new(Arc::clone(projected), columns)
-                        .map_err(|e| Error::arrow("projecting a stored batch", e))
-                }
-                None => Ok(batch),
-            };
-            let pieces: Vec<Result<RecordBatch>> = match batch {
-                Ok(batch) if batch.num_rows() > max_rows => (0..batch.num_rows())
-                    .step_by(max_rows)
-                    .map(|start| Ok(batch.slice(start, max_rows.min(batch.num_rows() - start))))
-                    .collect(),
-                other => vec![other],
-            };
-            pieces
-        });
-        let stream: BatchStream = Box::pin(futures::stream::iter(batches));
-        Ok(filtered(stream, &options))
+        scan_kept::<T>(kept, total, &options)
     }
 
     async fn count(&self) -> Result<u64> {
@@ -591,6 +561,46 @@ impl<T: Record> Store<T> for ArrowStore<T> {
                 .collect(),
         }
     }
+}
+
+/// A stream of `kept` (the batches of a snapshot of `total` that pruning kept), projected,
+/// sliced to the batch size and filtered as `options` say: no column data is copied before the
+/// filter.
+pub(crate) fn scan_kept<T: Record>(
+    kept: Vec<RecordBatch>,
+    total: u64,
+    options: &ScanOptions,
+) -> Result<BatchStream> {
+    let projection = match &options.columns {
+        None => None,
+        Some(names) => Some(project_columns::<T>(names)?),
+    };
+    let max_rows = options.batch_size.unwrap_or(usize::MAX).max(1);
+    if options.predicate.is_some()
+        && let Some(m) = &options.metrics
+    {
+        m.row_groups(total, total - kept.len() as u64);
+    }
+    let batches = kept.into_iter().flat_map(move |batch| {
+        let batch = match &projection {
+            Some((projected, indices)) => {
+                let columns = indices.iter().map(|&i| batch.column(i).clone()).collect();
+                RecordBatch::try_new(Arc::clone(projected), columns)
+                    .map_err(|e| Error::arrow("projecting a stored batch", e))
+            }
+            None => Ok(batch),
+        };
+        let pieces: Vec<Result<RecordBatch>> = match batch {
+            Ok(batch) if batch.num_rows() > max_rows => (0..batch.num_rows())
+                .step_by(max_rows)
+                .map(|start| Ok(batch.slice(start, max_rows.min(batch.num_rows() - start))))
+                .collect(),
+            other => vec![other],
+        };
+        pieces
+    });
+    let stream: BatchStream = Box::pin(futures::stream::iter(batches));
+    Ok(filtered(stream, options))
 }
 
 fn schema<T: Record>() -> SchemaRef {
