@@ -301,6 +301,8 @@ async fn joined_hot_batches_are_read_once_across_flushes() {
         let total = total + more;
         let mut hot_batches = u64::MAX;
         for _ in 0..100 {
+            // A read: a store being read joins its sends (without a log, only then).
+            assert_eq!(store.load().await.unwrap().len() as u64, total);
             hot_batches = store.stats().batches - store.cold().stats().batches;
             if hot_batches <= 2 + 164 {
                 break;

@@ -62,6 +62,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::convert::ToArrow;
 use crate::error::{Error, Result};
 use crate::store::blocking;
+// Memory of a batch's rows: the slices its columns cover, as an `ArrowStore` counts them (a batch
+// decoded from the log shares one buffer among its columns, counted once per slice).
+use crate::store::memory::batch_bytes;
 use crate::store::wal::{EncodedRecord, RecordEncoder, Recovery, Wal, WalOptions};
 use crate::store::{
     ArrowStore, BatchStream, ParquetStore, Record, ScanOptions, Store, StoreStats, WriteMode,
@@ -416,20 +419,6 @@ fn coalesce(batches: Vec<RecordBatch>, rows: usize) -> Result<Vec<RecordBatch>> 
     Ok(out)
 }
 
-/// Memory of a batch's rows: the slices its columns cover (a batch decoded from the log shares
-/// one buffer among its columns, which `get_array_memory_size` would count once per column).
-fn batch_bytes(batch: &RecordBatch) -> u64 {
-    batch
-        .columns()
-        .iter()
-        .map(|c| {
-            c.to_data()
-                .get_slice_memory_size()
-                .unwrap_or_else(|_| c.get_array_memory_size()) as u64
-        })
-        .sum()
-}
-
 /// What [`TieredStore::open`] found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -508,12 +497,12 @@ struct Hot {
 }
 
 impl Hot {
-    /// Adds a send's batch.
-    fn push(&mut self, seq: u64, batch: RecordBatch) {
+    /// Adds a send's batch of `bytes` bytes (`batch_bytes`, computed before taking the lock).
+    fn push(&mut self, seq: u64, batch: RecordBatch, bytes: u64) {
         let rows = batch.num_rows() as u64;
         self.rows += rows;
         self.unjoined += rows;
-        self.bytes += batch_bytes(&batch);
+        self.bytes += bytes;
         self.batches.push_back(HotBatch {
             seq,
             batch,
@@ -664,6 +653,9 @@ struct Inner<T: Record, C: ColdTier<T>> {
     failure: std::sync::Mutex<Option<String>>,
     /// Set while a task joins hot sends into larger batches.
     joining: std::sync::atomic::AtomicBool,
+    /// When the store was opened, and the last read since (milliseconds after it).
+    opened: Instant,
+    last_read: AtomicU64,
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -720,9 +712,10 @@ impl<T: Record> Clone for Ingestor<T> {
 
 /// The hot tier as `Durability::None` senders reach it: no log writer between.
 trait Direct: Send + Sync {
-    /// Adds `batch` to the hot tier and returns its sequence number, or gives it back when the
-    /// hot tier is at its limit.
-    fn try_push(&self, batch: RecordBatch) -> Result<std::result::Result<u64, RecordBatch>>;
+    /// Adds `batch` to the hot tier and returns its sequence number and whether enough sends
+    /// await joining, or gives the batch back when the hot tier is at its limit.
+    fn try_push(&self, batch: RecordBatch)
+    -> Result<std::result::Result<(u64, bool), RecordBatch>>;
     /// Waits until the hot tier is below its limit (a flush made room).
     fn room(&self) -> futures::future::BoxFuture<'_, ()>;
     /// Joins runs of sends into larger batches, on a blocking thread, if enough accumulated.
@@ -759,8 +752,10 @@ impl<T: Record> Ingestor<T> {
             loop {
                 let store = direct.upgrade().ok_or_else(closed)?;
                 match store.try_push(batch)? {
-                    Ok(seq) => {
-                        store.join_later();
+                    Ok((seq, join)) => {
+                        if join {
+                            store.join_later();
+                        }
                         return Ok(seq);
                     }
                     Err(back) => {
@@ -879,7 +874,8 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
                 }
                 report.records += 1;
                 report.rows += batch.num_rows() as u64;
-                hot.push(seq, batch);
+                let bytes = batch_bytes(&batch);
+                hot.push(seq, batch, bytes);
             }
             next_seq = next_seq.max(wal.next_seq());
             wal_bytes = wal.bytes();
@@ -907,10 +903,14 @@ impl<T: Record, C: ColdTier<T>> TieredStore<T, C> {
             recovery: report,
             failure: std::sync::Mutex::new(None),
             joining: std::sync::atomic::AtomicBool::new(false),
+            opened: Instant::now(),
+            last_read: AtomicU64::new(0),
             _rows: std::marker::PhantomData,
         });
         // Replayed sends are joined in the background: the store is queryable now.
-        Direct::join_later(Arc::clone(&inner) as Arc<dyn Direct>);
+        if inner.wal.is_some() {
+            Direct::join_later(Arc::clone(&inner) as Arc<dyn Direct>);
+        }
         tokio::spawn(commit_loop(Arc::downgrade(&inner), rx));
         tokio::spawn(flush_loop(Arc::downgrade(&inner)));
         if let Durability::Interval(every) = inner.options.durability {
@@ -1223,9 +1223,10 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         match logged {
             Ok((seqs, batches)) => {
                 {
+                    let sizes: Vec<u64> = batches.iter().map(batch_bytes).collect();
                     let mut hot = self.hot_mut();
-                    for (seq, batch) in seqs.iter().zip(batches) {
-                        hot.push(*seq, batch);
+                    for ((seq, batch), bytes) in seqs.iter().zip(batches).zip(sizes) {
+                        hot.push(*seq, batch, bytes);
                     }
                 }
                 if let Some(last) = seqs.last() {
@@ -1291,13 +1292,32 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
         self.joining.store(false, Ordering::Release);
     }
 
+    /// Whether a read ran in the last second.
+    fn read_recently(&self) -> bool {
+        let now = self.opened.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_read.load(Ordering::Relaxed)) < 1_000
+            && self.last_read.load(Ordering::Relaxed) > 0
+    }
+
+    /// Notes a read: sends are joined from now on (and those waiting, in the background).
+    fn reading(self: &Arc<Self>) {
+        let now = (self.opened.elapsed().as_millis() as u64).max(1);
+        if self.last_read.swap(now, Ordering::Relaxed) != now {
+            Direct::join_later(Arc::clone(self) as Arc<dyn Direct>);
+        }
+    }
+
     fn wants_join(&self) -> bool {
         !self.joining.load(Ordering::Acquire) && self.hot().unjoined >= JOIN_ROWS
     }
 }
 
 impl<T: Record, C: ColdTier<T>> Direct for Inner<T, C> {
-    fn try_push(&self, batch: RecordBatch) -> Result<std::result::Result<u64, RecordBatch>> {
+    fn try_push(
+        &self,
+        batch: RecordBatch,
+    ) -> Result<std::result::Result<(u64, bool), RecordBatch>> {
+        let bytes = batch_bytes(&batch);
         let mut hot = self.hot_mut();
         if self.closed.load(Ordering::SeqCst) {
             return Err(closed());
@@ -1307,14 +1327,18 @@ impl<T: Record, C: ColdTier<T>> Direct for Inner<T, C> {
             self.flush_wanted.notify_one();
             return Ok(Err(batch));
         }
-        let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
-        hot.push(seq, batch);
+        // Under the lock: sequence numbers follow the order of the hot batches.
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        hot.push(seq, batch, bytes);
         let flush = self.policy_reached(&hot);
+        // Without a log, sends run at memory speed and joining would cost a third of it: they
+        // are joined only while the store is being read.
+        let join = hot.unjoined >= JOIN_ROWS && self.read_recently();
         drop(hot);
         if flush {
             self.flush_wanted.notify_one();
         }
-        Ok(Ok(seq))
+        Ok(Ok((seq, join)))
     }
 
     fn room(&self) -> futures::future::BoxFuture<'_, ()> {
@@ -1454,6 +1478,7 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
 
     /// The cold tier's rows (its snapshot), then the hot rows, each once.
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
+        self.inner.reading();
         let (cold, hot) = self.inner.snapshot(options.clone()).await?;
         let total = hot.len() as u64;
         let kept: Vec<HotBatch> = match &options.predicate {

@@ -18,6 +18,7 @@
 
 mod ipc;
 mod sizes;
+pub(crate) use sizes::batch_bytes;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -7,6 +7,19 @@ use arrow_schema::DataType;
 
 use super::ColumnSize;
 
+/// Bytes of a batch's rows (the slices its columns cover, as [`batch_sizes`] counts them).
+pub(crate) fn batch_bytes(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            let mut size = ColumnSize::default();
+            add_data_size(&column.to_data(), &mut size);
+            size.bytes
+        })
+        .sum()
+}
+
 /// Sizes of every column of a batch. O(columns), plus a walk of nested children.
 pub(super) fn batch_sizes(batch: &RecordBatch) -> Vec<ColumnSize> {
     batch
