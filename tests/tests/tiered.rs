@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use soa_runtime::predicate::Predicate;
 use soa_runtime::prelude::*;
 use soa_runtime::store::tiered::{Durability, FlushPolicy, TieredOptions, TieredStore};
 use soa_runtime::store::wal::WalOptions;
@@ -334,6 +335,52 @@ async fn joined_hot_batches_are_read_once_across_flushes() {
         }
         matched.sort_unstable();
         assert_eq!(matched, (total - 1_000..total).collect::<Vec<_>>());
+        // Joined batches whose statistics show every row matches skip the predicate: every
+        // kind of bound, strings, a float column with nulls, `And`/`Or`, against the rows.
+        let all: Vec<Event> = store.load().await.unwrap().into_iter().collect();
+        let c = Event::col();
+        type Expected = Box<dyn Fn(&Event) -> bool>;
+        let cases: Vec<(Predicate<Event>, Expected)> = vec![
+            (
+                c.id.ge(total - 30_000),
+                Box::new(move |e| e.id >= total - 30_000),
+            ),
+            (
+                c.id.gt(total - 30_000),
+                Box::new(move |e| e.id > total - 30_000),
+            ),
+            (c.id.lt(20_000), Box::new(|e| e.id < 20_000)),
+            (c.id.le(20_000), Box::new(|e| e.id <= 20_000)),
+            (
+                c.id.gt(5_000).and(c.id.le(200_000)),
+                Box::new(|e| e.id > 5_000 && e.id <= 200_000),
+            ),
+            (
+                c.id.lt(3_000).or(c.id.ge(total - 3_000)),
+                Box::new(move |e| e.id < 3_000 || e.id >= total - 3_000),
+            ),
+            (c.source.ge("s3"), Box::new(|e| e.source.as_str() >= "s3")),
+            (
+                c.value.gt(100.0),
+                Box::new(|e| e.value.is_some_and(|v| v > 100.0)),
+            ),
+            (
+                c.value.le(1e12),
+                Box::new(|e| e.value.is_some_and(|v| v <= 1e12)),
+            ),
+        ];
+        for (k, (predicate, expected)) in cases.iter().enumerate() {
+            let mut got = store.load_where(predicate.clone()).await.unwrap().id;
+            got.sort_unstable();
+            let mut want: Vec<u64> = all.iter().filter(|e| expected(e)).map(|e| e.id).collect();
+            want.sort_unstable();
+            assert!(
+                got == want,
+                "case {k}: {} rows, expected {}",
+                got.len(),
+                want.len()
+            );
+        }
         assert_eq!(store.count().await.unwrap(), total);
         store.close().await.unwrap();
         assert_eq!(ids(&store).await, (0..total).collect::<Vec<_>>());

@@ -493,37 +493,46 @@ where
 /// Applies a scan's predicate and row filter to every batch of `stream` (counting rows into its
 /// metrics), dropping batches left without rows.
 pub(crate) fn filtered(stream: BatchStream, options: &ScanOptions) -> BatchStream {
-    let filter = options.filter.clone();
-    let predicate = options.predicate.clone();
-    let metrics = options.metrics.clone();
-    if filter.is_none() && predicate.is_none() && metrics.is_none() {
+    if options.filter.is_none() && options.predicate.is_none() && options.metrics.is_none() {
         return stream;
     }
+    let options = options.clone();
     Box::pin(stream.filter_map(move |item| {
-        let kept = item.and_then(|batch| {
-            let rows = batch.num_rows() as u64;
-            let mut batch = batch;
-            for mask in [
-                predicate.as_ref().map(|p| p.evaluate(&batch)),
-                filter.as_ref().map(|f| f(&batch)),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let mask = mask?;
-                batch = arrow_select::filter::filter_record_batch(&batch, &mask)
-                    .map_err(|e| Error::arrow("filtering a scanned batch", e))?;
-            }
-            if let Some(m) = &metrics {
-                m.rows(rows, batch.num_rows() as u64);
-            }
-            Ok(batch)
-        });
-        std::future::ready(match kept {
-            Ok(batch) if batch.num_rows() == 0 => None,
-            other => Some(other),
-        })
+        std::future::ready(
+            item.and_then(|batch| filter_batch(batch, &options, true))
+                .transpose(),
+        )
     }))
+}
+
+/// One batch through a scan's predicate (unless `check` is false: its statistics show that
+/// every row matches), its row filter and its metrics; `None` when no row is left.
+pub(crate) fn filter_batch(
+    batch: RecordBatch,
+    options: &ScanOptions,
+    check: bool,
+) -> Result<Option<RecordBatch>> {
+    let rows = batch.num_rows() as u64;
+    let mut batch = batch;
+    for mask in [
+        options
+            .predicate
+            .as_ref()
+            .filter(|_| check)
+            .map(|p| p.evaluate(&batch)),
+        options.filter.as_ref().map(|f| f(&batch)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mask = mask?;
+        batch = arrow_select::filter::filter_record_batch(&batch, &mask)
+            .map_err(|e| Error::arrow("filtering a scanned batch", e))?;
+    }
+    if let Some(m) = &options.metrics {
+        m.rows(rows, batch.num_rows() as u64);
+    }
+    Ok((batch.num_rows() > 0).then_some(batch))
 }
 
 /// Rows below which an owned container is converted on the calling task: moving the columns of

@@ -226,6 +226,53 @@ fn per_unit(
     )
 }
 
+/// Whether every row of each of `n` row sets matches `expr`, from exact statistics (those of
+/// in-memory batches: [`array_stats`]): a comparison whose opposite no row can satisfy, on a
+/// column without nulls; `And`/`Or` of such. `false` wherever it is not known (floats
+/// included: NaN orders above every number).
+pub(crate) fn all_match(
+    expr: &Expr,
+    n: usize,
+    stats: &mut dyn FnMut(&str) -> Option<ColumnStats>,
+) -> Vec<bool> {
+    let none = || vec![false; n];
+    match expr {
+        Expr::And(a, b) => {
+            let (a, b) = (all_match(a, n, stats), all_match(b, n, stats));
+            a.iter().zip(&b).map(|(x, y)| *x && *y).collect()
+        }
+        Expr::Or(a, b) => {
+            let (a, b) = (all_match(a, n, stats), all_match(b, n, stats));
+            a.iter().zip(&b).map(|(x, y)| *x || *y).collect()
+        }
+        Expr::Compare { column, op, value }
+            if column.segments().len() == 1 && !value.data_type().is_floating() =>
+        {
+            let opposite = match op {
+                CmpOp::Lt => CmpOp::Ge,
+                CmpOp::Le => CmpOp::Gt,
+                CmpOp::Gt => CmpOp::Le,
+                CmpOp::Ge => CmpOp::Lt,
+                CmpOp::Eq | CmpOp::Ne => return none(),
+            };
+            let Some(s) = stats(column.top()) else {
+                return none();
+            };
+            let (Some(nulls), Some(some)) = (&s.null_counts, compare(&s, opposite, value, n))
+            else {
+                return none();
+            };
+            if nulls.len() != n {
+                return none();
+            }
+            (0..n)
+                .map(|i| !some[i] && nulls.is_valid(i) && nulls.value(i) == 0)
+                .collect()
+        }
+        _ => none(),
+    }
+}
+
 fn compare(s: &ColumnStats, op: CmpOp, value: &ArrayRef, n: usize) -> Option<Vec<bool>> {
     use arrow_ord::cmp::{eq, gt, gt_eq, lt, lt_eq};
     if !prunable(s.mins.data_type())

@@ -1262,16 +1262,32 @@ impl<T: Record, C: ColdTier<T>> Inner<T, C> {
     /// commit it reads: the hot batches at or below the mark are in that snapshot already.
     /// Hot first: a batch dropped from the hot tier after this point was committed before, so
     /// the cold snapshot (taken later) holds it.
-    async fn snapshot(&self, options: ScanOptions) -> Result<(BatchStream, Vec<HotBatch>)> {
+    /// The cold stream, the hot batches the read needs (those the predicate's statistics do
+    /// not rule out), and how many hot batches there were.
+    async fn snapshot(
+        &self,
+        options: ScanOptions,
+    ) -> Result<(BatchStream, Vec<(HotBatch, bool)>, usize)> {
         // Only batches above the current mark can be needed (the snapshot's mark is at least it).
-        let hot: Vec<HotBatch> = {
+        let (hot, total) = {
             let hot = self.hot();
-            hot.after(hot.mark)
+            let start = hot.batches.partition_point(|b| b.seq <= hot.mark);
+            let candidates: Vec<&HotBatch> = hot.batches.range(start..).collect();
+            let verdicts = match &options.predicate {
+                Some(expr) => hot_verdicts(&candidates, expr),
+                None => vec![Some(true); candidates.len()],
+            };
+            let kept: Vec<(HotBatch, bool)> = candidates
+                .iter()
+                .zip(verdicts)
+                .filter_map(|(b, v)| v.map(|check| ((*b).clone(), check)))
+                .collect();
+            (kept, candidates.len())
         };
         let (cold, mark) = self.cold.scan_marked(options, &self.mark_name).await?;
         let mark = mark.unwrap_or(0);
-        let hot = hot.into_iter().filter(|b| b.seq > mark).collect();
-        Ok((cold, hot))
+        let hot = hot.into_iter().filter(|(b, _)| b.seq > mark).collect();
+        Ok((cold, hot, total))
     }
 
     /// Joins the runs of sends that reached `JOIN_ROWS` rows (blocking: copies their rows).
@@ -1479,12 +1495,8 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
     /// The cold tier's rows (its snapshot), then the hot rows, each once.
     async fn scan_with(&self, options: ScanOptions) -> Result<BatchStream> {
         self.inner.reading();
-        let (cold, hot) = self.inner.snapshot(options.clone()).await?;
-        let total = hot.len() as u64;
-        let kept: Vec<HotBatch> = match &options.predicate {
-            None => hot,
-            Some(expr) => hot.into_iter().filter(|b| hot_may_match(b, expr)).collect(),
-        };
+        let (cold, kept, total) = self.inner.snapshot(options.clone()).await?;
+        let total = total as u64;
         // Projected here, and the sends not yet joined (up to `JOIN_ROWS` rows of small
         // batches) joined after projection: the filter then runs over a few large batches.
         let projection = match &options.columns {
@@ -1503,17 +1515,21 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
         };
         let mut batches = Vec::with_capacity(kept.len());
         let mut run: Vec<RecordBatch> = Vec::new();
-        for b in kept {
+        let tail = |run: &mut Vec<RecordBatch>, batches: &mut Vec<(RecordBatch, bool)>| {
+            coalesce(std::mem::take(run), usize::MAX)
+                .map(|joined| batches.extend(joined.into_iter().map(|b| (b, true))))
+        };
+        for (b, check) in kept {
             let joined = b.stats.is_some();
             let batch = project(b.batch)?;
             if joined {
-                batches.extend(coalesce(std::mem::take(&mut run), usize::MAX)?);
-                batches.push(batch);
+                tail(&mut run, &mut batches)?;
+                batches.push((batch, check));
             } else {
                 run.push(batch);
             }
         }
-        batches.extend(coalesce(run, usize::MAX)?);
+        tail(&mut run, &mut batches)?;
         let mut projected = options;
         projected.columns = None;
         let hot = crate::store::memory::scan_kept::<T>(batches, total, &projected)?;
@@ -1550,25 +1566,72 @@ impl<T: Record, C: ColdTier<T>> Store<T> for TieredStore<T, C> {
     }
 }
 
-/// Whether a hot batch may hold a row `expr` matches: from the cached statistics of a joined
-/// batch; a send's own batch (at most `JOIN_ROWS` rows, not yet joined) is kept.
-fn hot_may_match(batch: &HotBatch, expr: &crate::predicate::Expr) -> bool {
-    let Some(cache) = &batch.stats else {
-        return true;
+/// For each hot batch: `None` if `expr` matches none of its rows, `Some(false)` if it matches
+/// all of them (no need to evaluate it), `Some(true)` otherwise; from the cached statistics of
+/// the joined batches, put side by side so that one evaluation decides for them all. A send's
+/// own batch (not yet joined, at most `JOIN_ROWS` rows in all) is evaluated.
+fn hot_verdicts(batches: &[&HotBatch], expr: &crate::predicate::Expr) -> Vec<Option<bool>> {
+    use crate::store::prune::ColumnStats;
+    let joined: Vec<(usize, &StatsCache)> = batches
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| b.stats.as_ref().map(|s| (i, s)))
+        .collect();
+    let mut verdicts = vec![Some(true); batches.len()];
+    if joined.is_empty() {
+        return verdicts;
+    }
+    let column_stats = |column: &str| -> Option<ColumnStats> {
+        let mut per = Vec::with_capacity(joined.len());
+        for (i, cache) in &joined {
+            let mut cache = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let stats = match cache.get(column) {
+                Some(stats) => stats.clone(),
+                None => {
+                    let stats = batches[*i]
+                        .batch
+                        .column_by_name(column)
+                        .and_then(|a| crate::store::prune::array_stats(a.as_ref()));
+                    cache.insert(column.to_owned(), stats.clone());
+                    stats
+                }
+            };
+            per.push(stats?);
+        }
+        let join =
+            |arrays: Vec<&dyn arrow_array::Array>| arrow_select::concat::concat(&arrays).ok();
+        let counts = |pick: &dyn Fn(&ColumnStats) -> Option<&arrow_array::UInt64Array>| {
+            let parts: Option<Vec<&dyn arrow_array::Array>> = per
+                .iter()
+                .map(|s| pick(s).map(|a| a as &dyn arrow_array::Array))
+                .collect();
+            parts
+                .and_then(join)
+                .map(|a| arrow_array::cast::AsArray::as_primitive(a.as_ref()).clone())
+        };
+        Some(ColumnStats {
+            mins: join(per.iter().map(|s| s.mins.as_ref()).collect())?,
+            maxes: join(per.iter().map(|s| s.maxes.as_ref()).collect())?,
+            null_counts: counts(&|s| s.null_counts.as_ref()),
+            row_counts: counts(&|s| s.row_counts.as_ref()),
+        })
     };
-    let mut cache = cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let keep = crate::store::prune::may_match(expr, 1, &mut |column| {
-        cache
+    let mut cached: std::collections::HashMap<String, Option<ColumnStats>> =
+        std::collections::HashMap::new();
+    let mut stats = |column: &str| {
+        cached
             .entry(column.to_owned())
-            .or_insert_with(|| {
-                batch
-                    .batch
-                    .column_by_name(column)
-                    .and_then(|a| crate::store::prune::array_stats(a.as_ref()))
-            })
+            .or_insert_with(|| column_stats(column))
             .clone()
-    });
-    keep.first().copied().unwrap_or(true)
+    };
+    let may = crate::store::prune::may_match(expr, joined.len(), &mut stats);
+    let all = crate::store::prune::all_match(expr, joined.len(), &mut stats);
+    if may.len() == joined.len() && all.len() == joined.len() {
+        for (((i, _), may), all) in joined.iter().zip(may).zip(all) {
+            verdicts[*i] = may.then_some(!all);
+        }
+    }
+    verdicts
 }

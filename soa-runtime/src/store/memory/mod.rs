@@ -35,7 +35,7 @@ use crate::store::conform::conform;
 use crate::store::prune::ColumnStats as Bounds;
 use crate::store::{
     BatchStream, ColumnStats, Record, ScanOptions, Store, StoreStats, WriteMode, blocking,
-    filtered, project_columns,
+    project_columns,
 };
 
 pub(crate) use ipc::{read_ipc_file, write_ipc_file};
@@ -528,7 +528,11 @@ impl<T: Record> Store<T> for ArrowStore<T> {
                 .filter(|b| self.batch_may_match(b, expr))
                 .collect(),
         };
-        scan_kept::<T>(kept, total, &options)
+        scan_kept::<T>(
+            kept.into_iter().map(|b| (b, true)).collect(),
+            total,
+            &options,
+        )
     }
 
     async fn count(&self) -> Result<u64> {
@@ -564,11 +568,12 @@ impl<T: Record> Store<T> for ArrowStore<T> {
     }
 }
 
-/// A stream of `kept` (the batches of a snapshot of `total` that pruning kept), projected,
-/// sliced to the batch size and filtered as `options` say: no column data is copied before the
-/// filter.
+/// A stream of `kept` (the batches of a snapshot of `total` that pruning kept, each with whether
+/// the predicate must be evaluated on it: `false` when statistics show every row matches),
+/// projected, sliced to the batch size and filtered as `options` say: no column data is copied
+/// before the filter.
 pub(crate) fn scan_kept<T: Record>(
-    kept: Vec<RecordBatch>,
+    kept: Vec<(RecordBatch, bool)>,
     total: u64,
     options: &ScanOptions,
 ) -> Result<BatchStream> {
@@ -582,7 +587,8 @@ pub(crate) fn scan_kept<T: Record>(
     {
         m.row_groups(total, total - kept.len() as u64);
     }
-    let batches = kept.into_iter().flat_map(move |batch| {
+    let options = options.clone();
+    let batches = kept.into_iter().flat_map(move |(batch, check)| {
         let batch = match &projection {
             Some((projected, indices)) => {
                 let columns = indices.iter().map(|&i| batch.column(i).clone()).collect();
@@ -598,10 +604,14 @@ pub(crate) fn scan_kept<T: Record>(
                 .collect(),
             other => vec![other],
         };
-        pieces
+        let options = options.clone();
+        pieces.into_iter().filter_map(move |piece| {
+            piece
+                .and_then(|b| crate::store::core::filter_batch(b, &options, check))
+                .transpose()
+        })
     });
-    let stream: BatchStream = Box::pin(futures::stream::iter(batches));
-    Ok(filtered(stream, options))
+    Ok(Box::pin(futures::stream::iter(batches)))
 }
 
 fn schema<T: Record>() -> SchemaRef {

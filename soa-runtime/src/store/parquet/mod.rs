@@ -585,6 +585,10 @@ impl<T: Record> ParquetStore<T> {
             move || inner.snapshot_marked(expr.as_ref(), metrics.as_deref(), mark.as_deref())
         })
         .await?;
+        if files.is_empty() {
+            // Nothing to read (an empty store, or every partition pruned): no reader task.
+            return Ok((Box::pin(futures::stream::empty()), position));
+        }
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
         tokio::task::spawn_blocking(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
