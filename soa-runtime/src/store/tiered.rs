@@ -1362,8 +1362,11 @@ impl<T: Record, C: ColdTier<T>> Direct for Inner<T, C> {
     }
 
     fn join_later(self: Arc<Self>) {
-        if self.wants_join() {
-            drop(tokio::task::spawn_blocking(move || self.join_runs()));
+        // Outside a tokio runtime (a read from another executor) the sends stay unjoined.
+        if self.wants_join()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            drop(runtime.spawn_blocking(move || self.join_runs()));
         }
     }
 }

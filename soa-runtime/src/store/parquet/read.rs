@@ -61,15 +61,23 @@ impl Inner {
                     continue;
                 }
                 let staged = state::staged_name_of(m, entry);
-                match decode::open_listed(&self.dir, entry, staged, &self.bytes_read)? {
-                    Some(file) => files.push(file),
-                    None => {
-                        missing = Some(self.dir.join(&entry.name));
+                match decode::open_listed(&self.dir, entry, staged, &self.bytes_read) {
+                    Ok(Some(file)) => files.push(file),
+                    Ok(None) => {
+                        missing = Some((self.dir.join(&entry.name), None));
                         break;
                     }
+                    // Another size under the same name: a later commit (an overwrite or a
+                    // compaction writes `data.parquet` again) replaced it after this manifest
+                    // was read, unless the manifest is still the same (then it is damage).
+                    Err(e @ Error::Corrupt { .. }) => {
+                        missing = Some((self.dir.join(&entry.name), Some(e)));
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
-            let Some(path) = missing else {
+            let Some((path, replaced)) = missing else {
                 if let (Some(m), Some(_)) = (metrics, expr) {
                     self.count_partitions(&state.manifest.files, &keep, m);
                 }
@@ -80,6 +88,9 @@ impl Inner {
             drop(state);
             attempts += 1;
             if attempts >= 100 || fsio::stamp(&fsio::manifest_path(&self.dir))? == stamp {
+                if let Some(e) = replaced {
+                    return Err(e);
+                }
                 return Err(Error::Corrupt {
                     path,
                     reason: "the file is listed in the manifest but missing (reopen the store to \
