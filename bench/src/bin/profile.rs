@@ -73,7 +73,7 @@ fn breakdown(soa: &OrderSoA, reps: usize) {
     };
     show(
         "u64 order_id into_array (move)",
-        measure(reps, true, || soa.order_id.clone(), |v| u64::into_array(v)),
+        measure(reps, true, || soa.order_id.clone(), u64::into_array),
     );
     show(
         "String symbol to_array (borrowed)",
@@ -81,7 +81,7 @@ fn breakdown(soa: &OrderSoA, reps: usize) {
     );
     show(
         "String symbol into_array (move: + drop of the Strings)",
-        measure(reps, true, || soa.symbol.clone(), |v| String::into_array(v)),
+        measure(reps, true, || soa.symbol.clone(), String::into_array),
     );
     show(
         "drop Vec<String> symbol alone",
@@ -102,7 +102,7 @@ fn breakdown(soa: &OrderSoA, reps: usize) {
             reps,
             true,
             || soa.note.clone(),
-            |v| <Option<String>>::into_array(v),
+            <Option<String>>::into_array,
         ),
     );
     show(

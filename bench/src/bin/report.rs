@@ -110,6 +110,14 @@ const T7: &str = "scan: sum(quantity*unit_price) + count(symbol==\"AAPL\")";
 const T7N: &str = "scan: sum(quantity*unit_price) only";
 const T7C: &str = "scan: count(symbol==\"AAPL\") only";
 
+/// typed-arrow's line of workload 1: its borrowed-rows API (like ours, `OrderSoA::from(&rows[..])`).
+const TYPED_ARROW_1: &str = "typed-arrow 0.8 append_rows_ref (borrowed rows, presized)";
+const ARROW_WRITER_DEFAULT: &str = "arrow-rs 60 ArrowWriter, default properties (uncompressed)";
+/// The RecordBatch -> `Vec<Order>` lines of workload 3 (goal 3, rows).
+const ROWS_3: &str = "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>";
+const HW_ROWS_3: &str = "hand-written arrow-rs 60 downcast + index -> Vec<Order>";
+const SA_ROWS_3: &str = "serde_arrow 0.15 from_record_batch -> Vec<SOrder>";
+
 fn main() {
     fixed_mmap_threshold();
     let args = parse_args();
@@ -122,6 +130,10 @@ fn main() {
         sizes.push(args.large);
     }
 
+    // The Parquet file every reader reads, per size (see `read_file`).
+    let mut read_files: Vec<ReadFile> = Vec::new();
+    let parquet = args.wants("4") || args.wants("5") || args.wants("6");
+    // Every workload runs at both sizes: each goal is judged at both.
     for &n in &sizes {
         let large = n != args.rows;
         let reps = if large { args.large_reps } else { args.reps };
@@ -131,34 +143,37 @@ fn main() {
         let batch: RecordBatch = soa.clone().into_record_batch().expect("batch");
         let plain: OrderPlainSoA = plain_soa(&rows);
 
-        if !large {
-            if args.wants("1") {
-                workload_1(&mut report, &rows, reps);
-            }
-            if args.wants("7") {
-                workload_7(&mut report, &rows, &soa, &plain, &batch, reps);
-            }
+        if args.wants("1") {
+            workload_1(&mut report, &rows, reps);
+        }
+        if args.wants("7") {
+            workload_7(&mut report, &rows, &soa, &plain, &batch, reps);
         }
         if args.wants("2") {
-            workload_2(&mut report, &rows, &soa, &plain, reps, large);
+            workload_2(&mut report, &rows, &soa, &plain, reps);
         }
         if args.wants("3") {
-            workload_3(&mut report, &rows, &soa, &batch, reps, large);
+            workload_3(&mut report, &rows, &soa, &batch, reps);
         }
-        if args.wants("4") || args.wants("5") || args.wants("6") {
-            workload_parquet(&mut report, &args, &rows, &soa, &batch, reps, large);
+        // Written once, before any read workload, and read by every reader (ours, arrow-rs,
+        // pyarrow, polars).
+        let read = (args.wants("5") || args.wants("6")).then(|| read_file(&args, &soa));
+        if parquet {
+            workload_parquet(&mut report, &args, &rows, &batch, read.as_ref(), reps);
         }
         #[cfg(feature = "arrow-store")]
         {
-            soa_bench::stores::run(&mut report, &args.data, &soa, reps, large, |w| {
+            let store = read.as_ref().and_then(|r| r.store.as_deref());
+            soa_bench::stores::run(&mut report, &args.data, &soa, store, reps, large, |w| {
                 args.wants(w)
             });
         }
-        if !large {
+        if parquet {
             // The dataset for the Python references, as an Arrow IPC file they load before timing.
             let ipc = args.data.join(format!("orders_{n}.arrow"));
             write_ipc(&ipc, &batch);
         }
+        read_files.extend(read);
         drop((rows, soa, plain, batch));
     }
 
@@ -182,7 +197,7 @@ fn main() {
             .push("Python references: no venv found (pass --python PATH)".to_owned());
     }
 
-    let mut md = render(&report, &args, started.elapsed());
+    let mut md = render(&report, &args, &read_files, started.elapsed());
     // Sections written by other report binaries (`delta_report`) are kept as they are.
     if let Ok(old) = fs::read_to_string(&args.out) {
         md = keep_sections(
@@ -257,11 +272,11 @@ fn workload_1(report: &mut Report, rows: &[Order], reps: usize) {
             rep(|| (), |()| ac::to_batch(&crows)),
         ),
         (
-            "typed-arrow 0.8 BuildRows (presized)",
+            TYPED_ARROW_1,
             false,
             false,
-            "rows moved in; side as Dictionary<i8,String>".to_owned(),
-            rep(|| trows.clone(), ta::to_batch),
+            "rows borrowed; side as Dictionary<i8,String>".to_owned(),
+            rep(|| (), |()| ta::to_batch_ref(&trows)),
         ),
         (
             "soa_derive 0.14: rows -> DOrderVec (no Arrow)",
@@ -303,7 +318,6 @@ fn workload_2(
     soa: &OrderSoA,
     plain: &OrderPlainSoA,
     reps: usize,
-    large: bool,
 ) {
     let n = soa.len();
     eprintln!("-- 2 {T2}");
@@ -339,39 +353,37 @@ fn workload_2(
         &s,
         "one pass + one free per string",
     );
-    if !large {
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| soa.to_record_batch().expect("batch"),
-        );
-        report.add(
-            "2",
-            T2,
-            n,
-            "ours: to_record_batch() (borrowed)",
-            true,
-            false,
-            &s,
-            "",
-        );
-        let s = measure(reps, true, || plain.clone(), hw::soa_to_batch);
-        report.add(
-            "2",
-            T2,
-            n,
-            "hand-written arrow-rs 60 From<Vec<_>> (move)",
-            false,
-            false,
-            &s,
-            "",
-        );
-    }
+    let s = measure(
+        reps,
+        true,
+        || (),
+        |()| soa.to_record_batch().expect("batch"),
+    );
+    report.add(
+        "2",
+        T2,
+        n,
+        "ours: to_record_batch() (borrowed)",
+        true,
+        false,
+        &s,
+        "",
+    );
+    let s = measure(reps, true, || plain.clone(), hw::soa_to_batch);
+    report.add(
+        "2",
+        T2,
+        n,
+        "hand-written arrow-rs 60 From<Vec<_>> (move)",
+        false,
+        false,
+        &s,
+        "",
+    );
     {
         let fields = sa::fields();
         let srows: Vec<sa::SOrder> = rows.iter().map(sa::SOrder::from).collect();
-        let s = measure(reps, !large, || (), |()| sa::to_batch(&fields, &srows));
+        let s = measure(reps, true, || (), |()| sa::to_batch(&fields, &srows));
         report.add(
             "2",
             T2,
@@ -425,113 +437,78 @@ fn workload_3(
     soa: &OrderSoA,
     batch: &RecordBatch,
     reps: usize,
-    large: bool,
 ) {
     let n = soa.len();
-    eprintln!("-- 3 {T3}");
-    if !large {
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| OrderSoA::from_record_batch(batch).expect("soa"),
-        );
-        report.add(
-            "3",
-            T3,
-            n,
+    // Interleaved like workloads 1 and 7: the row conversions (~80-200 ms at 1M) allocate millions
+    // of Strings, so whichever ran first would pay for the allocator's and the kernel's state.
+    eprintln!("-- 3 {T3} (interleaved)");
+    let cbatch = {
+        let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
+        ac::to_batch(&crows)
+    };
+    let tbatch = {
+        let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
+        ta::to_batch_ref(&trows)
+    };
+    let lines: Vec<Line<'_>> = vec![
+        (
             "ours: from_record_batch(&batch) -> OrderSoA",
             true,
             true,
-            &s,
-            "",
-        );
-        let s = measure(
-            reps,
-            true,
-            || soa.clone().into_record_batch().expect("batch"),
-            |b| OrderSoA::try_from_record_batch(b).expect("soa"),
-        );
-        report.add(
-            "3",
-            T3,
-            n,
+            String::new(),
+            rep(|| (), |()| OrderSoA::from_record_batch(batch).expect("soa")),
+        ),
+        (
             "ours: try_from_record_batch(batch) (consuming)",
             true,
             false,
-            &s,
-            "",
-        );
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| OrderSoA::from_record_batch(batch).expect("soa").into_rows(),
-        );
-        report.add(
-            "3",
-            T3,
-            n,
-            "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>",
+            String::new(),
+            rep(
+                || soa.clone().into_record_batch().expect("batch"),
+                |b| OrderSoA::try_from_record_batch(b).expect("soa"),
+            ),
+        ),
+        (
+            ROWS_3,
             true,
             false,
-            &s,
-            "",
-        );
-        let s = measure(reps, true, || (), |()| hw::batch_to_rows(batch));
-        report.add(
-            "3",
-            T3,
-            n,
-            "hand-written arrow-rs 60 downcast + index -> Vec<Order>",
+            "batch borrowed, rows owned (Strings allocated)".to_owned(),
+            rep(
+                || (),
+                |()| OrderSoA::from_record_batch(batch).expect("soa").into_rows(),
+            ),
+        ),
+        (
+            HW_ROWS_3,
             false,
             false,
-            &s,
-            "",
-        );
-        let s = measure(reps, true, || (), |()| sa::from_batch(batch));
-        report.add(
-            "3",
-            T3,
-            n,
-            "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
+            String::new(),
+            rep(|| (), |()| hw::batch_to_rows(batch)),
+        ),
+        (
+            SA_ROWS_3,
             false,
             false,
-            &s,
-            "",
-        );
-        {
-            let crows: Vec<ac::COrder> = rows.iter().map(ac::COrder::from).collect();
-            let cbatch = ac::to_batch(&crows);
-            drop(crows);
-            let s = measure(reps, true, || (), |()| ac::from_batch(&cbatch));
-            report.add(
-                "3",
-                T3,
-                n,
-                "arrow_convert 0.12 try_into_collection -> Vec<COrder>",
-                false,
-                false,
-                &s,
-                "",
-            );
-        }
-        {
-            let trows: Vec<ta::TOrder> = rows.iter().map(ta::TOrder::from).collect();
-            let tbatch = ta::to_batch(trows);
-            let s = measure(reps, true, || (), |()| ta::from_batch(&tbatch));
-            report.add(
-                "3",
-                T3,
-                n,
-                "typed-arrow 0.8 iter_views + TryFrom -> Vec<TOrder>",
-                false,
-                false,
-                &s,
-                "",
-            );
-        }
-    }
+            String::new(),
+            rep(|| (), |()| sa::from_batch(batch)),
+        ),
+        (
+            "arrow_convert 0.12 try_into_collection -> Vec<COrder>",
+            false,
+            false,
+            String::new(),
+            rep(|| (), |()| ac::from_batch(&cbatch)),
+        ),
+        (
+            "typed-arrow 0.8 iter_views + TryFrom -> Vec<TOrder>",
+            false,
+            false,
+            String::new(),
+            rep(|| (), |()| ta::from_batch(&tbatch)),
+        ),
+    ];
+    add_interleaved(report, "3", T3, n, reps, lines);
+    drop((cbatch, tbatch));
     eprintln!("-- 3f {T3F}");
     let fixed = fixed_soa(soa);
     let s = measure(
@@ -569,113 +546,130 @@ fn workload_3(
     );
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The Parquet file that every reader of workloads 5 and 6 reads at one size.
+struct ReadFile {
+    rows: usize,
+    /// `data/read_<n>.parquet`: what arrow-rs, pyarrow and polars open.
+    path: PathBuf,
+    bytes: u64,
+    /// Who wrote it.
+    writer: &'static str,
+    /// Our store whose one data file `path` is a hard link to (same inode): what ours opens.
+    store: Option<PathBuf>,
+}
+
+/// Writes the file every reader reads at this size, once, before the read workloads. With the
+/// `parquet-store` feature: our `ParquetStore` ZSTD(1) (`data/store_<n>`), its one data file
+/// hard-linked as `data/read_<n>.parquet`, so ours and the peers read the same inode. Without:
+/// arrow-rs `ArrowWriter` ZSTD(1) of the same batch.
+fn read_file(args: &Args, soa: &OrderSoA) -> ReadFile {
+    let n = soa.len();
+    let path = args.data.join(format!("read_{n}.parquet"));
+    let _ = fs::remove_file(&path);
+    #[cfg(feature = "parquet-store")]
+    let (writer, store) = {
+        let (dir, file) = soa_bench::stores::write_read_store(&args.data, soa);
+        fs::hard_link(&file, &path)
+            .unwrap_or_else(|e| panic!("hard link {} -> {}: {e}", path.display(), file.display()));
+        ("our ParquetStore save, ZSTD(1)", Some(dir))
+    };
+    #[cfg(not(feature = "parquet-store"))]
+    let (writer, store) = {
+        let batch = soa.to_record_batch().expect("batch");
+        parquet_io::write(
+            &path,
+            std::slice::from_ref(&batch),
+            parquet_io::zstd1_props(),
+        );
+        ("arrow-rs 60 ArrowWriter ZSTD(1)", None)
+    };
+    let bytes = fs::metadata(&path).expect("read file").len();
+    eprintln!(
+        "-- read file {}: {} ({writer})",
+        path.display(),
+        fmt_mib(bytes)
+    );
+    ReadFile {
+        rows: n,
+        path,
+        bytes,
+        writer,
+        store,
+    }
+}
+
+/// Workloads 4, 5 and 6 with the arrow-rs and parquet_derive baselines. Every writer writes into
+/// a fresh directory per repetition (setup, untimed) and the directory is removed when the output
+/// is dropped, after the timing: the same as our `ParquetStore` lines. Every reader reads `read`.
 fn workload_parquet(
     report: &mut Report,
     args: &Args,
     rows: &[Order],
-    soa: &OrderSoA,
     batch: &RecordBatch,
+    read: Option<&ReadFile>,
     reps: usize,
-    large: bool,
 ) {
-    let n = soa.len();
-    let dir = tempfile::tempdir_in(&args.data).expect("tempdir");
-    let path = dir.path().join("arrow_rs.parquet");
+    let n = batch.num_rows();
     let batches = std::slice::from_ref(batch);
-    let mut size = 0;
-    if !large && args.wants("4") {
+    let fresh = || tempfile::tempdir_in(&args.data).expect("tempdir");
+    if args.wants("4") {
         eprintln!("-- 4 Parquet write");
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| size = parquet_io::write(&path, batches, parquet_io::zstd1_props()),
-        );
-        report.add(
-            "4z",
-            T4Z,
-            n,
-            "arrow-rs 60 ArrowWriter ZSTD(1) (from a RecordBatch)",
-            false,
-            false,
-            &s,
-            fmt_mib(size),
-        );
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| size = parquet_io::write(&path, batches, parquet_io::default_props()),
-        );
-        report.add(
-            "4z",
-            T4Z,
-            n,
-            "arrow-rs 60 ArrowWriter, default properties (uncompressed)",
-            false,
-            false,
-            &s,
-            fmt_mib(size),
-        );
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| size = parquet_io::write(&path, batches, parquet_io::snappy_props()),
-        );
-        report.add(
-            "4s",
-            T4S,
-            n,
-            "arrow-rs 60 ArrowWriter SNAPPY (from a RecordBatch)",
-            false,
-            false,
-            &s,
-            fmt_mib(size),
-        );
+        type Props = fn() -> parquet::file::properties::WriterProperties;
+        let arrow_rs: [(&str, &str, &str, Props); 3] = [
+            (
+                "4z",
+                T4Z,
+                "arrow-rs 60 ArrowWriter ZSTD(1) (from a RecordBatch)",
+                parquet_io::zstd1_props,
+            ),
+            ("4z", T4Z, ARROW_WRITER_DEFAULT, parquet_io::default_props),
+            (
+                "4s",
+                T4S,
+                "arrow-rs 60 ArrowWriter SNAPPY (from a RecordBatch)",
+                parquet_io::snappy_props,
+            ),
+        ];
+        for (w, title, name, props) in arrow_rs {
+            let mut size = 0;
+            let s = measure(reps, true, fresh, |dir| {
+                size = parquet_io::write(&dir.path().join("arrow_rs.parquet"), batches, props());
+                dir
+            });
+            report.add(w, title, n, name, false, false, &s, fmt_mib(size));
+        }
         let prows: Vec<pd::POrder> = rows.iter().map(pd::POrder::from).collect();
-        let ppath = dir.path().join("parquet_derive.parquet");
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| size = pd::write(&ppath, &prows, parquet_io::zstd1_props()),
-        );
-        report.add(
-            "4z",
-            T4Z,
-            n,
-            "parquet_derive 60 RecordWriter ZSTD(1)",
-            false,
-            false,
-            &s,
-            fmt_mib(size),
-        );
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| size = pd::write(&ppath, &prows, parquet_io::snappy_props()),
-        );
-        report.add(
-            "4s",
-            T4S,
-            n,
-            "parquet_derive 60 RecordWriter SNAPPY",
-            false,
-            false,
-            &s,
-            fmt_mib(size),
-        );
+        let parquet_derive: [(&str, &str, &str, Props); 2] = [
+            (
+                "4z",
+                T4Z,
+                "parquet_derive 60 RecordWriter ZSTD(1)",
+                parquet_io::zstd1_props,
+            ),
+            (
+                "4s",
+                T4S,
+                "parquet_derive 60 RecordWriter SNAPPY",
+                parquet_io::snappy_props,
+            ),
+        ];
+        for (w, title, name, props) in parquet_derive {
+            let mut size = 0;
+            let s = measure(reps, true, fresh, |dir| {
+                size = pd::write(&dir.path().join("parquet_derive.parquet"), &prows, props());
+                dir
+            });
+            report.add(w, title, n, name, false, false, &s, fmt_mib(size));
+        }
         drop(prows);
     }
-    // The file every reader reads: arrow-rs ZSTD(1) of our batch (same bytes our store writes
-    // unless it lands with other properties; then the store's own file is used in stores.rs).
-    let read_path = args.data.join(format!("read_{n}.parquet"));
-    let size = parquet_io::write(&read_path, batches, parquet_io::zstd1_props());
-    if !large && args.wants("5") {
-        let s = measure(reps, true, || (), |()| parquet_io::read(&read_path, None));
+    let Some(read) = read else {
+        return;
+    };
+    let read_path = &read.path;
+    let size = fmt_mib(read.bytes);
+    if args.wants("5") {
+        let s = measure(reps, true, || (), |()| parquet_io::read(read_path, None));
         report.add(
             "5",
             T5,
@@ -684,14 +678,9 @@ fn workload_parquet(
             false,
             false,
             &s,
-            fmt_mib(size),
+            &size,
         );
-        let s = measure(
-            reps,
-            true,
-            || (),
-            |()| parquet_io::read(&read_path, Some(n)),
-        );
+        let s = measure(reps, true, || (), |()| parquet_io::read(read_path, Some(n)));
         report.add(
             "5",
             T5,
@@ -700,14 +689,14 @@ fn workload_parquet(
             false,
             false,
             &s,
-            fmt_mib(size),
+            &size,
         );
         let s = measure(
             reps,
             true,
             || (),
             |()| {
-                let batches = parquet_io::read(&read_path, Some(n));
+                let batches = parquet_io::read(read_path, Some(n));
                 let mut out = OrderSoA::with_capacity(n);
                 for b in &batches {
                     let mut part = OrderSoA::from_record_batch(b).expect("soa");
@@ -724,11 +713,11 @@ fn workload_parquet(
             true,
             !cfg!(feature = "parquet-store"),
             &s,
-            "",
+            &size,
         );
     }
     if args.wants("6") {
-        let s = measure(reps.max(5), true, || (), |()| parquet_io::count(&read_path));
+        let s = measure(reps.max(5), true, || (), |()| parquet_io::count(read_path));
         report.add(
             "6",
             T6,
@@ -848,7 +837,10 @@ fn run_python(report: &mut Report, python: &Path, args: &Args, sizes: &[usize]) 
         .arg("--json")
         .arg(&json);
     if let Some(&large) = sizes.get(1) {
-        cmd.arg("--count-rows").arg(large.to_string());
+        cmd.arg("--large")
+            .arg(large.to_string())
+            .arg("--large-reps")
+            .arg(args.large_reps.to_string());
     }
     if let Some(only) = &args.only {
         cmd.arg("--only")
@@ -943,12 +935,44 @@ fn ratio(r: &Report, w: &str, rows: usize, ours: &str, theirs: &str) -> Option<f
     Some(r.median(w, rows, ours)?.as_secs_f64() / r.median(w, rows, theirs)?.as_secs_f64())
 }
 
-fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
+/// A row without a limit (an anchor): reported, not judged.
+fn info(out: &mut String, name: &str, shown: Option<String>) {
+    let (shown, status) = match shown {
+        Some(s) => (s, "informational"),
+        None => ("-".to_owned(), "not measured"),
+    };
+    out.push_str(&format!("| {name} | {shown} | {status} |\n"));
+}
+
+/// `time(big) / time(n)` of one line (`None` with one size only).
+fn growth(r: &Report, w: &str, n: usize, big: usize, name: &str) -> Option<f64> {
+    if big == n {
+        return None;
+    }
+    Some(r.median(w, big, name)?.as_secs_f64() / r.median(w, n, name)?.as_secs_f64())
+}
+
+const OURS_1: &str = "ours: OrderSoA::from(&rows[..]).into_record_batch()";
+const OURS_4Z: &str = "ours: ParquetStore save ZSTD(1)";
+const OURS_5: &str = "ours: ParquetStore load() -> OrderSoA";
+const OURS_6: &str = "ours: ParquetStore::open(dir) + count() (cold open)";
+const POLARS_4Z: &str = "polars write_parquet zstd level 1";
+const PYARROW_4Z1: &str = "pyarrow write_table zstd level 1";
+const PYARROW_4Z: &str = "pyarrow write_table zstd (default level)";
+const POLARS_5: &str = "polars read_parquet";
+const PYARROW_5: &str = "pyarrow read_table";
+
+#[allow(clippy::too_many_lines)]
+fn render(r: &Report, args: &Args, files: &[ReadFile], elapsed: Duration) -> String {
     let n = args.rows;
-    let big = args.large;
+    let big = if args.large > 0 { args.large } else { n };
+    let sizes: Vec<usize> = if big == n { vec![n] } else { vec![n, big] };
+    // "time(10M) <= 2x time(1M)", "10M/1M = 1.03".
+    let (bn, sn) = (fmt_rows(big), fmt_rows(n));
+    let per = |v: Option<f64>| format!("{bn}/{sn} = {:.2}", v.unwrap_or(0.0));
+    let times = |v: Option<f64>| format!("{:.3}x", v.unwrap_or(0.0));
     let mut g = String::new();
     g.push_str("| goal | measured | status |\n|---|---|---|\n");
-    let ours1 = "ours: OrderSoA::from(&rows[..]).into_record_batch()";
     for (theirs, limit, label) in [
         (
             "hand-written arrow-rs 60 builders, presized",
@@ -956,9 +980,9 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
             "(1) >= 1.5x faster than presized hand-written builders",
         ),
         (
-            "typed-arrow 0.8 BuildRows (presized)",
+            TYPED_ARROW_1,
             0.5,
-            "(1) >= 2x faster than typed-arrow",
+            "(1) >= 2x faster than typed-arrow (append_rows_ref, borrowed rows)",
         ),
         (
             "arrow_convert 0.12 try_into_arrow",
@@ -971,22 +995,23 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
             "(1) >= 8x faster than serde_arrow",
         ),
     ] {
-        let v = ratio(r, "1", n, ours1, theirs);
-        goal(&mut g, label, v, limit, true, &speed(v));
+        for &rows in &sizes {
+            let v = ratio(r, "1", rows, OURS_1, theirs);
+            let label = format!("{label}, {}", fmt_rows(rows));
+            goal(&mut g, &label, v, limit, true, &speed(v));
+        }
     }
     let fx = "ours: into_record_batch() (5 fixed-width columns)";
-    let v = ratio(r, "2f", big, fx, fx).and_then(|_| {
-        Some(r.median("2f", big, fx)?.as_secs_f64() / r.median("2f", n, fx)?.as_secs_f64())
-    });
+    let v = growth(r, "2f", n, big, fx);
     goal(
         &mut g,
-        "(2) fixed-width SoA -> RecordBatch: time(10M) <= 2x time(1M)",
+        &format!("(2) fixed-width SoA -> RecordBatch: time({bn}) <= 2x time({sn})"),
         v,
         2.0,
         true,
-        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
+        &per(v),
     );
-    for rows in [n, big] {
+    for &rows in &sizes {
         let v = ratio(
             r,
             "2",
@@ -1021,143 +1046,197 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
             &speed(v),
         );
     }
-    let v = ratio(
-        r,
-        "3",
-        n,
-        "ours: from_record_batch(&batch) -> OrderSoA",
-        "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
-    );
-    goal(
-        &mut g,
-        "(3) >= 5x faster than serde_arrow from_record_batch",
-        v,
-        0.2,
-        true,
-        &speed(v),
-    );
-    let v = ratio(
-        r,
-        "3",
-        n,
-        "ours: from_record_batch(&batch)?.into_rows() -> Vec<Order>",
-        "serde_arrow 0.15 from_record_batch -> Vec<SOrder>",
-    );
-    goal(
-        &mut g,
-        "(3) same, ours to Vec<Order> rows",
-        v,
-        0.2,
-        true,
-        &speed(v),
-    );
-    let rc = "ours: try_from_record_batch(batch) (reclaims buffers)";
-    let v = r
-        .median("3f", big, rc)
-        .zip(r.median("3f", n, rc))
-        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
-    goal(
-        &mut g,
-        "(3) reclaiming unique fixed-width buffers: time(10M) <= 2x time(1M)",
-        v,
-        2.0,
-        true,
-        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
-    );
-    let oz = "ours: ParquetStore save ZSTD(1)";
-    let v = ratio(r, "4z", n, oz, "polars write_parquet zstd level 1");
-    goal(
-        &mut g,
-        "(4) ZSTD(1) write <= 0.7x polars write_parquet(zstd, level 1)",
-        v,
-        0.7,
-        true,
-        &format!("{:.3}x", v.unwrap_or(0.0)),
-    );
-    let v = ratio(
-        r,
-        "4z",
-        n,
-        oz,
-        "arrow-rs 60 ArrowWriter, default properties (uncompressed)",
-    );
-    goal(
-        &mut g,
-        "(4) ZSTD(1) write <= 0.6x arrow-rs ArrowWriter default properties",
-        v,
-        0.6,
-        true,
-        &format!("{:.3}x", v.unwrap_or(0.0)),
-    );
-    let ours_size = r.note("4z", n, oz).and_then(parse_mib);
-    let py_size = r
-        .note("4z", n, "pyarrow write_table zstd (default level)")
-        .and_then(parse_mib);
-    let v = ours_size.zip(py_size).map(|(a, b)| a / b);
-    goal(
-        &mut g,
-        "(4) ZSTD(1) file no larger than pyarrow's default ZSTD file",
-        v,
-        1.0,
-        true,
-        &format!(
-            "{:.1} MiB vs {:.1} MiB",
-            ours_size.unwrap_or(0.0),
-            py_size.unwrap_or(0.0)
+    for (ours, theirs, limit, label) in [
+        (
+            "ours: from_record_batch(&batch) -> OrderSoA",
+            SA_ROWS_3,
+            0.2,
+            "(3) RecordBatch -> OrderSoA >= 5x faster than serde_arrow from_record_batch",
         ),
-    );
-    let v = ratio(
-        r,
-        "5",
-        n,
-        "ours: ParquetStore load() -> OrderSoA",
-        "polars read_parquet",
-    );
+        (
+            ROWS_3,
+            HW_ROWS_3,
+            1.0,
+            "(3) RecordBatch -> Vec<Order> rows at least as fast as hand-written downcast + index",
+        ),
+        (
+            ROWS_3,
+            SA_ROWS_3,
+            0.2,
+            "(3) RecordBatch -> Vec<Order> rows >= 5x faster than serde_arrow from_record_batch",
+        ),
+    ] {
+        for &rows in &sizes {
+            let v = ratio(r, "3", rows, ours, theirs);
+            let label = format!("{label}, {}", fmt_rows(rows));
+            goal(&mut g, &label, v, limit, true, &speed(v));
+        }
+    }
+    let rc = "ours: try_from_record_batch(batch) (reclaims buffers)";
+    let v = growth(r, "3f", n, big, rc);
     goal(
         &mut g,
-        "(5) full read <= 1.0x polars read_parquet (same file)",
-        v,
-        1.0,
-        true,
-        &format!("{:.3}x", v.unwrap_or(0.0)),
-    );
-    let c = "ours: ParquetStore count()";
-    let v = r.median("6", big, c).map(|d| d.as_secs_f64() * 1e3);
-    goal(
-        &mut g,
-        "(6) count() < 1 ms on a 10M-row single-file store",
-        v,
-        1.0,
-        true,
-        &format!("{}", r.median("6", big, c).map(fmt_dur).unwrap_or_default()),
-    );
-    let v = r
-        .median("6", big, c)
-        .zip(r.median("6", n, c))
-        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64());
-    goal(
-        &mut g,
-        "(6) count() independent of rows: time(10M) <= 2x time(1M)",
+        &format!("(3) reclaiming unique fixed-width buffers: time({bn}) <= 2x time({sn})"),
         v,
         2.0,
         true,
-        &format!("10M/1M = {:.2}", v.unwrap_or(0.0)),
+        &per(v),
     );
-    let v = ratio(
-        r,
-        "7",
-        n,
-        "ours: OrderSoA columns (arrow_layout strings)",
-        "Vec<Order> (same loop)",
-    );
+    for &rows in &sizes {
+        let at = fmt_rows(rows);
+        let v = ratio(r, "4z", rows, OURS_4Z, POLARS_4Z);
+        goal(
+            &mut g,
+            &format!("(4) ZSTD(1) write + fsync <= 0.7x polars write_parquet(zstd, level 1), {at}"),
+            v,
+            0.7,
+            true,
+            &times(v),
+        );
+    }
+    for &rows in &sizes {
+        let at = fmt_rows(rows);
+        let v = ratio(r, "4z", rows, OURS_4Z, ARROW_WRITER_DEFAULT);
+        goal(
+            &mut g,
+            &format!(
+                "(4) ZSTD(1) write + fsync <= 0.6x arrow-rs ArrowWriter default properties, {at}"
+            ),
+            v,
+            0.6,
+            true,
+            &times(v),
+        );
+    }
+    for &rows in &sizes {
+        let at = fmt_rows(rows);
+        let v = ratio(r, "4z", rows, OURS_4Z, PYARROW_4Z1);
+        info(
+            &mut g,
+            &format!(
+                "(4) anchor: ZSTD(1) write + fsync vs pyarrow write_table(zstd, level 1), {at}"
+            ),
+            v.map(|_| times(v)),
+        );
+    }
+    for &rows in &sizes {
+        let size = |name: &str| r.note("4z", rows, name).and_then(parse_mib);
+        let ours = size(OURS_4Z);
+        let peers: Vec<(&str, f64)> = [
+            ("pyarrow zstd(1)", PYARROW_4Z1),
+            ("pyarrow zstd default", PYARROW_4Z),
+            ("polars zstd(1)", POLARS_4Z),
+        ]
+        .into_iter()
+        .filter_map(|(label, name)| Some((label, size(name)?)))
+        .collect();
+        let smallest = peers.iter().map(|p| p.1).reduce(f64::min);
+        let v = ours.zip(smallest).map(|(a, b)| a / b);
+        let shown = format!(
+            "ours {:.1} MiB; {}",
+            ours.unwrap_or(0.0),
+            peers
+                .iter()
+                .map(|(l, s)| format!("{l} {s:.1} MiB"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        goal(
+            &mut g,
+            &format!(
+                "(4) ZSTD(1) file the smallest (vs pyarrow's and polars' ZSTD files), {}",
+                fmt_rows(rows)
+            ),
+            v,
+            1.0,
+            true,
+            &shown,
+        );
+    }
+    for &rows in &sizes {
+        let ours = r.median("5", rows, OURS_5);
+        let fastest = [PYARROW_5, POLARS_5]
+            .into_iter()
+            .map(|name| Some((name, r.median("5", rows, name)?)))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|v| v.into_iter().min_by_key(|p| p.1));
+        let v = ours
+            .zip(fastest)
+            .map(|(a, (_, b))| a.as_secs_f64() / b.as_secs_f64());
+        let shown = match (ours, fastest) {
+            (Some(a), Some((name, b))) => format!(
+                "{} (ours {} vs {name} {})",
+                times(v),
+                fmt_dur(a),
+                fmt_dur(b)
+            ),
+            _ => String::new(),
+        };
+        goal(
+            &mut g,
+            &format!(
+                "(5) load() <= 0.8x the faster of pyarrow read_table and polars read_parquet (same file), {}",
+                fmt_rows(rows)
+            ),
+            v,
+            0.8,
+            true,
+            &shown,
+        );
+    }
+    let v = growth(r, "5", n, big, OURS_5);
     goal(
         &mut g,
-        "(7) SoA scan >= 4x faster than the loop over Vec<Order>",
+        &format!("(5) load() of the whole file: time({bn}) <= 10.5x time({sn})"),
         v,
-        0.25,
+        10.5,
         true,
-        &speed(v),
+        &per(v),
     );
+    for &rows in &sizes {
+        let v = r.median("6", rows, OURS_6).map(|d| d.as_secs_f64() * 1e3);
+        goal(
+            &mut g,
+            &format!(
+                "(6) count() from a cold ParquetStore::open(dir) < 1 ms (single-file store), {}",
+                fmt_rows(rows)
+            ),
+            v,
+            1.0,
+            true,
+            &r.median("6", rows, OURS_6).map(fmt_dur).unwrap_or_default(),
+        );
+    }
+    let v = growth(r, "6", n, big, OURS_6);
+    goal(
+        &mut g,
+        &format!("(6) open() + count() independent of rows: time({bn}) <= 2x time({sn})"),
+        v,
+        2.0,
+        true,
+        &per(v),
+    );
+    for &rows in &sizes {
+        let v = ratio(
+            r,
+            "7",
+            rows,
+            "ours: OrderSoA columns (arrow_layout strings)",
+            "Vec<Order> (same loop)",
+        );
+        goal(
+            &mut g,
+            &format!(
+                "(7) SoA scan >= 4x faster than the loop over Vec<Order>, {}",
+                fmt_rows(rows)
+            ),
+            v,
+            0.25,
+            true,
+            &speed(v),
+        );
+    }
+    // Goal 8 appends 100-row batches to an empty store: it does not depend on the data size.
     let v = r
         .median("8r-p99", 100, "ours: ArrowStore::append_owned(soa)")
         .map(|d| d.as_secs_f64() * 1e6);
@@ -1209,6 +1288,7 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
     out.push_str("## Goals\n\n");
     out.push_str(&g);
     out.push_str("\n## Results\n\n");
+    out.push_str(&files_text(r, files));
     out.push_str(&r.table());
     if !r.skipped.is_empty() {
         out.push_str("\n## Not run / notes\n\n");
@@ -1217,6 +1297,59 @@ fn render(r: &Report, args: &Args, elapsed: Duration) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", include_str!("../../NOTES.md")));
+    out
+}
+
+/// The method text of workloads 4 to 6, from this run: which file every reader read, and its size.
+/// Checks that every line of workload 5 notes that size (the table and this text agree).
+fn files_text(r: &Report, files: &[ReadFile]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "Workload 4: every writer (ours, arrow-rs, parquet_derive, pyarrow, polars) writes to a fresh \
+         path in each repetition (created before the timing); the output is removed after the \
+         timing, and each write ends with `fsync`.\n\n",
+    );
+    if files.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "Workloads 5 and 6: every reader (ours, arrow-rs, pyarrow, polars) reads the same Parquet file \
+         of each size, written once before the read workloads. arrow-rs, pyarrow and polars open \
+         the path below; with our store, that path is a hard link to the store's one data file (the \
+         same inode), and ours opens the store directory holding it:\n\n",
+    );
+    // Paths relative to the repository when they are inside it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root.canonicalize().unwrap_or(root);
+    let shown = |p: &Path| {
+        let p = p.canonicalize().unwrap_or_else(|_| p.to_owned());
+        p.strip_prefix(&root).unwrap_or(&p).display().to_string()
+    };
+    for f in files {
+        let store = f
+            .store
+            .as_deref()
+            .map(|d| format!(" (ours: the store `{}`)", shown(d)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "- {} rows: `{}`, {} ({} bytes), written by {}{store}\n",
+            fmt_rows(f.rows),
+            shown(&f.path),
+            fmt_mib(f.bytes),
+            f.bytes,
+            f.writer
+        ));
+        let mib = fmt_mib(f.bytes);
+        for e in r.entries.iter().filter(|e| {
+            e.workload == "5" && e.rows == f.rows && e.note.contains(" MiB") && e.note != mib
+        }) {
+            out.push_str(&format!(
+                "  - **inconsistent**: the line \"{}\" notes {}, not {mib}\n",
+                e.name, e.note
+            ));
+        }
+    }
+    out.push('\n');
     out
 }
 

@@ -62,3 +62,12 @@ pub fn from_batch(batch: &RecordBatch) -> Vec<TOrder> {
         .map(|v| TOrder::try_from(v).expect("owned"))
         .collect()
 }
+
+/// Borrowed rows -> batch through the derived presized builders (`append_rows_ref`, the
+/// borrowed-rows API of the derived builders): the rows stay with the caller, nothing is freed.
+#[must_use]
+pub fn to_batch_ref(rows: &[TOrder]) -> RecordBatch {
+    let mut b = <TOrder as BuildRows>::new_builders(rows.len());
+    b.append_rows_ref(rows);
+    b.finish().into_record_batch()
+}
