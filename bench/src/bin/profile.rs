@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, builders, transpose, borrowed, into, to, from, append, save, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
 
 use std::hint::black_box;
 
@@ -53,6 +53,26 @@ fn main() {
                     .expect("create");
                 rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
                     .expect("save");
+            }
+        }
+        "load" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("rt");
+            let dir = tempfile::tempdir().expect("tmp");
+            let store = rt
+                .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
+                    dir.path().join("load"),
+                ))
+                .expect("create");
+            rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
+                .expect("save");
+            for _ in 0..iters {
+                drop(black_box(
+                    rt.block_on(soa_runtime::StoreExt::load(&store))
+                        .expect("load"),
+                ));
             }
         }
         "breakdown" => breakdown(&soa, iters),
