@@ -1479,3 +1479,48 @@ async fn pyarrow_reads_data_parquet() {
             .any(|o| o.note.as_deref().is_some_and(|n| !n.is_ascii()))
     );
 }
+
+#[derive(soa_runtime::Soa, soa_runtime::ToArrow, Debug, Clone, PartialEq)]
+struct Wide {
+    id: u64,
+    tag: Option<String>,
+}
+
+/// From 4 Mi rows `load()` streams the store's batches into one container reserved for every
+/// row instead of reading each file as one batch: the same rows in the same order, across
+/// several files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_of_millions_of_rows_streams_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ParquetStore::<Wide>::create(dir.path().join("w"))
+        .await
+        .unwrap();
+    let part = |from: u64, n: u64| -> WideSoA {
+        (from..from + n)
+            .map(|id| Wide {
+                id,
+                tag: (id % 5 != 0).then(|| format!("t{}ü", id % 97)),
+            })
+            .collect()
+    };
+    let total = 4_300_000u64;
+    let sizes = [2_000_000u64, 1, 2_299_999];
+    let mut from = 0;
+    for n in sizes {
+        store.append(&part(from, n)).await.unwrap();
+        from += n;
+    }
+    assert_eq!(from, total);
+    let all = store.load().await.unwrap();
+    assert_eq!(all.len() as u64, total);
+    assert!(all.id.iter().copied().eq(0..total));
+    let rows = all.into_rows();
+    for i in [0usize, 5, 1_999_999, 2_000_000, 2_000_001, 4_299_999] {
+        let id = i as u64;
+        let want = Wide {
+            id,
+            tag: (id % 5 != 0).then(|| format!("t{}ü", id % 97)),
+        };
+        assert_eq!(rows[i], want, "row {i}");
+    }
+}

@@ -327,9 +327,17 @@ pub trait StoreExt<T: Record>: Store<T> {
     fn load(&self) -> impl Future<Output = Result<T::Columns>> + Send {
         async move {
             let rows = self.count().await?;
-            let stream = self
-                .scan_with(ScanOptions::new().batch_size(usize::MAX))
-                .await?;
+            // Small stores: one batch per file (a Parquet file's columns decode in parallel).
+            // Large ones: the store's batches appended into the container reserved for every
+            // row, never one huge intermediate batch (measured on 10M orders, one file: 0.46-0.64 s
+            // instead of 0.87 s, and a lower peak; on 1M, 54-58 ms whole against 59-69 ms
+            // streamed).
+            let options = if rows >= STREAMED_LOAD_ROWS {
+                ScanOptions::new()
+            } else {
+                ScanOptions::new().batch_size(usize::MAX)
+            };
+            let stream = self.scan_with(options).await?;
             blocking(move || collect_rows::<T::Columns>(stream, rows)).await
         }
     }
@@ -554,6 +562,10 @@ async fn into_batch<C: ToArrow + Send + 'static>(data: C) -> Result<RecordBatch>
 pub(crate) const SOURCE_FILE_KEY: &str = "soa.source_file";
 
 /// Drains a stream (on a blocking thread) into one container of about `rows` rows.
+/// Rows from which `load` streams the store's batches into the container instead of reading
+/// each file as one batch.
+const STREAMED_LOAD_ROWS: u64 = 4 * 1024 * 1024;
+
 fn collect_rows<C: ToArrow>(mut stream: BatchStream, rows: u64) -> Result<C> {
     let mut out: Option<C> = None;
     while let Some(batch) = futures::executor::block_on(stream.next()) {

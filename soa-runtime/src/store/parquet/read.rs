@@ -184,12 +184,7 @@ impl Inner {
             .map(|batch| {
                 let batch = self.restore(batch, &file.path)?;
                 let batch = self.complete(batch, &file.entry, wanted)?;
-                let mut metadata = batch.schema().metadata().clone();
-                metadata.insert(SOURCE_FILE_KEY.to_owned(), source.clone());
-                let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
-                batch
-                    .with_schema(schema)
-                    .map_err(|e| Error::arrow("labelling a batch with its file", e))
+                labelled(batch, &source)
             })
             .collect()
     }
@@ -419,6 +414,7 @@ impl Inner {
                     return;
                 }
             };
+            let source = file.path.to_string_lossy().into_owned();
             loop {
                 let next = decode::next_batch(&mut reader, &file.path);
                 let next = match blocks {
@@ -431,7 +427,8 @@ impl Inner {
                         b.map(|b| self.complete(b, &file.entry, columns))
                             .transpose()
                     })
-                    .and_then(|b| b.map(|b| in_order(b, columns)).transpose());
+                    .and_then(|b| b.map(|b| in_order(b, columns)).transpose())
+                    .and_then(|b| b.map(|b| labelled(b, &source)).transpose());
                 match next {
                     Ok(Some(batch)) if batch.num_rows() == 0 => {}
                     Ok(Some(batch)) => {
@@ -650,4 +647,15 @@ pub(super) fn largest_row_group(
         .max()
         .unwrap_or(1)
         .max(1)
+}
+
+/// `batch` labelled with the file it comes from, so that a conversion error can name it
+/// (`StoreExt::load`).
+fn labelled(batch: RecordBatch, source: &str) -> Result<RecordBatch> {
+    let mut metadata = batch.schema().metadata().clone();
+    metadata.insert(SOURCE_FILE_KEY.to_owned(), source.to_owned());
+    let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
+    batch
+        .with_schema(schema)
+        .map_err(|e| Error::arrow("labelling a batch with its file", e))
 }
