@@ -1499,7 +1499,7 @@ async fn a_load_of_millions_of_rows_streams_the_same_rows() {
         (from..from + n)
             .map(|id| Wide {
                 id,
-                tag: (id % 5 != 0).then(|| format!("t{}ü", id % 97)),
+                tag: (!id.is_multiple_of(5)).then(|| format!("t{}ü", id % 97)),
             })
             .collect()
     };
@@ -1519,7 +1519,7 @@ async fn a_load_of_millions_of_rows_streams_the_same_rows() {
         let id = i as u64;
         let want = Wide {
             id,
-            tag: (id % 5 != 0).then(|| format!("t{}ü", id % 97)),
+            tag: (!id.is_multiple_of(5)).then(|| format!("t{}ü", id % 97)),
         };
         assert_eq!(rows[i], want, "row {i}");
     }
