@@ -9,28 +9,18 @@ use super::ColumnSize;
 
 /// Bytes of a batch's rows (the slices its columns cover, as [`batch_sizes`] counts them).
 pub(crate) fn batch_bytes(batch: &RecordBatch) -> u64 {
-    batch
-        .columns()
-        .iter()
-        .map(|column| {
-            let mut size = ColumnSize::default();
-            add_data_size(&column.to_data(), &mut size);
-            size.bytes
-        })
-        .sum()
+    batch.columns().iter().map(|c| column_size(c).bytes).sum()
 }
 
 /// Sizes of every column of a batch. O(columns), plus a walk of nested children.
 pub(super) fn batch_sizes(batch: &RecordBatch) -> Vec<ColumnSize> {
-    batch
-        .columns()
-        .iter()
-        .map(|column| {
-            let mut size = ColumnSize::default();
-            add_data_size(&column.to_data(), &mut size);
-            size
-        })
-        .collect()
+    batch.columns().iter().map(column_size).collect()
+}
+
+fn column_size(column: &arrow_array::ArrayRef) -> ColumnSize {
+    let mut size = ColumnSize::default();
+    add_data_size(&column.to_data(), &mut size);
+    size
 }
 
 /// Adds the bytes an array's slice occupies: values and offsets of its own rows (not buffer
