@@ -212,6 +212,16 @@ fn p99(line: &Line) -> Duration {
     quantile(line, 0.99)
 }
 
+/// `p99 1.2 ms (p50 0.4 ms, max 3.1 ms)`.
+fn latencies(line: &Line) -> String {
+    format!(
+        "p99 {} (p50 {}, max {})",
+        fmt_dur(p99(line)),
+        fmt_dur(line.median()),
+        fmt_dur(line.max())
+    )
+}
+
 /// `1.23M rows/s`, `456k rows/s`, `789 MB/s`.
 fn fmt_rate(v: f64, unit: &str) -> String {
     if unit == "rows/s" {
@@ -1230,15 +1240,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         "`Durability::Sync` acknowledgement latency p99 < 10 ms",
         ack.map(|l| p99(l).as_secs_f64() * 1e3),
         |v| v < 10.0,
-        ack.map(|l| {
-            format!(
-                "p99 {} (p50 {}, max {})",
-                fmt_dur(p99(l)),
-                fmt_dur(l.median()),
-                fmt_dur(l.max())
-            )
-        })
-        .unwrap_or_default(),
+        ack.map(latencies).unwrap_or_default(),
     );
     let none = r.rate_median("ingest", NONE_PATH);
     let sustained = r.rate_median("ingest", NONE);
@@ -1280,16 +1282,7 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         "`count()` while ingesting: p99 < 5 ms",
         count.map(|l| p99(l).as_secs_f64() * 1e3),
         |v| v < 5.0,
-        count
-            .map(|l| {
-                format!(
-                    "p99 {} (p50 {}, max {})",
-                    fmt_dur(p99(l)),
-                    fmt_dur(l.median()),
-                    fmt_dur(l.max())
-                )
-            })
-            .unwrap_or_default(),
+        count.map(latencies).unwrap_or_default(),
     );
     let scan = r.line("query", Q_SCAN);
     let load = r.line("query", Q_LOAD);
@@ -1304,10 +1297,8 @@ fn render(r: &Results, args: &Args, elapsed: Duration) -> String {
         |v| v < 5.0,
         scan.map(|l| {
             format!(
-                "p99 {} (p50 {}, max {}); `load_where` into an `OrderSoA`: p99 {}",
-                fmt_dur(p99(l)),
-                fmt_dur(l.median()),
-                fmt_dur(l.max()),
+                "{}; `load_where` into an `OrderSoA`: p99 {}",
+                latencies(l),
                 load.map(|l| fmt_dur(p99(l))).unwrap_or_default()
             )
         })
