@@ -123,6 +123,43 @@ async fn injected_failures_are_typed_and_never_acknowledged() {
     }
     assert!(failures_seen > 0);
 
+    // The same failures with every send in flight at once (`submit_batch`): each `Ack` reports
+    // its own send; none acknowledges rows that are not in the log.
+    for step in [Step::Write, Step::ShortWrite, Step::Sync, Step::NewSegment] {
+        for nth in [1u64, 2, 4] {
+            let case = format!("in flight: {step:?} #{nth}");
+            let dir = tempfile::tempdir().unwrap();
+            let store = open(dir.path(), Durability::Sync, None).await.unwrap();
+            let ingest = store.ingestor();
+            faults::inject(step, nth, io::ErrorKind::StorageFull);
+            let mut pending = Vec::new();
+            let mut next = 0u64;
+            for k in 0..24u64 {
+                let n = 1 + k % 40;
+                pending.push((next, n, ingest.submit_batch(&rows(next, n)).await.unwrap()));
+                next += n;
+            }
+            let mut acked = HashSet::new();
+            let mut failed = 0;
+            for (first, n, ack) in pending {
+                match ack.await {
+                    Ok(_) => acked.extend(first..first + n),
+                    Err(Error::Io { .. } | Error::Task(_)) => failed += 1,
+                    Err(other) => panic!("{case}: untyped failure {other}"),
+                }
+            }
+            let happened = faults::clear();
+            assert!(happened, "{case}: the fault was never reached");
+            assert!(
+                failed >= 1 || step == Step::NewSegment,
+                "{case}: the failure was not reported"
+            );
+            drop(ingest);
+            drop(store);
+            check(dir.path(), &acked, next, &case).await;
+        }
+    }
+
     // The cold tier failing: before its commit point the rows stay hot and in the log; after
     // it the flush counts as done (the cold tier's mark says so) and nothing is doubled.
     for point in [

@@ -43,4 +43,4 @@ pub use identity::ROW_TYPE_KEY;
 pub use memory::{ArrowStore, IpcCompression};
 pub use parquet::ParquetStore;
 pub use prune::{ScanMetrics, ScanReport};
-pub use tiered::{Durability, FlushPolicy, Ingestor, Retention, TieredOptions, TieredStore};
+pub use tiered::{Ack, Durability, FlushPolicy, Ingestor, Retention, TieredOptions, TieredStore};

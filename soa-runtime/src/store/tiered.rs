@@ -746,6 +746,49 @@ impl<T: Record> Ingestor<T> {
     /// # Errors
     /// As [`send`](Self::send); [`Error::SchemaMismatch`] for a batch of another schema.
     pub async fn send_record_batch(&self, batch: RecordBatch) -> Result<u64> {
+        self.submit_record_batch(batch).await?.await
+    }
+
+    /// Queues the rows of a container as one log record without waiting for its
+    /// acknowledgement: returns once the store has taken the rows (waiting only while the queue
+    /// or the hot tier is full), with an [`Ack`] that resolves as [`send_batch`](Self::send_batch)
+    /// would. A producer that keeps several sends in flight lets one fsync cover more rows
+    /// under [`Durability::Sync`]; the log holds one producer's submissions in the order
+    /// submitted, and each `Ack` reports its own outcome (an I/O error fails the sends of its
+    /// group only; nothing is acknowledged that the durability level does not hold).
+    ///
+    /// ```no_run
+    /// # use soa_runtime::prelude::*;
+    /// # use soa_runtime::store::tiered::TieredStore;
+    /// # #[derive(Soa, ToArrow, Debug, Clone, PartialEq)] struct Tick { id: u64 }
+    /// # async fn demo(store: TieredStore<Tick, ParquetStore<Tick>>, batches: Vec<TickSoA>) -> soa_runtime::Result<()> {
+    /// let ingest = store.ingestor();
+    /// let mut in_flight = std::collections::VecDeque::new();
+    /// for batch in &batches {
+    ///     if in_flight.len() == 8 {
+    ///         let ack: soa_runtime::store::tiered::Ack = in_flight.pop_front().unwrap();
+    ///         ack.await?; // the oldest send is durable
+    ///     }
+    ///     in_flight.push_back(ingest.submit_batch(batch).await?);
+    /// }
+    /// for ack in in_flight {
+    ///     ack.await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::SchemaMismatch`] and [`Error::Task`] (closed) at once; the log's errors from the
+    /// `Ack`.
+    pub async fn submit_batch(&self, columns: &T::Columns) -> Result<Ack> {
+        self.submit_record_batch(columns.to_record_batch()?).await
+    }
+
+    /// [`submit_batch`](Self::submit_batch) of a record batch of the row type's schema.
+    ///
+    /// # Errors
+    /// As [`submit_batch`](Self::submit_batch).
+    pub async fn submit_record_batch(&self, batch: RecordBatch) -> Result<Ack> {
         let schema = <T::Columns as ToArrow>::schema();
         let mut batch = crate::store::conform::conform(&schema, batch, None)?;
         if let Some(direct) = &self.direct {
@@ -756,7 +799,7 @@ impl<T: Record> Ingestor<T> {
                         if join {
                             store.join_later();
                         }
-                        return Ok(seq);
+                        return Ok(Ack(AckState::Done(Some(seq))));
                     }
                     Err(back) => {
                         batch = back;
@@ -776,7 +819,50 @@ impl<T: Record> Ingestor<T> {
             .send(Request { batch, record, ack })
             .await
             .map_err(|_| closed())?;
-        done.await.map_err(|_| closed())?
+        Ok(Ack(AckState::Waiting(done)))
+    }
+}
+
+/// The acknowledgement of a submitted send ([`Ingestor::submit_batch`]): a future of the send's
+/// log sequence number, resolved once its rows are as durable as the store's [`Durability`]
+/// says, or of the error that kept them from being so. Dropping it does not cancel the send.
+#[must_use = "an Ack resolves to the send's outcome"]
+pub struct Ack(AckState);
+
+enum AckState {
+    /// Acknowledged at submission (`Durability::None`).
+    Done(Option<u64>),
+    Waiting(oneshot::Receiver<Result<u64>>),
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            AckState::Done(_) => "Ack(done)",
+            AckState::Waiting(_) => "Ack(waiting)",
+        })
+    }
+}
+
+impl Future for Ack {
+    type Output = Result<u64>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<u64>> {
+        use std::task::Poll;
+        match &mut self.0 {
+            AckState::Done(seq) => Poll::Ready(
+                seq.take()
+                    .ok_or_else(|| Error::Task("this acknowledgement was already awaited".into())),
+            ),
+            AckState::Waiting(rx) => match std::pin::Pin::new(rx).poll(cx) {
+                Poll::Ready(Ok(outcome)) => Poll::Ready(outcome),
+                Poll::Ready(Err(_)) => Poll::Ready(Err(closed())),
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 
