@@ -27,10 +27,17 @@ pub fn notional(quantity: &[u32], unit_price: &[f64]) -> f64 {
         .sum()
 }
 
-/// Over our SoA columns.
+/// Over our SoA columns: the notional loop, and the symbol count through the column's
+/// `StringColumn::count_eq` (lengths from the offsets, one word compare per value).
 #[must_use]
 pub fn soa(orders: &OrderSoA) -> ScanResult {
     (soa_notional(orders), soa_count(orders))
+}
+
+/// Over our SoA columns with the same iterator loop as the other layouts.
+#[must_use]
+pub fn soa_same_loop(orders: &OrderSoA) -> ScanResult {
+    (soa_notional(orders), soa_count_loop(orders))
 }
 
 /// Over the plain container (`Vec<String>` symbol column).
@@ -58,9 +65,15 @@ pub fn soa_notional(orders: &OrderSoA) -> f64 {
     notional(&orders.quantity, &orders.unit_price)
 }
 
-/// Symbol count only, SoA.
+/// Symbol count only, SoA (`StringColumn::count_eq`).
 #[must_use]
 pub fn soa_count(orders: &OrderSoA) -> usize {
+    orders.symbol.count_eq(SYMBOL)
+}
+
+/// Symbol count only, SoA, the iterator loop.
+#[must_use]
+pub fn soa_count_loop(orders: &OrderSoA) -> usize {
     orders.symbol.iter().filter(|s| *s == SYMBOL).count()
 }
 

@@ -745,14 +745,22 @@ fn workload_7(
     let expected = scan::soa(soa);
     assert_eq!(scan::rows(rows), expected);
     assert_eq!(scan::plain(plain), expected);
+    assert_eq!(scan::soa_same_loop(soa), expected);
     let dvec = sd::from_rows(rows.to_vec());
     let lines: Vec<Line<'_>> = vec![
         (
-            "ours: OrderSoA columns (arrow_layout strings)",
+            "ours: OrderSoA columns (arrow_layout strings; count: StringColumn::count_eq)",
             true,
             true,
             format!("count={}", expected.1),
             rep(|| (), |()| scan::soa(soa)),
+        ),
+        (
+            "ours: OrderSoA columns, the iterator loop (iter().filter(==)) for the count",
+            true,
+            false,
+            String::new(),
+            rep(|| (), |()| scan::soa_same_loop(soa)),
         ),
         (
             "ours without arrow_layout: Vec<String> symbol column",
@@ -794,9 +802,20 @@ fn workload_7(
         "7c",
         T7C,
         n,
-        "ours: OrderSoA columns (arrow_layout strings)",
+        "ours: OrderSoA columns (arrow_layout strings; count: StringColumn::count_eq)",
         true,
         true,
+        &s,
+        "",
+    );
+    let s = measure(reps, true, || (), |()| scan::soa_count_loop(soa));
+    report.add(
+        "7c",
+        T7C,
+        n,
+        "ours: OrderSoA columns, the iterator loop (iter().filter(==))",
+        true,
+        false,
         &s,
         "",
     );
@@ -1221,7 +1240,7 @@ fn render(r: &Report, args: &Args, files: &[ReadFile], elapsed: Duration) -> Str
             r,
             "7",
             rows,
-            "ours: OrderSoA columns (arrow_layout strings)",
+            "ours: OrderSoA columns (arrow_layout strings; count: StringColumn::count_eq)",
             "Vec<Order> (same loop)",
         );
         goal(

@@ -93,6 +93,44 @@ impl OptionStringColumn {
         self.validity.get(index).then(|| self.values.str_at(index))
     }
 
+    /// How many values are `Some(value)` (nulls never count): the same count as
+    /// `iter().filter(|s| *s == Some(value)).count()`, compared as in
+    /// [`StringColumn::count_eq`].
+    ///
+    /// ```
+    /// # use soa_runtime::column::OptionStringColumn;
+    /// let notes: OptionStringColumn = [Some("ok"), None, Some(""), Some("ok")].into_iter().collect();
+    /// assert_eq!(notes.count_eq("ok"), 2);
+    /// assert_eq!(notes.count_eq(""), 1); // the null is not ""
+    /// assert_eq!(notes.positions_eq(""), vec![2]);
+    /// ```
+    #[must_use]
+    pub fn count_eq(&self, value: &str) -> usize {
+        let mut count = 0;
+        self.values
+            .offsets
+            .each_eq(&self.values.bytes, value.as_bytes(), |i, hit| {
+                if hit && self.validity.get(i) {
+                    count += 1;
+                }
+            });
+        count
+    }
+
+    /// The indices of the values that are `Some(value)`, ascending.
+    #[must_use]
+    pub fn positions_eq(&self, value: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.values
+            .offsets
+            .each_eq(&self.values.bytes, value.as_bytes(), |i, hit| {
+                if hit && self.validity.get(i) {
+                    out.push(i);
+                }
+            });
+        out
+    }
+
     /// Iterates over the values in order.
     pub fn iter(&self) -> OptionStringIter<'_> {
         OptionStringIter::new(self)

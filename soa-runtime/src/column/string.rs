@@ -117,6 +117,41 @@ impl StringColumn {
         StringIter::new(&self.bytes, &self.offsets)
     }
 
+    /// How many values equal `value`: the same count as
+    /// `iter().filter(|s| *s == value).count()`, faster (lengths come from the offsets, and a
+    /// `value` of at most 8 bytes is compared as one word, without a branch per value).
+    ///
+    /// ```
+    /// # use soa_runtime::column::StringColumn;
+    /// let symbols: StringColumn = ["AAPL", "MSFT", "AAPL", "AAPLX", "", "é"].into_iter().collect();
+    /// assert_eq!(symbols.count_eq("AAPL"), 2);
+    /// assert_eq!(symbols.count_eq(""), 1);
+    /// assert_eq!(symbols.positions_eq("AAPL"), vec![0, 2]);
+    /// ```
+    #[must_use]
+    pub fn count_eq(&self, value: &str) -> usize {
+        let mut count = 0;
+        self.offsets
+            .each_eq(&self.bytes, value.as_bytes(), |_, hit| {
+                count += usize::from(hit)
+            });
+        count
+    }
+
+    /// The indices of the values equal to `value`, ascending (compared as in
+    /// [`count_eq`](Self::count_eq)).
+    #[must_use]
+    pub fn positions_eq(&self, value: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.offsets
+            .each_eq(&self.bytes, value.as_bytes(), |i, hit| {
+                if hit {
+                    out.push(i);
+                }
+            });
+        out
+    }
+
     /// Keeps the first `len` values.
     pub fn truncate(&mut self, len: usize) {
         if len < self.len() {

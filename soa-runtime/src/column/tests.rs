@@ -117,3 +117,78 @@ fn large_offsets_switch_and_report() {
     assert!(matches!(o, Offsets::Large(_)));
     assert_eq!(o.range(0), 0..i32::MAX as usize + 10);
 }
+
+/// `count_eq` / `positions_eq` agree with the iterator's `==` for needles of every length
+/// around the one-word path (0..=12 bytes), values at the very end of the byte buffer (the
+/// word read there is short), multi-byte text, prefixes and extensions of the needle, nulls.
+#[test]
+fn count_eq_matches_the_iterator() {
+    let mut values: Vec<String> = Vec::new();
+    let alphabet = ["a", "b", "é", "AAPL", "", "x"];
+    let mut state = 7u64;
+    for _ in 0..2_000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let parts = (state >> 60) as usize;
+        let mut s = String::new();
+        for k in 0..parts {
+            s.push_str(alphabet[((state >> (8 * k % 56)) as usize) % alphabet.len()]);
+        }
+        values.push(s);
+    }
+    let needles = [
+        "",
+        "a",
+        "b",
+        "é",
+        "ab",
+        "AAPL",
+        "AAPLa",
+        "aaaaaaa",
+        "aaaaaaaa",
+        "aaaaaaaaa",
+        "AAPLAAPL",
+        "AAPLAAPLx",
+        "éééééé",
+        "xé",
+        "zz",
+    ];
+    // Every prefix of the values: the last value ends the byte buffer at every length.
+    for take in [0, 1, 2, 3, 17, values.len()] {
+        let column: StringColumn = values[..take].iter().map(String::as_str).collect();
+        let optional: OptionStringColumn = values[..take]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i % 5 != 3).then_some(v.as_str()))
+            .collect();
+        let mut extra: Vec<&str> = needles.to_vec();
+        extra.extend(values[..take.min(40)].iter().map(String::as_str));
+        for needle in extra {
+            let expected: Vec<usize> = (0..take).filter(|&i| values[i] == needle).collect();
+            assert_eq!(
+                column.count_eq(needle),
+                expected.len(),
+                "{needle:?} in {take}"
+            );
+            assert_eq!(
+                column.positions_eq(needle),
+                expected,
+                "{needle:?} in {take}"
+            );
+            let expected: Vec<usize> = (0..take)
+                .filter(|&i| optional.get(i) == Some(Some(needle)))
+                .collect();
+            assert_eq!(
+                optional.count_eq(needle),
+                expected.len(),
+                "{needle:?} in {take}"
+            );
+            assert_eq!(
+                optional.positions_eq(needle),
+                expected,
+                "{needle:?} in {take}"
+            );
+        }
+    }
+}
