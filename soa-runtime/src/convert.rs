@@ -71,7 +71,48 @@ pub trait ToArrow: SoaColumns {
     /// # Errors
     /// As [`ToArrow::from_record_batch`].
     fn try_from_record_batch(batch: RecordBatch) -> Result<Self>;
+
+    /// Reads a record batch straight into rows: the rows of
+    /// `from_record_batch(batch)?.into_rows()` without the batch-sized container between (on
+    /// 10M `Order`s that container is ~670 MB of peak memory; the time is the same). The batch
+    /// is read in slices of [`ROWS_CHUNK`] rows, each into a small container whose rows are
+    /// moved onto the result.
+    ///
+    /// ```
+    /// use soa_runtime::{Soa, ToArrow};
+    ///
+    /// #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    /// struct Tick { symbol: String, price: f64 }
+    ///
+    /// let ticks = vec![Tick { symbol: "EURUSD".into(), price: 1.08 }];
+    /// let batch = TickSoA::from(ticks.clone()).into_record_batch()?;
+    /// assert_eq!(TickSoA::rows_from_record_batch(&batch)?, ticks);
+    /// # Ok::<(), soa_runtime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ToArrow::from_record_batch`], with the same error (row numbers count from the
+    /// batch's first row).
+    fn rows_from_record_batch(batch: &RecordBatch) -> Result<Vec<Self::Row>> {
+        let rows = batch.num_rows();
+        if rows <= ROWS_CHUNK {
+            return Ok(Self::from_record_batch(batch)?.into_rows());
+        }
+        let mut out = Vec::with_capacity(rows);
+        for offset in (0..rows).step_by(ROWS_CHUNK) {
+            let part = batch.slice(offset, ROWS_CHUNK.min(rows - offset));
+            match Self::from_record_batch(&part) {
+                Ok(columns) => columns.move_rows_into(&mut out),
+                // The error as the whole batch reports it (its row numbers), read again.
+                Err(e) => return Err(Self::from_record_batch(batch).err().unwrap_or(e)),
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Rows per slice of [`ToArrow::rows_from_record_batch`].
+pub const ROWS_CHUNK: usize = 4 * 1024;
 
 /// Helpers called by the generated code. Not public API.
 #[doc(hidden)]

@@ -40,6 +40,10 @@ pub trait SoaColumns: Default + Extend<Self::Row> + FromIterator<Self::Row> + Si
     fn reserve(&mut self, additional: usize);
     /// Moves every row out, in order.
     fn into_rows(self) -> Vec<Self::Row>;
+    /// Moves every row out, in order, onto the end of `out` (no intermediate `Vec`).
+    fn move_rows_into(self, out: &mut Vec<Self::Row>) {
+        out.extend(self.into_rows());
+    }
     /// Appends every row of `other`, moving them.
     fn append(&mut self, other: &mut Self);
 }

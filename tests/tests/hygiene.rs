@@ -128,6 +128,15 @@ mod shadowed {
         pub added_later: u32,
     }
 
+    /// Fields named like the generated code's locals and parameters.
+    #[derive(::soa_runtime::Soa, ::soa_runtime::ToArrow, Debug, Clone, PartialEq)]
+    pub struct Awkward {
+        pub out: u32,
+        pub len: ::std::string::String,
+        pub index: u64,
+        pub other: ::core::option::Option<i8>,
+    }
+
     #[derive(::soa_runtime::Soa, ::soa_runtime::ToArrow, Debug, Clone, PartialEq)]
     pub struct Point<T>
     where
@@ -138,7 +147,7 @@ mod shadowed {
     }
 }
 
-use shadowed::{Event, Geo, Order, OrderSoA, Point, PointSoA, Side};
+use shadowed::{Awkward, AwkwardSoA, Event, Geo, Order, OrderSoA, Point, PointSoA, Side};
 use soa_runtime::ToArrow;
 
 fn orders() -> Vec<Order> {
@@ -233,4 +242,27 @@ fn generic_struct_under_a_shadowed_prelude() {
     let batch = soa.to_record_batch().unwrap();
     let back = PointSoA::<f64>::from_record_batch(&batch).unwrap();
     assert_eq!(back.into_rows(), rows);
+}
+
+#[test]
+fn fields_named_like_generated_locals() {
+    let rows: Vec<Awkward> = (0..5u32)
+        .map(|i| Awkward {
+            out: i,
+            len: format!("l{i}"),
+            index: u64::from(i) * 2,
+            other: (i % 2 == 0).then_some(-1),
+        })
+        .collect();
+    let soa: AwkwardSoA = rows.clone().into_iter().collect();
+    assert_eq!(soa.len(), 5);
+    let batch = soa.to_record_batch().unwrap();
+    assert_eq!(AwkwardSoA::rows_from_record_batch(&batch).unwrap(), rows);
+    let mut out = vec![rows[0].clone()];
+    AwkwardSoA::from_record_batch(&batch)
+        .unwrap()
+        .move_rows_into(&mut out);
+    assert_eq!(out.len(), 6);
+    assert_eq!(out[1..], rows[..]);
+    assert_eq!(soa.into_rows(), rows);
 }

@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
 
 use std::hint::black_box;
 
@@ -28,6 +28,19 @@ fn main() {
         "into" => (0..iters).for_each(|_| drop(black_box(soa.clone().into_record_batch()))),
         "to" => (0..iters).for_each(|_| drop(black_box(soa.to_record_batch()))),
         "from" => (0..iters).for_each(|_| drop(black_box(OrderSoA::from_record_batch(&batch)))),
+        "batchrows" => (0..iters).for_each(|_| {
+            drop(black_box(
+                OrderSoA::from_record_batch(&batch).map(OrderSoA::into_rows),
+            ))
+        }),
+        "directrows" => {
+            (0..iters).for_each(|_| drop(black_box(OrderSoA::rows_from_record_batch(&batch))))
+        }
+        "hwrows" => (0..iters).for_each(|_| {
+            drop(black_box(
+                soa_bench::competitors::handwritten::batch_to_rows(&batch),
+            ))
+        }),
         "append" => {
             let chunk = soa.slice(0..100);
             let store = soa_runtime::ArrowStore::<soa_bench::Order>::new();

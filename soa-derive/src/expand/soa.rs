@@ -285,16 +285,22 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 /// Moves every row out, in order.
                 #[must_use]
                 pub fn into_rows(self) -> ::std::vec::Vec<#row #ty_generics> {
-                    let len = self.len();
-                    let mut out = ::std::vec::Vec::with_capacity(len);
+                    let mut out = ::std::vec::Vec::with_capacity(self.len());
+                    self.move_rows_into(&mut out);
+                    out
+                }
+
+                /// Moves every row out, in order, onto the end of `out`.
+                pub fn move_rows_into(self, __soa_out: &mut ::std::vec::Vec<#row #ty_generics>) {
+                    let __soa_len = self.len();
+                    __soa_out.reserve(__soa_len);
                     #( let mut #idents = self.#idents.into_iter(); )*
-                    for _ in 0..len {
+                    for _ in 0..__soa_len {
                         match ( #( #idents.next(), )* ) {
-                            ( #( ::core::option::Option::Some(#idents), )* ) => out.push(#row { #( #idents, )* }),
+                            ( #( ::core::option::Option::Some(#idents), )* ) => __soa_out.push(#row { #( #idents, )* }),
                             _ => break,
                         }
                     }
-                    out
                 }
 
                 /// Keeps the first `len` rows.
@@ -437,6 +443,7 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 fn clear(&mut self) { #soa::clear(self) }
                 fn reserve(&mut self, additional: ::core::primitive::usize) { #soa::reserve(self, additional) }
                 fn into_rows(self) -> ::std::vec::Vec<Self::Row> { #soa::into_rows(self) }
+                fn move_rows_into(self, out: &mut ::std::vec::Vec<Self::Row>) { #soa::move_rows_into(self, out) }
                 fn append(&mut self, other: &mut Self) { #soa::append(self, other) }
             }
         };

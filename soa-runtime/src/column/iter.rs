@@ -123,6 +123,7 @@ pub struct StringIntoIter {
 
 impl Iterator for StringIntoIter {
     type Item = String;
+    #[inline]
     fn next(&mut self) -> Option<String> {
         let s = self.column.get(self.next)?.to_owned();
         self.next += 1;
@@ -205,6 +206,7 @@ pub struct OptionStringIntoIter {
 
 impl Iterator for OptionStringIntoIter {
     type Item = Option<String>;
+    #[inline]
     fn next(&mut self) -> Option<Option<String>> {
         let v = self.column.get(self.next)?.map(str::to_owned);
         self.next += 1;
