@@ -10,7 +10,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let what = args.next().unwrap_or_else(|| "into".to_owned());
     let iters: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(10);
-    let rows = orders(1_000_000);
+    // `SOA_PROFILE_ROWS` (default 1M) rows.
+    let n = std::env::var("SOA_PROFILE_ROWS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let rows = orders(n);
     let soa: OrderSoA = rows.clone().into();
     let batch = soa.clone().into_record_batch().expect("batch");
     match what.as_str() {
@@ -81,11 +86,31 @@ fn main() {
                 .expect("create");
             rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
                 .expect("save");
+            let mode = std::env::var("SOA_PROFILE_LOAD").unwrap_or_default();
             for _ in 0..iters {
-                drop(black_box(
-                    rt.block_on(soa_runtime::StoreExt::load(&store))
-                        .expect("load"),
-                ));
+                let t = std::time::Instant::now();
+                if mode.is_empty() {
+                    drop(black_box(
+                        rt.block_on(soa_runtime::StoreExt::load(&store))
+                            .expect("load"),
+                    ));
+                } else {
+                    // `SOA_PROFILE_LOAD=<batch rows>`: the scan alone, batches dropped.
+                    let rows: usize = mode.parse().expect("SOA_PROFILE_LOAD rows");
+                    rt.block_on(async {
+                        use futures::StreamExt;
+                        let mut stream = soa_runtime::Store::scan_with(
+                            &store,
+                            soa_runtime::store::ScanOptions::new().batch_size(rows),
+                        )
+                        .await
+                        .expect("scan");
+                        while let Some(b) = stream.next().await {
+                            drop(black_box(b.expect("batch")));
+                        }
+                    });
+                }
+                eprintln!("{:?}", t.elapsed());
             }
         }
         "breakdown" => breakdown(&soa, iters),
