@@ -455,13 +455,16 @@ async fn readme_tiered_example_runs_as_written() -> soa_runtime::Result<()> {
 
     let ingest = store.ingestor(); // Clone + Send: one per producer task
     let seq = ingest.send_batch(&ticks).await?; // or send(row), send_record_batch(batch)
+    assert_eq!(seq, 1);
+    let ack = ingest.submit_batch(&ticks).await?; // queued, not yet acknowledged: keep sending...
+    let seq = ack.await?; // ...and await the Ack when the rows must be durable
     let n = store.count().await?; // hot + cold
     let aapl = store.load_where(Tick::col().symbol.eq("AAPL")).await?;
     store.flush().await?; // now, instead of waiting for the policy
     store.close().await?; // waits for queued sends, flushes
     // Checks.
-    assert_eq!((seq, n, aapl.len()), (1, 1000, 500));
-    assert_eq!(store.cold().count().await?, 1000);
+    assert_eq!((seq, n, aapl.len()), (2, 2000, 1000));
+    assert_eq!(store.cold().count().await?, 2000);
     Ok(())
 }
 

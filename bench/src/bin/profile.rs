@@ -7,6 +7,8 @@ use soa_bench::{OrderSoA, orders};
 use soa_runtime::ToArrow;
 
 fn main() {
+    // As the report does: glibc's mmap threshold fixed (see `timing::fixed_mmap_threshold`).
+    soa_bench::timing::fixed_mmap_threshold();
     let mut args = std::env::args().skip(1);
     let what = args.next().unwrap_or_else(|| "into".to_owned());
     let iters: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(10);
