@@ -527,7 +527,20 @@ impl<T: Record> ParquetStore<T> {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             let _guard = guard;
-            inner.run_write(op)
+            let large = match &op {
+                WriteOp::Compact => true,
+                WriteOp::Save(b) | WriteOp::Append(b) | WriteOp::AppendMarked(b, ..) => {
+                    b.iter().map(RecordBatch::num_rows).sum::<usize>()
+                        >= crate::store::core::RELEASE_MEMORY_ROWS
+                }
+                _ => false,
+            };
+            let written = inner.run_write(op);
+            if large {
+                // The encoders' buffers are freed: do not keep them resident.
+                crate::store::core::release_free_memory();
+            }
+            written
         })
         .await
     }
