@@ -65,14 +65,28 @@ fn main() {
                 .build()
                 .expect("rt");
             let dir = tempfile::tempdir().expect("tmp");
+            // `SOA_PROFILE_SAVE`: comma-separated options (`nodict`, `chunkstats`, `noindex`,
+            // `v1`) on top of the defaults; each save timed, with the file size.
+            let opts = std::env::var("SOA_PROFILE_SAVE").unwrap_or_default();
             for i in 0..iters {
-                let store = rt
-                    .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
-                        dir.path().join(i.to_string()),
-                    ))
-                    .expect("create");
+                let path = dir.path().join(i.to_string());
+                let mut builder = soa_runtime::ParquetStore::<soa_bench::Order>::builder(&path);
+                for opt in opts.split(',').filter(|o| !o.is_empty()) {
+                    builder = match opt {
+                        "nodict" => builder.dictionary(false),
+                        "chunkstats" => {
+                            builder.statistics(soa_runtime::store::parquet::Statistics::Chunk)
+                        }
+                        "noindex" => builder.page_index(false),
+                        "v1" => builder.parquet_v2(false),
+                        other => panic!("unknown save option {other}"),
+                    };
+                }
+                let store = rt.block_on(builder.create()).expect("create");
+                let t = std::time::Instant::now();
                 rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
                     .expect("save");
+                eprintln!("{:?} {} bytes", t.elapsed(), soa_runtime::Store::stats(&store).bytes);
             }
         }
         "load" => {
