@@ -86,7 +86,11 @@ fn main() {
                 let t = std::time::Instant::now();
                 rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
                     .expect("save");
-                eprintln!("{:?} {} bytes", t.elapsed(), soa_runtime::Store::stats(&store).bytes);
+                eprintln!(
+                    "{:?} {} bytes",
+                    t.elapsed(),
+                    soa_runtime::Store::stats(&store).bytes
+                );
             }
         }
         "load" => {
