@@ -74,7 +74,8 @@ pub trait ToArrow: SoaColumns {
 
     /// Reads a record batch straight into rows: the rows of
     /// `from_record_batch(batch)?.into_rows()` without the batch-sized container between (on
-    /// 10M `Order`s that container is ~670 MB of peak memory; the time is the same). The batch
+    /// 10M `Order`s that container is ~670 MB of peak memory; the time is about the same,
+    /// 1.09-1.12x hand-written downcast-and-index code against 1.08x). The batch
     /// is read in slices of [`ROWS_CHUNK`] rows, each into a small container whose rows are
     /// moved onto the result.
     ///
