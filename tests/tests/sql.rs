@@ -201,6 +201,260 @@ fn unit_enums_are_duckdb_enums_in_both_views() {
     }
 }
 
+/// A unit enum with a nullable twin, for the ENUM columns of the `ArrowStore` scan.
+#[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
+enum Level {
+    Low,
+    Mid,
+    High,
+}
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+struct Reading {
+    id: u32,
+    level: Level,
+    maybe: Option<Level>,
+}
+
+/// The scan hands DuckDB the variant indexes of an `ENUM` (no mapping in the view): batches of our
+/// own, nulls, and a batch from elsewhere whose dictionary lists the names in another order and
+/// only some of them (remapped per window) all read back as the same rows, grouped and ordered by
+/// declaration order.
+#[test]
+fn arrow_store_enum_columns_with_nulls_and_foreign_dictionaries() {
+    use arrow_array::types::{Int8Type, Int16Type, Int32Type};
+    use arrow_array::{ArrayRef, DictionaryArray, StringArray, UInt32Array};
+    use std::sync::Arc;
+
+    let ours: Vec<Reading> = (0..5_000)
+        .map(|i| Reading {
+            id: i,
+            level: [Level::Low, Level::Mid, Level::High][i as usize % 3],
+            maybe: (i % 4 != 0).then_some([Level::High, Level::Low][i as usize % 2]),
+        })
+        .collect();
+    let store = ArrowStore::<Reading>::new();
+    store
+        .append_batch(ReadingSoA::from(ours.clone()).into_record_batch().unwrap())
+        .unwrap();
+
+    // Names in another order, a subset of the variants; keys of the schema's key type.
+    let schema = ReadingSoA::schema();
+    fn dictionary(key: &DataType, keys: &[Option<i64>], names: &[&str]) -> ArrayRef {
+        let values: ArrayRef = Arc::new(StringArray::from(names.to_vec()));
+        match key {
+            DataType::Int8 => Arc::new(
+                DictionaryArray::<Int8Type>::try_new(
+                    keys.iter().map(|k| k.map(|k| k as i8)).collect(),
+                    values,
+                )
+                .unwrap(),
+            ),
+            DataType::Int16 => Arc::new(
+                DictionaryArray::<Int16Type>::try_new(
+                    keys.iter().map(|k| k.map(|k| k as i16)).collect(),
+                    values,
+                )
+                .unwrap(),
+            ),
+            DataType::Int32 => Arc::new(
+                DictionaryArray::<Int32Type>::try_new(
+                    keys.iter().map(|k| k.map(|k| k as i32)).collect(),
+                    values,
+                )
+                .unwrap(),
+            ),
+            other => panic!("unexpected key type {other}"),
+        }
+    }
+    let key = |column: &str| match schema.field_with_name(column).unwrap().data_type() {
+        DataType::Dictionary(key, _) => key.as_ref().clone(),
+        other => panic!("{column} is {other}, not a dictionary"),
+    };
+    let foreign = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(UInt32Array::from(vec![5_000, 5_001, 5_002, 5_003])),
+            dictionary(
+                &key("level"),
+                &[Some(0), Some(1), Some(1), Some(0)],
+                &["High", "Low"],
+            ),
+            dictionary(
+                &key("maybe"),
+                &[None, Some(0), None, Some(1)],
+                &["Mid", "High"],
+            ),
+        ],
+    )
+    .unwrap();
+    store.append_batch(foreign).unwrap();
+    let mut all = ours;
+    all.extend([
+        Reading {
+            id: 5_000,
+            level: Level::High,
+            maybe: None,
+        },
+        Reading {
+            id: 5_001,
+            level: Level::Low,
+            maybe: Some(Level::Mid),
+        },
+        Reading {
+            id: 5_002,
+            level: Level::Low,
+            maybe: None,
+        },
+        Reading {
+            id: 5_003,
+            level: Level::High,
+            maybe: Some(Level::High),
+        },
+    ]);
+
+    // The same rows in a ParquetStore: its view maps the file's strings to the ENUM.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = tokio_block(async {
+        let archive = ParquetStore::<Reading>::create(dir.path().join("readings"))
+            .await
+            .unwrap();
+        archive.save(&ReadingSoA::from(all.clone())).await.unwrap();
+        archive
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("readings", &store).unwrap();
+    sql.register("archived", &archive).unwrap();
+    for view in ["readings", "archived"] {
+        check_reading_view(&sql, view, &all);
+    }
+}
+
+fn check_reading_view(sql: &SqlEngine, view: &str, all: &[Reading]) {
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Types {
+        level: String,
+        maybe: String,
+    }
+    let types: TypesSoA = sql
+        .query("SELECT typeof(level) AS level, typeof(maybe) AS maybe FROM readings LIMIT 1")
+        .unwrap();
+    let expected = "ENUM('Low', 'Mid', 'High')";
+    assert_eq!(
+        types.into_rows(),
+        [Types {
+            level: expected.into(),
+            maybe: expected.into()
+        }]
+    );
+
+    let back: ReadingSoA = sql.query("SELECT * FROM readings ORDER BY id").unwrap();
+    assert_eq!(back.into_rows(), all);
+
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct PerLevel {
+        maybe: Option<Level>,
+        n: i64,
+    }
+    let grouped: PerLevelSoA = sql
+        .query(&format!(
+            "SELECT maybe, count(*) AS n FROM {view} GROUP BY maybe ORDER BY maybe NULLS LAST"
+        ))
+        .unwrap();
+    let count = |m: Option<Level>| all.iter().filter(|r| r.maybe == m).count() as i64;
+    let want: Vec<PerLevel> = [Some(Level::Low), Some(Level::Mid), Some(Level::High), None]
+        .into_iter()
+        .map(|maybe| PerLevel {
+            maybe,
+            n: count(maybe),
+        })
+        .collect();
+    assert_eq!(grouped.into_rows(), want, "{view}");
+}
+
+/// 300 variants: DuckDB stores such an `ENUM` in two bytes (up to 255 members, one).
+#[rustfmt::skip]
+#[derive(Soa, ToArrow, Debug, Clone, Copy, PartialEq)]
+enum Wide { V0, V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17, V18, V19, V20, V21, V22, V23, V24, V25, V26, V27, V28, V29, V30, V31, V32, V33, V34, V35, V36, V37, V38, V39, V40, V41, V42, V43, V44, V45, V46, V47, V48, V49, V50, V51, V52, V53, V54, V55, V56, V57, V58, V59, V60, V61, V62, V63, V64, V65, V66, V67, V68, V69, V70, V71, V72, V73, V74, V75, V76, V77, V78, V79, V80, V81, V82, V83, V84, V85, V86, V87, V88, V89, V90, V91, V92, V93, V94, V95, V96, V97, V98, V99, V100, V101, V102, V103, V104, V105, V106, V107, V108, V109, V110, V111, V112, V113, V114, V115, V116, V117, V118, V119, V120, V121, V122, V123, V124, V125, V126, V127, V128, V129, V130, V131, V132, V133, V134, V135, V136, V137, V138, V139, V140, V141, V142, V143, V144, V145, V146, V147, V148, V149, V150, V151, V152, V153, V154, V155, V156, V157, V158, V159, V160, V161, V162, V163, V164, V165, V166, V167, V168, V169, V170, V171, V172, V173, V174, V175, V176, V177, V178, V179, V180, V181, V182, V183, V184, V185, V186, V187, V188, V189, V190, V191, V192, V193, V194, V195, V196, V197, V198, V199, V200, V201, V202, V203, V204, V205, V206, V207, V208, V209, V210, V211, V212, V213, V214, V215, V216, V217, V218, V219, V220, V221, V222, V223, V224, V225, V226, V227, V228, V229, V230, V231, V232, V233, V234, V235, V236, V237, V238, V239, V240, V241, V242, V243, V244, V245, V246, V247, V248, V249, V250, V251, V252, V253, V254, V255, V256, V257, V258, V259, V260, V261, V262, V263, V264, V265, V266, V267, V268, V269, V270, V271, V272, V273, V274, V275, V276, V277, V278, V279, V280, V281, V282, V283, V284, V285, V286, V287, V288, V289, V290, V291, V292, V293, V294, V295, V296, V297, V298, V299 }
+
+#[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+struct WideRow {
+    id: u32,
+    wide: Wide,
+}
+
+#[test]
+fn arrow_store_enum_of_300_variants_reads_back() {
+    use arrow_array::types::Int16Type;
+    use arrow_array::{ArrayRef, DictionaryArray, Int16Array, StringArray, UInt32Array};
+    use std::sync::Arc;
+
+    let n = 3_000_u32;
+    let names: Vec<String> = (0..300).map(|i| format!("V{i}")).collect();
+    let keys: Int16Array = (0..n).map(|i| Some(((i * 7) % 300) as i16)).collect();
+    let values: ArrayRef = Arc::new(StringArray::from(names.clone()));
+    let schema = WideRowSoA::schema();
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(UInt32Array::from_iter_values(0..n)),
+            Arc::new(DictionaryArray::<Int16Type>::try_new(keys, values).unwrap()),
+        ],
+    )
+    .unwrap();
+    let rows = WideRowSoA::from_record_batch(&batch).unwrap().into_rows();
+    let store = ArrowStore::<WideRow>::new();
+    store.append_batch(batch).unwrap();
+    // The same rows in a ParquetStore: its view casts the file's strings to the ENUM.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = tokio_block(async {
+        let archive = ParquetStore::<WideRow>::create(dir.path().join("wide"))
+            .await
+            .unwrap();
+        archive.save(&WideRowSoA::from(rows.clone())).await.unwrap();
+        archive
+    });
+    let sql = SqlEngine::in_memory().unwrap();
+    sql.register("wide", &store).unwrap();
+    sql.register("wide_archive", &archive).unwrap();
+    for view in ["wide", "wide_archive"] {
+        check_wide_view(&sql, view, &rows, &names, n);
+    }
+}
+
+fn check_wide_view(sql: &SqlEngine, view: &str, rows: &[WideRow], names: &[String], n: u32) {
+    let back: WideRowSoA = sql
+        .query(&format!("SELECT * FROM {view} ORDER BY id"))
+        .unwrap();
+    assert_eq!(back.into_rows(), rows, "{view}");
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Name {
+        name: String,
+    }
+    let text: NameSoA = sql
+        .query(&format!(
+            "SELECT wide::VARCHAR AS name FROM {view} ORDER BY id"
+        ))
+        .unwrap();
+    let want: Vec<String> = (0..n)
+        .map(|i| names[((i * 7) % 300) as usize].clone())
+        .collect();
+    assert_eq!(text.name, want, "{view}");
+    #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]
+    struct Count {
+        n: i64,
+    }
+    let last: CountSoA = sql
+        .query(&format!(
+            "SELECT count(*) AS n FROM {view} WHERE wide = 'V299'"
+        ))
+        .unwrap();
+    assert_eq!(
+        last.n,
+        [(0..n).filter(|i| (i * 7) % 300 == 299).count() as i64]
+    );
+}
+
 #[test]
 fn parquet_store_group_by_and_round_trip() {
     let dir = tempfile::tempdir().unwrap();

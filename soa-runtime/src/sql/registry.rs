@@ -8,10 +8,11 @@ use super::*;
 pub(super) enum ColumnPlan {
     /// As it is.
     Plain,
-    /// A unit enum: DuckDB gets the variant index (the dictionary key) and the view maps it to
-    /// an `ENUM` of the variant names.
+    /// A unit enum: the `ArrowStore` scan declares an `ENUM` of the variant names and hands
+    /// DuckDB the variant indexes (the dictionary keys) in its storage type; the Parquet view
+    /// casts the file's strings to that `ENUM`.
     EnumKeys {
-        key_type: DataType,
+        storage: DataType,
         variants: Arc<[String]>,
     },
     /// Dictionary-encoded data (possibly nested), decoded to this type first.
@@ -20,7 +21,7 @@ pub(super) enum ColumnPlan {
 
 /// A registered `ArrowStore`, type-erased.
 pub(super) struct Source {
-    /// The fields as DuckDB sees them (enum columns as their key type).
+    /// The fields as the scan emits them (enum columns as the `ENUM`'s storage type).
     pub(super) scan_fields: Vec<FieldRef>,
     pub(super) plans: Vec<ColumnPlan>,
     pub(super) snapshot: Box<dyn Fn() -> Result<Vec<RecordBatch>> + Send + Sync>,

@@ -1,5 +1,5 @@
 //! The DuckDB table function that scans snapshot sources (`soa_arrow_store_scan(token)`),
-//! vector by vector, mapping unit-enum dictionaries to their keys.
+//! vector by vector, handing unit-enum dictionaries to DuckDB as `ENUM` keys.
 
 use super::*;
 
@@ -24,6 +24,8 @@ pub(super) struct ScanBind {
 pub(super) struct ScanInit {
     next: AtomicUsize,
     columns: Vec<usize>,
+    /// The schema of the emitted windows (the projected columns), built by the first call.
+    schema: std::sync::OnceLock<Arc<Schema>>,
 }
 
 /// Scans the snapshot of a registered `ArrowStore`: `soa_arrow_store_scan(token)`.
@@ -40,8 +42,14 @@ impl VTab for StoreScan {
                 "no store is registered under {SCAN_FUNCTION}({token}) (its SqlEngine was dropped)"
             )
         })?;
-        for field in &source.scan_fields {
-            bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
+        for (field, plan) in source.scan_fields.iter().zip(&source.plans) {
+            let ty = match plan {
+                ColumnPlan::EnumKeys { variants, .. } => enum_logical_type(variants)?,
+                ColumnPlan::Plain | ColumnPlan::Decode(_) => {
+                    to_duckdb_logical_type_for_field(field)?
+                }
+            };
+            bind.add_result_column(field.name(), ty);
         }
         let batches = (source.snapshot)().map_err(|e| e.to_string())?;
         let mut windows = Vec::new();
@@ -82,6 +90,7 @@ impl VTab for StoreScan {
         Ok(ScanInit {
             next: AtomicUsize::new(0),
             columns,
+            schema: std::sync::OnceLock::new(),
         })
     }
 
@@ -101,7 +110,7 @@ impl VTab for StoreScan {
             .get(window.batch)
             .ok_or("scan window out of range")?
             .slice(window.offset, window.len);
-        let mut fields = Vec::with_capacity(init.columns.len());
+        let mut fields = Vec::new();
         let mut arrays = Vec::with_capacity(init.columns.len());
         for (position, &column) in init.columns.iter().enumerate() {
             match (
@@ -128,9 +137,9 @@ impl VTab for StoreScan {
                 }
             }
         }
+        let schema = Arc::clone(init.schema.get_or_init(|| Arc::new(Schema::new(fields))));
         let options = RecordBatchOptions::new().with_row_count(Some(window.len));
-        let batch =
-            RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays, &options)?;
+        let batch = RecordBatch::try_new_with_options(schema, arrays, &options)?;
         record_batch_to_duckdb_data_chunk(&batch, output)?;
         Ok(())
     }
@@ -152,16 +161,58 @@ pub(super) fn scan_column(
     match plan {
         ColumnPlan::Plain => Ok(Arc::clone(array)),
         ColumnPlan::Decode(to) => Ok(cast_with_options(array, to, &CastOptions::default())?),
-        ColumnPlan::EnumKeys { key_type, variants } => enum_keys(array, key_type, variants),
+        ColumnPlan::EnumKeys { storage, variants } => enum_keys(array, storage, variants),
     }
 }
 
-/// The keys of a unit enum column as variant indexes. Batches built by this crate have the
-/// variant names as their dictionary (keys are the indexes already); a batch from elsewhere may
-/// order or subset them differently, and is remapped.
+/// DuckDB's storage type for an `ENUM` of `members` names: `UTINYINT` up to 255 members,
+/// `USMALLINT` up to 65,535, `UINTEGER` beyond. The scan writes the variant indexes in it.
+pub(super) fn enum_storage(members: usize) -> DataType {
+    if members <= usize::from(u8::MAX) {
+        DataType::UInt8
+    } else if members <= usize::from(u16::MAX) {
+        DataType::UInt16
+    } else {
+        DataType::UInt32
+    }
+}
+
+/// The DuckDB logical type `ENUM(variants...)`, declared by the scan for a unit-enum column: DuckDB
+/// then reads the variant indexes as they are (no per-row mapping in the view).
+pub(super) fn enum_logical_type(
+    variants: &[String],
+) -> Result<LogicalTypeHandle, Box<dyn std::error::Error>> {
+    let names = variants
+        .iter()
+        .map(|v| std::ffi::CString::new(v.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("an enum variant name holds a NUL byte: {e}"))?;
+    let mut pointers: Vec<*const std::ffi::c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let count = u64::try_from(pointers.len())?;
+    // SAFETY: `pointers` holds `count` pointers to NUL-terminated strings (`names`) that outlive
+    // the call; DuckDB copies the names into the type it returns.
+    #[allow(unsafe_code)]
+    let raw = unsafe { duckdb::ffi::duckdb_create_enum_type(pointers.as_mut_ptr(), count) };
+    if raw.is_null() {
+        return Err("DuckDB could not create the ENUM type".into());
+    }
+    // SAFETY: `LogicalTypeHandle` (duckdb 1.20000.1) is a struct of one field, the
+    // `duckdb_logical_type` pointer it owns and destroys when dropped; its constructor from a raw
+    // pointer is crate-private. `transmute` refuses to compile unless both have the same size, so
+    // the pointer is the whole struct. The handle takes over `raw` (destroyed exactly once).
+    #[allow(unsafe_code)]
+    let handle =
+        unsafe { std::mem::transmute::<duckdb::ffi::duckdb_logical_type, LogicalTypeHandle>(raw) };
+    Ok(handle)
+}
+
+/// The keys of a unit enum column as variant indexes in `storage` (see [`enum_storage`]).
+/// Batches built by this crate have the variant names as their dictionary (keys are the indexes
+/// already: one vectorized cast per window); a batch from elsewhere may order or subset them
+/// differently, and is remapped.
 pub(super) fn enum_keys(
     array: &ArrayRef,
-    key_type: &DataType,
+    storage: &DataType,
     variants: &[String],
 ) -> Result<ArrayRef, Box<dyn std::error::Error>> {
     let dict = array
@@ -174,7 +225,24 @@ pub(super) fn enum_keys(
             .zip(variants)
             .all(|(n, v)| n.as_deref() == Some(v.as_str()));
     if canonical {
-        return Ok(make_array(dict.keys().to_data()));
+        let keys = make_array(dict.keys().to_data());
+        // Keys are never negative (they index the dictionary): when the widths agree, the key
+        // buffer is the storage as it is (no copy); otherwise one vectorized cast per window.
+        let same_width = matches!(
+            (keys.data_type(), storage),
+            (DataType::Int8, DataType::UInt8)
+                | (DataType::Int16, DataType::UInt16)
+                | (DataType::Int32, DataType::UInt32)
+        );
+        if same_width {
+            let data = keys
+                .to_data()
+                .into_builder()
+                .data_type(storage.clone())
+                .build()?;
+            return Ok(make_array(data));
+        }
+        return Ok(cast_with_options(&keys, storage, &CastOptions::default())?);
     }
     let mapping = names
         .iter()
@@ -197,7 +265,7 @@ pub(super) fn enum_keys(
         .collect();
     Ok(cast_with_options(
         &remapped,
-        key_type,
+        storage,
         &CastOptions::default(),
     )?)
 }
@@ -242,7 +310,7 @@ pub(super) fn plan_columns<T: Record>() -> Result<(Vec<ColumnPlan>, Vec<FieldRef
     let mut fields = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let plan = match field.data_type() {
-            DataType::Dictionary(key, _) => {
+            DataType::Dictionary(_, _) => {
                 let variants = empty
                     .column_by_name(field.name())
                     .and_then(|c| c.as_any_dictionary_opt())
@@ -251,7 +319,7 @@ pub(super) fn plan_columns<T: Record>() -> Result<(Vec<ColumnPlan>, Vec<FieldRef
                     .filter(|names| !names.is_empty());
                 match variants {
                     Some(variants) => ColumnPlan::EnumKeys {
-                        key_type: key.as_ref().clone(),
+                        storage: enum_storage(variants.len()),
                         variants: variants.into(),
                     },
                     None => ColumnPlan::Decode(decoded(field.data_type())),
@@ -268,7 +336,7 @@ pub(super) fn plan_columns<T: Record>() -> Result<(Vec<ColumnPlan>, Vec<FieldRef
         };
         let scan_type = match &plan {
             ColumnPlan::Plain => field.data_type().clone(),
-            ColumnPlan::EnumKeys { key_type, .. } => key_type.clone(),
+            ColumnPlan::EnumKeys { storage, .. } => storage.clone(),
             ColumnPlan::Decode(to) => to.clone(),
         };
         let scan_field = Arc::new(field.as_ref().clone().with_data_type(scan_type));
