@@ -73,11 +73,13 @@ pub trait ToArrow: SoaColumns {
     fn try_from_record_batch(batch: RecordBatch) -> Result<Self>;
 
     /// Reads a record batch straight into rows: the rows of
-    /// `from_record_batch(batch)?.into_rows()` without the batch-sized container between (on
-    /// 10M `Order`s that container is ~670 MB of peak memory; the time is about the same,
-    /// 1.09-1.12x hand-written downcast-and-index code against 1.08x). The batch
-    /// is read in slices of [`ROWS_CHUNK`] rows, each into a small container whose rows are
-    /// moved onto the result.
+    /// `from_record_batch(batch)?.into_rows()` without a container between. The derived
+    /// implementation reads each column in place, one value per row
+    /// ([`ArrowField::values`](crate::ArrowField::values): integers, floats, `bool` and strings
+    /// straight from the Arrow buffers; other types through their column), like hand-written
+    /// downcast-and-index code, so the peak memory is the rows' and the time that code's. This
+    /// provided method (for hand-written `ToArrow` implementations) reads the batch in slices of
+    /// [`ROWS_CHUNK`] rows, each into a small container whose rows are moved onto the result.
     ///
     /// ```
     /// use soa_runtime::{Soa, ToArrow};
@@ -423,6 +425,56 @@ pub mod helpers {
             });
         };
         from(array.as_ref()).map_err(|e| Error::column(struct_name, field, e))
+    }
+
+    /// One column of a batch as values for a derived `rows_from_record_batch`: read in place
+    /// through `values` (the field type's [`ArrowField::values`](crate::ArrowField::values)), or
+    /// the field's absent column; errors name the struct and field as [`read_column`]'s do.
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_values<'a, T, I, C>(
+        batch: &'a RecordBatch,
+        struct_name: &'static str,
+        field: &'static str,
+        column: &'static str,
+        expected: fn() -> DataType,
+        values: impl FnOnce(&'a dyn Array) -> Result<I, FieldError>,
+        absent: AbsentFn<C>,
+    ) -> Result<crate::field::Values<I, C::IntoIter>>
+    where
+        I: Iterator<Item = T>,
+        C: IntoIterator<Item = T>,
+    {
+        use crate::field::Values;
+        let Some(array) = batch.column_by_name(column) else {
+            return absent(batch.num_rows())
+                .map(|c| Values::Converted(c.into_iter()))
+                .ok_or_else(|| Error::MissingColumn {
+                    struct_name,
+                    field,
+                    column,
+                    expected: expected(),
+                });
+        };
+        values(array.as_ref())
+            .map(Values::Direct)
+            .map_err(|e| Error::column(struct_name, field, e))
+    }
+
+    /// A column that gave fewer values than its batch has rows (an array shorter than the batch;
+    /// `RecordBatch` rules that out).
+    #[cold]
+    pub fn short_column(
+        struct_name: &'static str,
+        field: &'static str,
+        expected: usize,
+        found: usize,
+    ) -> Error {
+        Error::LengthMismatch {
+            struct_name,
+            field,
+            expected,
+            found,
+        }
     }
 
     /// The columns of an owned batch, each taken at most once by [`take_column`].

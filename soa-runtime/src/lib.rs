@@ -118,6 +118,7 @@ pub mod __private {
     pub use arrow_array::{Array, ArrayRef, RecordBatch};
     pub use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
     pub use core::clone::Clone;
+    pub use core::iter::IntoIterator;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use std::collections::HashMap;

@@ -153,6 +153,16 @@ fn round_trips_through_both_layouts() {
         assert_eq!(plain_batch, borrowed);
         assert_eq!(QuoteSoA::from_record_batch(&plain_batch).unwrap(), soa);
         assert_eq!(
+            QuoteSoA::rows_from_record_batch(&plain_batch).unwrap(),
+            rows
+        );
+        assert_eq!(
+            QuotePlainSoA::rows_from_record_batch(&borrowed).unwrap(),
+            QuotePlainSoA::from_record_batch(&borrowed)
+                .unwrap()
+                .into_rows()
+        );
+        assert_eq!(
             QuoteSoA::try_from_record_batch(borrowed.slice(0, n as usize / 2))
                 .unwrap()
                 .into_rows(),
@@ -167,6 +177,10 @@ fn sliced_batches_are_rebased() {
     let part = batch.slice(37, 20);
     let read = QuoteSoA::from_record_batch(&part).unwrap();
     assert_eq!(read.into_rows(), quotes(57)[37..]);
+    assert_eq!(
+        QuoteSoA::rows_from_record_batch(&part).unwrap(),
+        quotes(57)[37..]
+    );
     let owned = QuoteSoA::try_from_record_batch(part).unwrap();
     assert_eq!(owned.into_rows(), quotes(57)[37..]);
 }

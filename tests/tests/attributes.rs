@@ -152,6 +152,7 @@ fn attributes_round_trip() {
         TradeSoA::from_record_batch(&batch).unwrap().into_rows(),
         expected
     );
+    assert_eq!(TradeSoA::rows_from_record_batch(&batch).unwrap(), expected);
     let moved = soa.into_record_batch().unwrap();
     assert_eq!(
         TradeSoA::try_from_record_batch(moved).unwrap().into_rows(),
@@ -208,6 +209,10 @@ fn evolution_missing_option_and_default_columns_and_widening() {
     let batch = v1.into_record_batch().unwrap();
     let v2 = QuoteV2SoA::from_record_batch(&batch).unwrap();
     assert_eq!(
+        QuoteV2SoA::rows_from_record_batch(&batch).unwrap(),
+        v2.clone().into_rows()
+    );
+    assert_eq!(
         v2.into_rows(),
         vec![
             QuoteV2 {
@@ -259,6 +264,10 @@ fn evolution_string_encodings() {
     )
     .unwrap();
     let v2 = QuoteV2SoA::from_record_batch(&batch).unwrap();
+    assert_eq!(
+        QuoteV2SoA::rows_from_record_batch(&batch).unwrap(),
+        v2.clone().into_rows()
+    );
     assert_eq!(v2.venue, ["p", "q"]);
     assert_eq!(v2.note, [Some("a".to_owned()), None]);
 }

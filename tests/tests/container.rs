@@ -159,6 +159,10 @@ fn generic_struct() {
             .into_rows(),
         rows
     );
+    assert_eq!(
+        PointSoA::<f64>::rows_from_record_batch(&batch).unwrap(),
+        rows
+    );
 
     let ints: PointSoA<i16> = vec![Point {
         x: 1i16,

@@ -63,6 +63,7 @@ fn data_enum_round_trip() {
             DrawingSoA::from_record_batch(&batch).unwrap().into_rows(),
             rows
         );
+        assert_eq!(DrawingSoA::rows_from_record_batch(&batch).unwrap(), rows);
         assert_eq!(
             DrawingSoA::try_from_record_batch(soa.into_record_batch().unwrap())
                 .unwrap()

@@ -30,6 +30,9 @@ fn batch_with(name: &str, replacement: Option<(ArrayRef, bool)>) -> RecordBatch 
 
 fn both_ways(batch: RecordBatch) -> (Error, String) {
     let by_ref = OrderSoA::from_record_batch(&batch).unwrap_err();
+    // The direct row path reports the same error.
+    let direct = OrderSoA::rows_from_record_batch(&batch).unwrap_err();
+    assert_eq!(by_ref.to_string(), direct.to_string());
     let by_value = OrderSoA::try_from_record_batch(batch).unwrap_err();
     assert_eq!(by_ref.to_string(), by_value.to_string());
     let message = by_ref.to_string();

@@ -83,6 +83,7 @@ fn round_trip_nested_types() {
             CustomerSoA::from_record_batch(&batch).unwrap().into_rows(),
             rows
         );
+        assert_eq!(CustomerSoA::rows_from_record_batch(&batch).unwrap(), rows);
         let moved = soa.into_record_batch().unwrap();
         assert_eq!(
             CustomerSoA::try_from_record_batch(moved)

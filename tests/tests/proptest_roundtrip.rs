@@ -38,6 +38,7 @@ proptest! {
         let soa: OrderSoA = rows.clone().into();
         let batch = soa.to_record_batch().unwrap();
         prop_assert_eq!(OrderSoA::from_record_batch(&batch).unwrap().into_rows(), rows.clone());
+        prop_assert_eq!(OrderSoA::rows_from_record_batch(&batch).unwrap(), rows.clone());
         let moved = soa.into_record_batch().unwrap();
         prop_assert_eq!(OrderSoA::try_from_record_batch(moved).unwrap().into_rows(), rows);
     }

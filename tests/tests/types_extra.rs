@@ -327,6 +327,7 @@ fn round_trip(rows: &[Extra]) -> RecordBatch {
         ExtraSoA::from_record_batch(&batch).unwrap().into_rows(),
         rows
     );
+    assert_eq!(ExtraSoA::rows_from_record_batch(&batch).unwrap(), rows);
     let moved = soa.into_record_batch().unwrap();
     assert_eq!(
         ExtraSoA::try_from_record_batch(moved.clone())
@@ -961,6 +962,7 @@ fn chrono_values_that_do_not_fit_are_out_of_range() {
     );
     let back = TimesSoA::from_record_batch(&batch).unwrap().into_rows();
     assert_eq!(back[1].delta, Some(TimeDelta::nanoseconds(5)));
+    assert_eq!(TimesSoA::rows_from_record_batch(&batch).unwrap(), back);
 }
 
 #[derive(Soa, ToArrow, Debug, Clone, PartialEq)]

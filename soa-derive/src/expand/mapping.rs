@@ -28,6 +28,9 @@ pub struct Codec {
     pub from_array: TokenStream,
     /// `fn(ArrayRef) -> Result<Vec<T>, FieldError>`.
     pub from_array_owned: TokenStream,
+    /// `|&dyn Array| -> Result<impl Iterator<Item = T>, FieldError>`: the values one at a time
+    /// (`rows_from_record_batch`).
+    pub values: TokenStream,
     /// `fn(usize) -> Option<Vec<T>>`: the column when the batch lacks it.
     pub absent: TokenStream,
     /// The container's column type (`Vec<T>`, or the Arrow-shaped column).
@@ -101,6 +104,7 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
             into_array: quote_spanned!(span=> #c::into_array),
             from_array: quote_spanned!(span=> #c::from_array),
             from_array_owned: quote_spanned!(span=> #c::from_array_owned),
+            values: quote_spanned!(span=> |array: &dyn #krate::__private::Array| #m::values(array)),
             absent: field.attrs.default.map_or_else(
                 || quote_spanned!(span=> #c::absent),
                 |_| quote_spanned!(span=> #krate::__private::default_column::<#ty, #column>),
@@ -122,6 +126,7 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
             into_array: quote_spanned!(span=> #m::into_array),
             from_array: quote_spanned!(span=> #m::from_array),
             from_array_owned: quote_spanned!(span=> #m::from_array_owned),
+            values: quote_spanned!(span=> |array: &dyn #krate::__private::Array| #m::values(array)),
             absent: default_absent.unwrap_or_else(|| quote_spanned!(span=> #m::absent)),
             column: vec_column,
             borrowed: slice,
@@ -162,6 +167,7 @@ pub fn codec(krate: &syn::Path, field: &Field<'_>) -> Codec {
         metadata: with_meta(quote_spanned!(lspan=> #m::field_metadata())),
         into_array: quote!(|values: #krate::__private::Vec<#ty>| #krate::__private::via_ref(values, #to)),
         from_array_owned: quote!(|array: #krate::__private::ArrayRef| (#from)(array.as_ref())),
+        values: quote!(|array: &dyn #krate::__private::Array| (#from)(array).map(#krate::__private::IntoIterator::into_iter)),
         to_array: to,
         from_array: from,
         absent: default_absent.unwrap_or(absent),

@@ -69,12 +69,20 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
     let mut into_arrays = Vec::new();
     let mut reads = Vec::new();
     let mut takes = Vec::new();
-    for (f, name) in fields.iter().zip(&names) {
+    // `rows_from_record_batch`: one value source per column, one value per row from each.
+    let mut value_reads = Vec::new();
+    let mut row_values = Vec::new();
+    for (index, (f, name)) in fields.iter().zip(&names).enumerate() {
         let (ty, ident, span) = (f.ty, f.ident, f.ty.span());
+        // The field's value source in `rows_from_record_batch` (not the field's own name, which
+        // could be any of the method's locals).
+        let source = quote::format_ident!("__soa_values_{index}");
         let column = f.column_name();
         if f.attrs.skip.is_some() {
             // No column; loads as `Default`.
             reads.push(quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(batch.num_rows())));
+            row_values
+                .push(quote_spanned!(span=> #ident: <#ty as ::core::default::Default>::default()));
             takes.push(
                 quote_spanned!(span=> #ident: #p::skipped_column::<#ty>(#p::owned_rows(&columns))),
             );
@@ -93,6 +101,10 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 columns.extend(#p::flatten_arrays::<#inner>(self.#ident.into_iter().collect(), #row_name, #name)?);
             ));
             reads.push(quote_spanned!(span=> #ident: #p::flatten_read::<#inner>(batch, #prefix, #row_name, #name)?));
+            value_reads.push(quote_spanned!(span=>
+                let mut #source = #p::IntoIterator::into_iter(#p::flatten_read::<#inner>(__soa_part, #prefix, #row_name, #name)?);
+            ));
+            row_values.push(next_value(&p, ident, &source, &row_name, name));
             takes.push(quote_spanned!(span=>
                 #ident: #p::flatten_read::<#inner>(&#p::owned_batch(&columns)?, #prefix, #row_name, #name)?
             ));
@@ -119,6 +131,11 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
         reads.push(quote_spanned!(span=>
             #ident: #p::read_column::<#col>(batch, #row_name, #name, #column, #expected, #from, #absent)?
         ));
+        let values = &c.values;
+        value_reads.push(quote_spanned!(span=>
+            let mut #source = #p::read_values(__soa_part, #row_name, #name, #column, #expected, #values, #absent)?;
+        ));
+        row_values.push(next_value(&p, ident, &source, &row_name, name));
         takes.push(quote_spanned!(span=>
             #ident: #p::take_column::<#col>(&mut columns, #row_name, #name, #column, #expected, #owned, #absent)?
         ));
@@ -259,6 +276,18 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 fn from_record_batch(batch: &#krate::__private::RecordBatch) -> #krate::Result<Self> {
                     #check_schema
                     #krate::__private::Ok(Self { #( #reads, )* })
+                }
+
+                fn rows_from_record_batch(batch: &#krate::__private::RecordBatch) -> #krate::Result<#p::Vec<#row #ty_generics>> {
+                    #check_schema
+                    let __soa_len = batch.num_rows();
+                    let __soa_part = batch;
+                    #( #value_reads )*
+                    let mut __soa_out = #p::Vec::with_capacity(__soa_len);
+                    for __soa_i in 0..__soa_len {
+                        __soa_out.push(#row { #( #row_values, )* });
+                    }
+                    #krate::__private::Ok(__soa_out)
                 }
 
                 fn try_from_record_batch(batch: #krate::__private::RecordBatch) -> #krate::Result<Self> {
@@ -436,5 +465,21 @@ fn expand_enum(container: &Container<'_>, variants: &[Variant<'_>]) -> TokenStre
                 }
             }
         };
+    }
+}
+
+/// `field: <next value of its source>` in a `rows_from_record_batch` row.
+fn next_value(
+    p: &TokenStream,
+    ident: &syn::Ident,
+    source: &syn::Ident,
+    row_name: &str,
+    name: &str,
+) -> TokenStream {
+    quote! {
+        #ident: match ::core::iter::Iterator::next(&mut #source) {
+            #p::Some(value) => value,
+            #p::None => return #p::Err(#p::short_column(#row_name, #name, __soa_len, __soa_i)),
+        }
     }
 }

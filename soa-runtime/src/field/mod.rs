@@ -145,6 +145,27 @@ pub trait ArrowField: Sized {
         Self::from_array(array.as_ref())
     }
 
+    /// The values of a column one at a time, in row order: what a derived
+    /// [`ToArrow::rows_from_record_batch`](crate::ToArrow::rows_from_record_batch) reads each
+    /// row's field from, without a column between. Accepts the types [`ArrowField::from_array`]
+    /// accepts, with its errors, reported before the first value. Default: `from_array`'s values;
+    /// integers, floats, `bool` and `String` read the Arrow buffers in place.
+    ///
+    /// # Errors
+    /// As [`ArrowField::from_array`].
+    fn values(array: &dyn Array) -> Result<impl Iterator<Item = Self>, FieldError> {
+        Ok(Self::from_array(array)?.into_iter())
+    }
+
+    /// The values of a nullable column one at a time (used by `Option<Self>`'s
+    /// [`ArrowField::values`]). Default: `from_array_opt`'s values.
+    ///
+    /// # Errors
+    /// As [`ArrowField::from_array_opt`].
+    fn values_opt(array: &dyn Array) -> Result<impl Iterator<Item = Option<Self>>, FieldError> {
+        Ok(Self::from_array_opt(array)?.into_iter())
+    }
+
     /// Builds a nullable Arrow array (used by `Option<Self>`).
     ///
     /// # Errors
@@ -238,6 +259,35 @@ pub(crate) fn expect_type(array: &dyn Array, expected: DataType) -> Result<(), F
 
 /// Fails with [`FieldError::UnexpectedNull`] naming the first null row, if any.
 #[doc(hidden)]
+/// One of two iterators over the same items: a column read in place, or converted first (another
+/// Arrow type, schema evolution). Returned by [`ArrowField::values`] implementations.
+#[derive(Debug, Clone)]
+pub enum Values<A, B> {
+    /// Read in place.
+    Direct(A),
+    /// Converted first.
+    Converted(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Values<A, B> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Self::Direct(a) => a.next(),
+            Self::Converted(b) => b.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Self::Direct(a) => a.size_hint(),
+            Self::Converted(b) => b.size_hint(),
+        }
+    }
+}
+
 pub fn reject_nulls(array: &dyn Array, expected: DataType) -> Result<(), FieldError> {
     match array.logical_nulls() {
         Some(nulls) if nulls.null_count() > 0 => {

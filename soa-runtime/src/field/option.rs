@@ -23,6 +23,10 @@ impl<T: ArrowField> ArrowField for Option<T> {
         T::from_array_opt(array)
     }
 
+    fn values(array: &dyn Array) -> Result<impl Iterator<Item = Self>, FieldError> {
+        T::values_opt(array)
+    }
+
     fn to_array_opt(_: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
         Err(FieldError::Unsupported(
             "Option<Option<T>> has no Arrow layout: Arrow has a single level of nulls per column"

@@ -13,7 +13,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, PrimitiveArray};
 use arrow_buffer::{BooleanBuffer, ScalarBuffer};
 use arrow_schema::DataType;
 
-use super::{ArrowField, expect_type, list, reject_nulls, validity};
+use super::{ArrowField, Values, expect_type, list, reject_nulls, validity};
 use crate::error::FieldError;
 
 pub(super) fn primitive_to_vec<P: ArrowPrimitiveType>(array: PrimitiveArray<P>) -> Vec<P::Native> {
@@ -48,6 +48,23 @@ macro_rules! primitive_field {
                 }
                 reject_nulls(array, $dt)?;
                 Ok(array.as_primitive::<$arrow>().values().to_vec())
+            }
+
+            fn values(array: &dyn Array) -> Result<impl Iterator<Item = Self>, FieldError> {
+                if array.data_type() != &$dt {
+                    return Ok(Values::Converted(Self::from_array(array)?.into_iter()));
+                }
+                reject_nulls(array, $dt)?;
+                Ok(Values::Direct(array.as_primitive::<$arrow>().values().iter().copied()))
+            }
+
+            fn values_opt(
+                array: &dyn Array,
+            ) -> Result<impl Iterator<Item = Option<Self>>, FieldError> {
+                if array.data_type() != &$dt {
+                    return Ok(Values::Converted(Self::from_array_opt(array)?.into_iter()));
+                }
+                Ok(Values::Direct(array.as_primitive::<$arrow>().iter()))
             }
 
             fn from_array_owned(array: ArrayRef) -> Result<Vec<Self>, FieldError> {
@@ -137,6 +154,17 @@ impl ArrowField for bool {
         expect_type(array, DataType::Boolean)?;
         reject_nulls(array, DataType::Boolean)?;
         Ok(array.as_boolean().values().iter().collect())
+    }
+
+    fn values(array: &dyn Array) -> Result<impl Iterator<Item = Self>, FieldError> {
+        expect_type(array, DataType::Boolean)?;
+        reject_nulls(array, DataType::Boolean)?;
+        Ok(array.as_boolean().values().iter())
+    }
+
+    fn values_opt(array: &dyn Array) -> Result<impl Iterator<Item = Option<Self>>, FieldError> {
+        expect_type(array, DataType::Boolean)?;
+        Ok(array.as_boolean().iter())
     }
 
     fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {

@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrayRef, StringArray};
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
 
-use super::{ArrowField, validity};
+use super::{ArrowField, Values, reject_nulls, validity};
 use crate::error::FieldError;
 
 /// Builds a Utf8 array from string slices in one pass (offsets and bytes sized up front).
@@ -142,6 +142,27 @@ impl ArrowField for String {
             None => Err(FieldError::unexpected_null(row, DataType::Utf8)),
         })?;
         Ok(out)
+    }
+
+    fn values(array: &dyn Array) -> Result<impl Iterator<Item = Self>, FieldError> {
+        if array.data_type() == &DataType::Utf8 {
+            reject_nulls(array, DataType::Utf8)?;
+            let strings = array.as_string::<i32>();
+            return Ok(Values::Direct(
+                (0..strings.len()).map(move |i| strings.value(i).to_owned()),
+            ));
+        }
+        Ok(Values::Converted(Self::from_array(array)?.into_iter()))
+    }
+
+    fn values_opt(array: &dyn Array) -> Result<impl Iterator<Item = Option<Self>>, FieldError> {
+        if array.data_type() == &DataType::Utf8 {
+            let strings = array.as_string::<i32>();
+            return Ok(Values::Direct((0..strings.len()).map(move |i| {
+                strings.is_valid(i).then(|| strings.value(i).to_owned())
+            })));
+        }
+        Ok(Values::Converted(Self::from_array_opt(array)?.into_iter()))
     }
 
     fn to_array_opt(values: &[Option<Self>]) -> Result<ArrayRef, FieldError> {
