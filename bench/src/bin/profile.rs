@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, rawfixed, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
 
 use std::hint::black_box;
 
@@ -131,6 +131,153 @@ fn main() {
                     });
                 }
                 eprintln!("{:?}", t.elapsed());
+            }
+        }
+        "rawfixed" => {
+            // Experiment: the fixed-width columns decoded (a) by the arrow reader in 64 Ki-row
+            // batches then appended to Vecs reserved for every row (what `load()` does), (b) by
+            // parquet's typed column readers straight into those Vecs.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("rt");
+            let dir = tempfile::tempdir().expect("tmp");
+            let store = rt
+                .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
+                    dir.path().join("load"),
+                ))
+                .expect("create");
+            rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
+                .expect("save");
+            let file = std::fs::read_dir(dir.path().join("load"))
+                .expect("dir")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+                .expect("file");
+            let open = || std::fs::File::open(&file).expect("open");
+            let names = [
+                "order_id",
+                "customer_id",
+                "quantity",
+                "unit_price",
+                "ts_micros",
+            ];
+            for _ in 0..iters {
+                let t = std::time::Instant::now();
+                {
+                    use arrow_array::cast::AsArray;
+                    let builder =
+                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                            open(),
+                        )
+                        .expect("builder");
+                    let rows = builder.metadata().file_metadata().num_rows() as usize;
+                    let leaves: Vec<usize> = names
+                        .iter()
+                        .map(|n| builder.schema().index_of(n).expect("col"))
+                        .collect();
+                    let mask =
+                        parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), leaves);
+                    let reader = builder
+                        .with_projection(mask)
+                        .with_batch_size(65536)
+                        .build()
+                        .expect("reader");
+                    let mut a: Vec<u64> = Vec::with_capacity(rows);
+                    let mut b: Vec<u32> = Vec::with_capacity(rows);
+                    let mut c: Vec<u32> = Vec::with_capacity(rows);
+                    let mut d: Vec<f64> = Vec::with_capacity(rows);
+                    let mut e: Vec<i64> = Vec::with_capacity(rows);
+                    for batch in reader {
+                        let batch = batch.expect("batch");
+                        a.extend_from_slice(
+                            batch
+                                .column(0)
+                                .as_primitive::<arrow_array::types::UInt64Type>()
+                                .values(),
+                        );
+                        b.extend_from_slice(
+                            batch
+                                .column(1)
+                                .as_primitive::<arrow_array::types::UInt32Type>()
+                                .values(),
+                        );
+                        c.extend_from_slice(
+                            batch
+                                .column(2)
+                                .as_primitive::<arrow_array::types::UInt32Type>()
+                                .values(),
+                        );
+                        d.extend_from_slice(
+                            batch
+                                .column(3)
+                                .as_primitive::<arrow_array::types::Float64Type>()
+                                .values(),
+                        );
+                        e.extend_from_slice(
+                            batch
+                                .column(4)
+                                .as_primitive::<arrow_array::types::Int64Type>()
+                                .values(),
+                        );
+                    }
+                    black_box((a, b, c, d, e));
+                }
+                let arrow_path = t.elapsed();
+                let t = std::time::Instant::now();
+                {
+                    use parquet::file::reader::FileReader;
+                    let reader =
+                        parquet::file::serialized_reader::SerializedFileReader::new(open())
+                            .expect("reader");
+                    let meta = reader.metadata();
+                    let rows = meta.file_metadata().num_rows() as usize;
+                    let descr = meta.file_metadata().schema_descr();
+                    let leaf = |n: &str| {
+                        (0..descr.num_columns())
+                            .find(|&i| descr.column(i).name() == n)
+                            .expect("leaf")
+                    };
+                    let idx: Vec<usize> = names.iter().map(|n| leaf(n)).collect();
+                    let mut a: Vec<i64> = Vec::with_capacity(rows);
+                    let mut b: Vec<i32> = Vec::with_capacity(rows);
+                    let mut c: Vec<i32> = Vec::with_capacity(rows);
+                    let mut d: Vec<f64> = Vec::with_capacity(rows);
+                    let mut e: Vec<i64> = Vec::with_capacity(rows);
+                    for g in 0..meta.num_row_groups() {
+                        let rg = reader.get_row_group(g).expect("rg");
+                        let n = rg.metadata().num_rows() as usize;
+                        macro_rules! col {
+                            ($i:expr, $t:ty, $v:expr) => {{
+                                let mut r = parquet::column::reader::get_typed_column_reader::<$t>(
+                                    rg.get_column_reader(idx[$i]).expect("col"),
+                                );
+                                let mut left = n;
+                                while left > 0 {
+                                    let (recs, _, _) =
+                                        r.read_records(left, None, None, $v).expect("read");
+                                    if recs == 0 {
+                                        break;
+                                    }
+                                    left -= recs;
+                                }
+                            }};
+                        }
+                        col!(0, parquet::data_type::Int64Type, &mut a);
+                        col!(1, parquet::data_type::Int32Type, &mut b);
+                        col!(2, parquet::data_type::Int32Type, &mut c);
+                        col!(3, parquet::data_type::DoubleType, &mut d);
+                        col!(4, parquet::data_type::Int64Type, &mut e);
+                    }
+                    assert_eq!(a.len(), rows);
+                    assert_eq!(e.len(), rows);
+                    black_box((a, b, c, d, e));
+                }
+                let direct = t.elapsed();
+                eprintln!(
+                    "arrow reader + append {arrow_path:?}   typed column readers into Vecs {direct:?}"
+                );
             }
         }
         "breakdown" => breakdown(&soa, iters),
