@@ -94,18 +94,7 @@ fn main() {
             }
         }
         "load" => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .expect("rt");
-            let dir = tempfile::tempdir().expect("tmp");
-            let store = rt
-                .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
-                    dir.path().join("load"),
-                ))
-                .expect("create");
-            rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
-                .expect("save");
+            let (rt, _dir, store) = saved_store(&soa);
             let mode = std::env::var("SOA_PROFILE_LOAD").unwrap_or_default();
             for _ in 0..iters {
                 let t = std::time::Instant::now();
@@ -137,18 +126,7 @@ fn main() {
             // Experiment: the fixed-width columns decoded (a) by the arrow reader in 64 Ki-row
             // batches then appended to Vecs reserved for every row (what `load()` does), (b) by
             // parquet's typed column readers straight into those Vecs.
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .expect("rt");
-            let dir = tempfile::tempdir().expect("tmp");
-            let store = rt
-                .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
-                    dir.path().join("load"),
-                ))
-                .expect("create");
-            rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
-                .expect("save");
+            let (_rt, dir, _store) = saved_store(&soa);
             let file = std::fs::read_dir(dir.path().join("load"))
                 .expect("dir")
                 .filter_map(Result::ok)
@@ -283,6 +261,30 @@ fn main() {
         "breakdown" => breakdown(&soa, iters),
         other => panic!("unknown workload {other}"),
     }
+}
+
+/// A two-worker runtime and a `ParquetStore` (in a temporary directory, under `load/`) holding
+/// `soa`: the setup of the `load` and `rawfixed` workloads, untimed.
+fn saved_store(
+    soa: &OrderSoA,
+) -> (
+    tokio::runtime::Runtime,
+    tempfile::TempDir,
+    soa_runtime::ParquetStore<soa_bench::Order>,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("rt");
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = rt
+        .block_on(soa_runtime::ParquetStore::<soa_bench::Order>::create(
+            dir.path().join("load"),
+        ))
+        .expect("create");
+    rt.block_on(soa_runtime::StoreExt::save(&store, soa))
+        .expect("save");
+    (rt, dir, store)
 }
 
 /// Median time of each column's conversion at 1M rows (setup untimed), to attribute the cost of
