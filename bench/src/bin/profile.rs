@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, rawfixed, builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, rawfixed, split (workload 1's parts, interleaved), split3 (workload 3's parts, interleaved), builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
 
 use std::hint::black_box;
 
@@ -259,6 +259,64 @@ fn main() {
             }
         }
         "breakdown" => breakdown(&soa, iters),
+        "split3" => {
+            use soa_bench::timing::{measure_interleaved, rep};
+            let mut runs = vec![
+                rep(|| (), |()| OrderSoA::from_record_batch(&batch)),
+                rep(
+                    || (),
+                    |()| OrderSoA::from_record_batch(&batch).map(OrderSoA::into_rows),
+                ),
+                rep(
+                    || OrderSoA::from_record_batch(&batch).expect("soa"),
+                    OrderSoA::into_rows,
+                ),
+                rep(|| (), |()| OrderSoA::rows_from_record_batch(&batch)),
+                rep(
+                    || (),
+                    |()| soa_bench::competitors::handwritten::batch_to_rows(&batch),
+                ),
+            ];
+            let s = measure_interleaved(iters, &mut runs);
+            for (name, s) in [
+                "from",
+                "from+into_rows",
+                "into_rows (fresh soa)",
+                "direct",
+                "hand-written",
+            ]
+            .iter()
+            .zip(s)
+            {
+                eprintln!("{name:<22} {:?}", s.median());
+            }
+        }
+        "split" => {
+            use soa_bench::timing::{measure_interleaved, rep};
+            let mut runs = vec![
+                rep(|| (), |()| OrderSoA::from(&rows[..])),
+                rep(|| (), |()| OrderSoA::from(&rows[..]).into_record_batch()),
+                rep(|| OrderSoA::from(&rows[..]), |s| s.into_record_batch()),
+                rep(
+                    || (),
+                    |()| soa_bench::competitors::handwritten::rows_to_batch(&rows),
+                ),
+                rep(|| rows.to_vec(), |r| OrderSoA::from(r).into_record_batch()),
+            ];
+            let s = measure_interleaved(iters, &mut runs);
+            for (name, s) in [
+                "transpose",
+                "transpose+into",
+                "into (fresh soa)",
+                "builders",
+                "by move",
+            ]
+            .iter()
+            .zip(s)
+            {
+                eprintln!("{name:<20} {:?}", s.median());
+            }
+        }
         other => panic!("unknown workload {other}"),
     }
 }

@@ -293,14 +293,13 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                 /// Moves every row out, in order, onto the end of `out`.
                 pub fn move_rows_into(self, __soa_out: &mut ::std::vec::Vec<#row #ty_generics>) {
                     let __soa_len = self.len();
-                    __soa_out.reserve(__soa_len);
                     #( let mut #idents = self.#idents.into_iter(); )*
-                    for _ in 0..__soa_len {
+                    let _: ::core::option::Option<()> = #krate::__private::extend_rows(__soa_out, __soa_len, |_| {
                         match ( #( #idents.next(), )* ) {
-                            ( #( ::core::option::Option::Some(#idents), )* ) => __soa_out.push(#row { #( #idents, )* }),
-                            _ => break,
+                            ( #( ::core::option::Option::Some(#idents), )* ) => #krate::__private::ControlFlow::Continue(#row { #( #idents, )* }),
+                            _ => #krate::__private::ControlFlow::Break(()),
                         }
-                    }
+                    });
                 }
 
                 /// Keeps the first `len` rows.

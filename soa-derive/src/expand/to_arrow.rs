@@ -283,11 +283,13 @@ fn expand_struct(container: &Container<'_>, fields: &[Field<'_>]) -> TokenStream
                     let __soa_len = batch.num_rows();
                     let __soa_part = batch;
                     #( #value_reads )*
-                    let mut __soa_out = #p::Vec::with_capacity(__soa_len);
-                    for __soa_i in 0..__soa_len {
-                        __soa_out.push(#row { #( #row_values, )* });
+                    let mut __soa_out = #p::Vec::new();
+                    match #p::extend_rows(&mut __soa_out, __soa_len, |__soa_i| {
+                        #p::ControlFlow::Continue(#row { #( #row_values, )* })
+                    }) {
+                        #p::None => #p::Ok(__soa_out),
+                        #p::Some(error) => #p::Err(error),
                     }
-                    #krate::__private::Ok(__soa_out)
                 }
 
                 fn try_from_record_batch(batch: #krate::__private::RecordBatch) -> #krate::Result<Self> {
@@ -479,7 +481,7 @@ fn next_value(
     quote! {
         #ident: match ::core::iter::Iterator::next(&mut #source) {
             #p::Some(value) => value,
-            #p::None => return #p::Err(#p::short_column(#row_name, #name, __soa_len, __soa_i)),
+            #p::None => return #p::ControlFlow::Break(#p::short_column(#row_name, #name, __soa_len, __soa_i)),
         }
     }
 }
