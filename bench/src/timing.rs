@@ -49,7 +49,6 @@ pub fn measure<I, O>(
     let mut runs = Vec::with_capacity(reps);
     for _ in 0..reps {
         let input = setup();
-        settle_heap();
         let start = Instant::now();
         let out = body(black_box(input));
         let elapsed = start.elapsed();
@@ -110,14 +109,19 @@ unsafe extern "C" {
     fn malloc_trim(pad: usize) -> i32;
 }
 
-/// Settles the heap before a timed body: glibc consolidates the chunks that earlier work freed
-/// and returns every free page to the kernel (`malloc_trim(0)`). Without it, each repetition pays
-/// for the previous one's cleanup: a predecessor that freed millions of small `String`s leaves
-/// them for the next `malloc` to consolidate, and leaves tens of MB of already-faulted free heap
-/// that serves the next repetition's large buffers without page faults (measured with `profile
-/// split`: the same transpose 26 ms, 38 ms or 47 ms depending only on which line ran before it).
-/// After it, every repetition starts from the same heap and gets fresh pages for what it
-/// allocates, whatever ran before. Untimed.
+/// Settles the heap before a timed body of an interleaved workload ([`rep`]): glibc consolidates
+/// the chunks that earlier work freed and returns every free page to the kernel
+/// (`malloc_trim(0)`). Interleaved, each repetition follows another implementation's, and would
+/// pay for or profit from that one's cleanup: a predecessor that freed millions of small
+/// `String`s leaves them for the next `malloc` to consolidate, and leaves tens of MB of
+/// already-faulted free heap that serves the next repetition's large buffers without page faults
+/// (measured with `profile split`: the same transpose took 26 ms, 38 ms or 47 ms depending only
+/// on which line ran before it). After it, every repetition starts from the same heap and gets
+/// fresh pages for what it allocates, whatever ran before. Untimed.
+///
+/// [`measure`] does not settle: there each repetition follows one of the same implementation, as
+/// in the Python references, where pyarrow's memory pool keeps the pages of the previous
+/// repetition (settling there would time our readers on a cold heap and pyarrow's on a warm pool).
 pub fn settle_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only releases free memory of glibc's heap; no pointer is involved.

@@ -1,5 +1,5 @@
 //! Runs one of our workloads in a loop, for `perf record` / callgrind:
-//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, rawfixed, split (workload 1's parts, interleaved), split3 (workload 3's parts, interleaved), builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
+//! `perf record -g target/release/profile into 20` (workloads: rows, batchrows, directrows, hwrows, rawfixed, split (workload 1's parts, interleaved), split3 (workload 3's parts, interleaved), save2 (row-group-parallel ceiling of the write), builders, transpose, borrowed, into, to, from, append, save, load, breakdown).
 
 use std::hint::black_box;
 
@@ -259,6 +259,57 @@ fn main() {
             }
         }
         "breakdown" => breakdown(&soa, iters),
+        "save2" => {
+            // The ceiling of encoding row groups in parallel: one save with `threads(t)` against
+            // two single-threaded saves of half the rows each, run at the same time.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .expect("rt");
+            let dir = tempfile::tempdir().expect("tmp");
+            let half = soa.len() / 2;
+            let (a, b) = (soa.slice(0..half), soa.slice(half..soa.len()));
+            for i in 0..iters {
+                for threads in [1, 2] {
+                    let path = dir.path().join(format!("one{i}_{threads}"));
+                    let store = rt
+                        .block_on(
+                            soa_runtime::ParquetStore::<soa_bench::Order>::builder(&path)
+                                .threads(threads)
+                                .create(),
+                        )
+                        .expect("create");
+                    let t = std::time::Instant::now();
+                    rt.block_on(soa_runtime::StoreExt::save(&store, &soa))
+                        .expect("save");
+                    eprintln!("one save, threads({threads}): {:?}", t.elapsed());
+                }
+                let stores: Vec<_> = ["a", "b"]
+                    .iter()
+                    .map(|h| {
+                        rt.block_on(
+                            soa_runtime::ParquetStore::<soa_bench::Order>::builder(
+                                dir.path().join(format!("{h}{i}")),
+                            )
+                            .threads(1)
+                            .create(),
+                        )
+                        .expect("create")
+                    })
+                    .collect();
+                let t = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for (store, part) in stores.iter().zip([&a, &b]) {
+                        let rt = &rt;
+                        scope.spawn(move || {
+                            rt.block_on(soa_runtime::StoreExt::save(store, part))
+                                .expect("save")
+                        });
+                    }
+                });
+                eprintln!("two half saves at once, threads(1) each: {:?}", t.elapsed());
+            }
+        }
         "split3" => {
             use soa_bench::timing::{measure_interleaved, rep};
             let mut runs = vec![
