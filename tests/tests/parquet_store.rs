@@ -1524,3 +1524,65 @@ async fn a_load_of_millions_of_rows_streams_the_same_rows() {
         assert_eq!(rows[i], want, "row {i}");
     }
 }
+
+/// Whole row groups of one batch are encoded one to a thread (each thread all the columns of its
+/// group): the files must be byte for byte those of one thread, for any number of groups, a short
+/// last group, and writes of several batches whose groups span batch boundaries.
+#[tokio::test(flavor = "multi_thread")]
+async fn row_groups_encoded_in_parallel_write_the_same_bytes_as_one_thread() {
+    for rows in [999, 1000, 1500, 2000, 2001, 10_500] {
+        let data = OrderSoA::from(orders(rows));
+        let mut files = Vec::new();
+        for threads in [1, 2, 3] {
+            let dir = tmp();
+            let store = ParquetStore::<Order>::builder(dir.path())
+                .row_group_size(1000)
+                .threads(threads)
+                .create()
+                .await
+                .unwrap();
+            store.save(&data).await.unwrap();
+            assert_eq!(
+                store.load().await.unwrap(),
+                data,
+                "{rows} rows, {threads} threads"
+            );
+            let names = parquet_files(dir.path());
+            assert_eq!(names.len(), 1, "{rows} rows");
+            let path = dir.path().join(&names[0]);
+            let meta = footer(&path);
+            assert_eq!(meta.num_row_groups(), rows.div_ceil(1000), "{rows} rows");
+            let sizes: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+            assert!(sizes.iter().rev().skip(1).all(|&n| n == 1000), "{sizes:?}");
+            files.push(fs::read(&path).unwrap());
+        }
+        assert!(
+            files.windows(2).all(|w| w[0] == w[1]),
+            "{rows} rows: the files differ between thread counts"
+        );
+    }
+
+    // Several batches in one write (appends of 700 rows): groups fill across batch boundaries
+    // and stay in row order.
+    let dir = tmp();
+    let store = ParquetStore::<Order>::builder(dir.path())
+        .row_group_size(1000)
+        .threads(2)
+        .create()
+        .await
+        .unwrap();
+    let all = orders(4900);
+    store
+        .save(&OrderSoA::from(all[..2100].to_vec()))
+        .await
+        .unwrap();
+    for chunk in all[2100..].chunks(700) {
+        store.append(&OrderSoA::from(chunk.to_vec())).await.unwrap();
+    }
+    assert_eq!(store.load().await.unwrap().into_rows(), all);
+    store.compact().await.unwrap();
+    assert_eq!(store.load().await.unwrap().into_rows(), all);
+    let names = parquet_files(dir.path());
+    assert_eq!(names.len(), 1);
+    assert_eq!(footer(&dir.path().join(&names[0])).num_row_groups(), 5);
+}

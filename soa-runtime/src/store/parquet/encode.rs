@@ -6,8 +6,11 @@
 //! row group we create one [`ArrowColumnWriter`] per leaf column, split the top-level columns into
 //! `threads` groups of similar size (largest first onto the least loaded thread), compute leaves,
 //! encode and compress each group on its own thread, close the chunks (also in parallel) and append
-//! them to the row group in schema order. Each column chunk is encoded exactly as `ArrowWriter`
-//! encodes it with the same properties; only the work is spread over threads.
+//! them to the row group in schema order. When a batch already in memory holds two or more whole
+//! row groups, those go one to a thread instead (each thread encodes every column of its group;
+//! the groups are appended in order), which splits the work evenly where a split by columns
+//! cannot. Each column chunk is encoded exactly as `ArrowWriter` encodes it with the same
+//! properties; only the work is spread over threads.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -17,7 +20,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowWriterOptions, compute_leaves};
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+    compute_leaves,
+};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::WriterProperties;
@@ -191,8 +197,11 @@ where
     let mut group: Option<Vec<ArrowColumnWriter>> = None;
     let mut group_rows = 0usize;
     let mut row_group_index = 0usize;
-    for batch in batches {
+    let mut batches = batches.into_iter().peekable();
+    while let Some(batch) = batches.next() {
         let batch = batch?;
+        // The last batch's rows end the file: its last, shorter group is complete too.
+        let last = batches.peek().is_none();
         if batch.num_columns() != schema.fields().len() {
             return Err(Error::SchemaMismatch {
                 path: Some(path.to_owned()),
@@ -208,6 +217,31 @@ where
         let batch = layout::to_file(batch, schema, type_name)?;
         let mut offset = 0usize;
         while offset < batch.num_rows() {
+            // Whole row groups already in memory go one to a thread: each thread encodes every
+            // column of its group, so the threads get equal work (split by columns, the string
+            // columns dominate). Measured at 10M orders: 1.59-1.64 s by columns, 1.19-1.28 s for
+            // two halves at once.
+            let rest = batch.num_rows() - offset;
+            let complete = if last {
+                rest.div_ceil(row_group_size)
+            } else {
+                rest / row_group_size
+            };
+            if group.is_none() && threads > 1 && complete >= 2 {
+                let count = complete.min(threads);
+                let rows = (count * row_group_size).min(rest);
+                encode_row_groups(
+                    &mut file_writer,
+                    &factory,
+                    row_group_index,
+                    &batch.slice(offset, rows),
+                    (&leaves_per_root, schema, row_group_size, threads),
+                    path,
+                )?;
+                row_group_index += count;
+                offset += rows;
+                continue;
+            }
             let writers = match &mut group {
                 Some(writers) => writers,
                 None => group.insert(factory.create_column_writers(row_group_index).map_err(pq)?),
@@ -339,6 +373,56 @@ fn encode_columns(
     Ok(())
 }
 
+/// Encodes `batch` as row groups of `row_group_size` rows (the last may be shorter), numbered
+/// from `first`: each group on its own thread (all of its columns, then closed), then appended
+/// to the file in order.
+fn encode_row_groups<W: Write + Send>(
+    file_writer: &mut SerializedFileWriter<W>,
+    factory: &ArrowRowGroupWriterFactory,
+    first: usize,
+    batch: &RecordBatch,
+    (leaves_per_root, schema, row_group_size, threads): (&[usize], &SchemaRef, usize, usize),
+    path: &Path,
+) -> Result<()> {
+    let pq = |source: ParquetError| parquet_error(path, source);
+    let mut jobs = Vec::new();
+    let mut start = 0;
+    while start < batch.num_rows() {
+        let len = row_group_size.min(batch.num_rows() - start);
+        let writers = factory
+            .create_column_writers(first + jobs.len())
+            .map_err(pq)?;
+        jobs.push(((writers, batch.slice(start, len)), len));
+        start += len;
+    }
+    let groups = parallel(jobs, threads, |(mut writers, slice)| {
+        encode_columns(&mut writers, leaves_per_root, schema, &slice, 1, path)?;
+        writers
+            .into_iter()
+            .map(|w| w.close().map_err(pq))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    for chunks in groups {
+        append_row_group(file_writer, chunks, path)?;
+    }
+    Ok(())
+}
+
+/// Appends closed column chunks to a new row group, in schema order.
+fn append_row_group<W: Write + Send>(
+    file_writer: &mut SerializedFileWriter<W>,
+    chunks: Vec<ArrowColumnChunk>,
+    path: &Path,
+) -> Result<()> {
+    let pq = |source: ParquetError| parquet_error(path, source);
+    let mut row_group = file_writer.next_row_group().map_err(pq)?;
+    for chunk in chunks {
+        chunk.append_to_row_group(&mut row_group).map_err(pq)?;
+    }
+    row_group.close().map_err(pq)?;
+    Ok(())
+}
+
 /// Closes the column writers (in parallel: closing compresses the last pages and the
 /// dictionary) and appends the chunks to a new row group in schema order.
 fn flush_row_group<W: Write + Send>(
@@ -356,12 +440,7 @@ fn flush_row_group<W: Write + Send>(
         })
         .collect();
     let chunks = parallel(jobs, threads, |w| w.close().map_err(pq))?;
-    let mut row_group = file_writer.next_row_group().map_err(pq)?;
-    for chunk in chunks {
-        chunk.append_to_row_group(&mut row_group).map_err(pq)?;
-    }
-    row_group.close().map_err(pq)?;
-    Ok(())
+    append_row_group(file_writer, chunks, path)
 }
 
 /// A Parquet error on `path`; an I/O failure underneath (disk full, permission denied) becomes
