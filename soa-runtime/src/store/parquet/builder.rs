@@ -105,8 +105,9 @@ impl<T: Record> ParquetStoreBuilder<T> {
         self
     }
 
-    /// Threads encoding (and, on `load`, decoding) the columns of a row group in parallel
-    /// (default 2, or 1 on a single core).
+    /// Threads encoding (and, on `load`, decoding) in parallel (default 2, or 1 on a single
+    /// core): whole row groups, one to a thread, when a write holds two or more of them in
+    /// memory; otherwise the columns of a row group. The files are the same for any count.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.options.threads = threads;

@@ -122,8 +122,9 @@ pub struct ParquetOptions {
     pub verify_checksums: bool,
     /// Rows per batch yielded by `scan`. Default 65 536.
     pub scan_batch_size: usize,
-    /// Threads encoding the columns of a row group in parallel (and decoding them on `load`).
-    /// Default: 2, or 1 on a single-core machine.
+    /// Threads encoding in parallel (whole row groups one to a thread when a write holds two or
+    /// more in memory, else the columns of a row group) and decoding on `load`. Default: 2, or 1
+    /// on a single-core machine. The files are the same for any count.
     pub threads: usize,
     /// Write the Parquet 2 format: data pages v2, and delta encodings where a dictionary
     /// overflows (sequential ids and timestamps shrink to a few bits per value). pyarrow,
