@@ -1586,3 +1586,67 @@ async fn row_groups_encoded_in_parallel_write_the_same_bytes_as_one_thread() {
     assert_eq!(names.len(), 1);
     assert_eq!(footer(&dir.path().join(&names[0])).num_row_groups(), 5);
 }
+
+#[derive(soa_runtime::Soa, soa_runtime::ToArrow, Debug, Clone, PartialEq)]
+struct Leg {
+    venue: String,
+    qty: u32,
+}
+
+#[derive(soa_runtime::Soa, soa_runtime::ToArrow, Debug, Clone, PartialEq)]
+struct Basket {
+    id: u64,
+    side: Side,
+    tags: Vec<String>,
+    leg: Option<Leg>,
+    legs: Vec<Leg>,
+}
+
+/// The same with columns of several Parquet leaves each (a list, a nullable struct, a list of
+/// structs), which the per-group threads split by top-level column.
+#[tokio::test(flavor = "multi_thread")]
+async fn row_groups_in_parallel_with_nested_columns_write_the_same_bytes() {
+    let rows: Vec<Basket> = (0..2500u32)
+        .map(|i| Basket {
+            id: u64::from(i),
+            side: if i % 3 == 0 { Side::Sell } else { Side::Buy },
+            tags: (0..i % 4).map(|t| format!("t{t}é")).collect(),
+            leg: (i % 5 != 0).then(|| Leg {
+                venue: format!("v{}", i % 7),
+                qty: i,
+            }),
+            legs: (0..i % 3)
+                .map(|k| Leg {
+                    venue: "日本".repeat(k as usize),
+                    qty: k,
+                })
+                .collect(),
+        })
+        .collect();
+    let data = BasketSoA::from(rows.clone());
+    let mut files = Vec::new();
+    for threads in [1, 2] {
+        let dir = tmp();
+        let store = ParquetStore::<Basket>::builder(dir.path())
+            .row_group_size(1000)
+            .threads(threads)
+            .create()
+            .await
+            .unwrap();
+        store.save(&data).await.unwrap();
+        assert_eq!(
+            store.load().await.unwrap().into_rows(),
+            rows,
+            "{threads} threads"
+        );
+        let names = parquet_files(dir.path());
+        assert_eq!(names.len(), 1);
+        let path = dir.path().join(&names[0]);
+        assert_eq!(footer(&path).num_row_groups(), 3);
+        files.push(fs::read(&path).unwrap());
+    }
+    assert!(
+        files[0] == files[1],
+        "the files differ between 1 and 2 threads"
+    );
+}
